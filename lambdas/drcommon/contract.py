@@ -10,7 +10,7 @@ layer (as `drcommon.contract`). Keep it free of third-party imports for that rea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 NAMESPACE = "AuroraDR/Health"
 
@@ -22,7 +22,7 @@ DIMENSION_ENVIRONMENT = "Environment"
 DIMENSION_CLUSTER_REGION = "ClusterRegion"
 
 
-class Unit(str, Enum):
+class Unit(StrEnum):
     """CloudWatch units used by the contract."""
 
     COUNT = "Count"

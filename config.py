@@ -1,0 +1,257 @@
+"""The stack configuration contract: one typed, validated read of `pulumi.Config`.
+
+`parse_settings` is pure (a mapping of raw strings in, `StackSettings` out) so every rule is
+table-tested without Pulumi; `load_settings` is the thin adapter the program calls. All problems
+are reported at once, each naming the key and the fix, and the program stops before it registers a
+single resource.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from sizing import SIZING
+
+PROJECT = "aurora-dr"
+
+# The newest aurora-postgresql minor we have verified for global databases. One place: bump it
+# here (and in Pulumi.yaml's schema default) after checking `aws rds describe-global-clusters`
+# support with `aws rds describe-db-engine-versions --engine aurora-postgresql
+# --query 'DBEngineVersions[?SupportsGlobalDatabases]'`.
+DEFAULT_ENGINE_VERSION = "16.6"
+
+DEFAULTS: Mapping[str, str] = {
+    "sizing": "test",
+    "primaryRegion": "us-east-1",
+    "drRegion": "us-west-2",
+    "primaryVpcCidr": "10.0.0.0/16",
+    "drVpcCidr": "10.1.0.0/16",
+    "databaseName": "appdb",
+    "masterUsername": "dbadmin",
+    "engineVersion": DEFAULT_ENGINE_VERSION,
+    "dnsZoneName": "db.internal",
+    "repository": "unknown",
+    "commitAuthor": "unknown",
+    "prNumber": "unknown",
+    "team": "unknown",
+}
+
+# The suffix ends every physical name. The tightest limit it meets is 64 characters (IAM role and
+# Lambda function names, which also carry the project, the function and a region code), so 16.
+MAX_SUFFIX_LENGTH = 16
+SUFFIX_PATTERN = re.compile(r"^[a-z][a-z0-9-]*[a-z0-9]$|^[a-z]$")
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+IDENTIFIER_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+DNS_NAME_PATTERN = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+VERSION_PATTERN = re.compile(r"^\d+\.\d+$")
+TAG_VALUE_PATTERN = re.compile(r"^[\w\s.:/=+\-@]{1,256}$")
+# RDS reserves these; `postgres` is refused as a master username by Aurora PostgreSQL.
+RESERVED_USERNAMES = frozenset({"postgres", "rdsadmin", "rds_superuser", "rds_replication"})
+MIN_PREFIX, MAX_PREFIX = 16, 24
+PRIVATE_NETWORKS = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration. Raised before any resource is registered; the message lists every
+    problem with its key and fix. `pulumi.RunError` makes the CLI print it without a traceback."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Tags:
+    """Values of the tags every resource carries (DESIGN §3)."""
+
+    environment: str
+    repository: str
+    author: str
+    pr_number: str
+    team: str
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """The validated stack configuration. Field names follow the config keys (snake_case)."""
+
+    environment_suffix: str
+    sizing: str
+    primary_region: str
+    dr_region: str
+    primary_vpc_cidr: str
+    dr_vpc_cidr: str
+    database_name: str
+    master_username: str
+    engine_version: str
+    alert_email: str | None
+    dns_zone_name: str
+    tags: Tags
+
+    @property
+    def private_zone_name(self) -> str:
+        """The private hosted zone the stack creates: `<suffix>.<dnsZoneName>`."""
+        return f"{self.environment_suffix}.{self.dns_zone_name}"
+
+
+def _check_suffix(value: str | None) -> list[str]:
+    key = "environmentSuffix"
+    if not value:
+        return [f"{key} is required: `pulumi config set {key} <name>` (e.g. dev, pr-123)."]
+    if len(value) > MAX_SUFFIX_LENGTH or not SUFFIX_PATTERN.match(value) or "--" in value:
+        return [
+            f"{key} {value!r} is malformed: use 1-{MAX_SUFFIX_LENGTH} lowercase letters, digits "
+            "and single '-', starting with a letter and not ending with '-' (it ends every "
+            "physical name, and RDS identifiers allow nothing else)."
+        ]
+    return []
+
+
+def _check_cidr(key: str, value: str) -> tuple[list[str], ipaddress.IPv4Network | None]:
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        return [
+            f"{key} {value!r} is not a CIDR block: use the network address, e.g. 10.0.0.0/16."
+        ], None
+    if not isinstance(network, ipaddress.IPv4Network):
+        return [f"{key} {value!r} is IPv6: use a private IPv4 range such as 10.0.0.0/16."], None
+    if not MIN_PREFIX <= network.prefixlen <= MAX_PREFIX:
+        return [
+            f"{key} {value!r} has prefix /{network.prefixlen}: use /{MIN_PREFIX} to "
+            f"/{MAX_PREFIX} (three subnets are carved out of it)."
+        ], None
+    if not any(network.subnet_of(private) for private in PRIVATE_NETWORKS):
+        return [
+            f"{key} {value!r} is not a private range: use 10.0.0.0/8, 172.16.0.0/12 or "
+            "192.168.0.0/16 addresses."
+        ], None
+    return [], network
+
+
+def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
+    """Validate raw config values (missing keys take DEFAULTS) and build `StackSettings`.
+
+    Raises `ConfigError` listing every problem found.
+    """
+
+    def get(key: str) -> str:
+        value = raw.get(key)
+        return DEFAULTS[key] if value is None or value == "" else value.strip()
+
+    problems: list[str] = []
+    suffix = (raw.get("environmentSuffix") or "").strip()
+    problems += _check_suffix(suffix)
+
+    sizing = get("sizing")
+    if sizing not in SIZING:
+        problems.append(
+            f"sizing {sizing!r} is unknown: set it to one of {', '.join(sorted(SIZING))}."
+        )
+
+    primary_region, dr_region = get("primaryRegion"), get("drRegion")
+    for key, region in (("primaryRegion", primary_region), ("drRegion", dr_region)):
+        if not REGION_PATTERN.match(region):
+            problems.append(f"{key} {region!r} is not an AWS region name: use e.g. us-east-1.")
+    if primary_region == dr_region:
+        problems.append(
+            f"primaryRegion and drRegion are both {primary_region!r}: a global database needs "
+            "two regions; set drRegion to another region (e.g. us-west-2)."
+        )
+
+    cidr_problems_primary, primary_net = _check_cidr("primaryVpcCidr", get("primaryVpcCidr"))
+    cidr_problems_dr, dr_net = _check_cidr("drVpcCidr", get("drVpcCidr"))
+    problems += cidr_problems_primary + cidr_problems_dr
+    if primary_net is not None and dr_net is not None and primary_net.overlaps(dr_net):
+        problems.append(
+            f"primaryVpcCidr {primary_net} and drVpcCidr {dr_net} overlap: VPC peering needs "
+            "disjoint ranges; set drVpcCidr to e.g. 10.1.0.0/16."
+        )
+
+    database_name = get("databaseName")
+    if not IDENTIFIER_PATTERN.match(database_name):
+        problems.append(
+            f"databaseName {database_name!r} is malformed: use 1-63 lowercase letters, digits "
+            "and '_', starting with a letter."
+        )
+    master_username = get("masterUsername")
+    if not IDENTIFIER_PATTERN.match(master_username) or len(master_username) > 16:
+        problems.append(
+            f"masterUsername {master_username!r} is malformed: use 1-16 lowercase letters, "
+            "digits and '_', starting with a letter."
+        )
+    elif master_username in RESERVED_USERNAMES:
+        problems.append(
+            f"masterUsername {master_username!r} is reserved by RDS: choose another, e.g. dbadmin."
+        )
+
+    engine_version = get("engineVersion")
+    if not VERSION_PATTERN.match(engine_version):
+        problems.append(
+            f"engineVersion {engine_version!r} is malformed: use an aurora-postgresql "
+            f"major.minor such as {DEFAULT_ENGINE_VERSION}."
+        )
+
+    alert_email = (raw.get("alertEmail") or "").strip() or None
+    if alert_email is not None and not EMAIL_PATTERN.match(alert_email):
+        problems.append(
+            f"alertEmail {alert_email!r} is not an email address: use name@example.com, or "
+            "`pulumi config rm alertEmail` for no subscription."
+        )
+
+    dns_zone_name = get("dnsZoneName").rstrip(".")
+    if not DNS_NAME_PATTERN.match(dns_zone_name):
+        problems.append(
+            f"dnsZoneName {dns_zone_name!r} is not a DNS name: use lowercase labels joined by "
+            "dots, e.g. db.internal."
+        )
+
+    tag_values = {k: get(k) for k in ("repository", "commitAuthor", "prNumber", "team")}
+    for key, value in tag_values.items():
+        if not TAG_VALUE_PATTERN.match(value):
+            problems.append(
+                f"{key} {value!r} cannot be an AWS tag value: use at most 256 letters, digits, "
+                "spaces and _ . : / = + - @."
+            )
+
+    if problems:
+        raise ConfigError(problems)
+
+    return StackSettings(
+        environment_suffix=suffix,
+        sizing=sizing,
+        primary_region=primary_region,
+        dr_region=dr_region,
+        primary_vpc_cidr=str(primary_net),
+        dr_vpc_cidr=str(dr_net),
+        database_name=database_name,
+        master_username=master_username,
+        engine_version=engine_version,
+        alert_email=alert_email,
+        dns_zone_name=dns_zone_name,
+        tags=Tags(
+            environment=suffix,
+            repository=tag_values["repository"],
+            author=tag_values["commitAuthor"],
+            pr_number=tag_values["prNumber"],
+            team=tag_values["team"],
+        ),
+    )
+
+
+CONFIG_KEYS = ("environmentSuffix", "alertEmail", *DEFAULTS)
+
+
+def load_settings() -> StackSettings:
+    """Read the project's config namespace and validate it (see `parse_settings`)."""
+    config = pulumi.Config(PROJECT)
+    return parse_settings({key: config.get(key) for key in CONFIG_KEYS})

@@ -1,0 +1,476 @@
+"""Run the real Pulumi program (or one component) under Pulumi's mock runtime and record it.
+
+The language host runs `runpy.run_path(<project dir>, run_name="__main__")` inside a stack; this
+does the same with a `RecordingMonitor` that keeps what `MockResourceArgs` drops (parent,
+provider, dependencies, resource options), and with the stack's configuration loaded as the CLI
+would: `Pulumi.yaml` defaults overlaid with `Pulumi.<stack>.yaml`. Used by the tests and by
+`python -m drplan`; needs neither AWS credentials nor the Pulumi CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi.runtime
+import pulumi.runtime.config
+import pulumi.runtime.settings
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MOCK_ACCOUNT_ID = "123456789012"
+MOCK_PARTITION = "aws"
+# Wire format of a secret value: {SECRET_SIGNATURE: SECRET_VALUE_SIGNATURE, "value": ...}.
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"  # noqa: S105 (not a password)
+SECRET_VALUE_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105
+STACK_TYPE = "pulumi:pulumi:Stack"
+AWS_PROVIDER_TYPE = "pulumi:providers:aws"
+
+# Data sources the program may call: they describe the account and region, never pre-existing
+# resources, so the program deploys into an empty account.
+ALLOWED_INVOKES = frozenset(
+    {
+        "aws:index/getAvailabilityZones:getAvailabilityZones",
+        "aws:index/getCallerIdentity:getCallerIdentity",
+        "aws:index/getPartition:getPartition",
+        "aws:index/getRegion:getRegion",
+    }
+)
+
+
+class ProgramFailed(Exception):
+    """The program raised: `error` is what it raised, `registrations` what it had registered
+    before (empty when configuration validation stopped it, as it must)."""
+
+    def __init__(self, error: BaseException, registrations: list[Registration]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.registrations = registrations
+
+
+class DisallowedLookupError(RuntimeError):
+    """The program called a data source outside `ALLOWED_INVOKES`."""
+
+
+def unwrap_secrets(value: Any) -> Any:
+    """Replace Pulumi's wire-format secret wrappers by their plain values, recursively."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIGNATURE) == SECRET_VALUE_SIGNATURE and "value" in value:
+            return unwrap_secrets(value["value"])
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
+def secret_paths(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of every secret-wrapped value inside `value`."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIGNATURE) == SECRET_VALUE_SIGNATURE:
+            return [path or "."]
+        return [p for k, v in value.items() for p in secret_paths(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in secret_paths(v, f"{path}[{i}]")]
+    return []
+
+
+@dataclass
+class Registration:
+    """One resource the program registered, with what the engine would have been told."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    provider: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    ignore_changes: list[str]
+    delete_before_replace: bool
+    inputs: dict[str, Any]
+    secret_inputs: list[str]
+    id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    region: str | None = None
+
+    @property
+    def provider_urn(self) -> str:
+        """URN part of the provider reference (`<urn>::<id>`)."""
+        return self.provider.rsplit("::", 1)[0] if self.provider else ""
+
+
+def _mock_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """Plausible provider-computed outputs, so downstream `apply`s see realistic values."""
+    service = type_.split(":")[1].split("/")[0] if ":" in type_ else "mock"
+    resource = type_.rsplit(":", 1)[-1].lower()
+    arn = f"arn:aws:{service}:{region}:{MOCK_ACCOUNT_ID}:{resource}:{name}"
+    outputs: dict[str, Any] = {"arn": arn}
+    if type_ == "aws:ec2/vpc:Vpc":
+        outputs["defaultRouteTableId"] = f"rtb-main-{name}"
+        outputs["defaultSecurityGroupId"] = f"sg-default-{name}"
+    elif type_ == "aws:kms/key:Key":
+        outputs.update(
+            keyId=f"key-{name}", arn=f"arn:aws:kms:{region}:{MOCK_ACCOUNT_ID}:key/{name}"
+        )
+    elif type_ == "aws:cloudwatch/logGroup:LogGroup":
+        log_group = inputs.get("name", name)
+        outputs["arn"] = f"arn:aws:logs:{region}:{MOCK_ACCOUNT_ID}:log-group:{log_group}"
+    elif type_ == "aws:iam/role:Role":
+        outputs["arn"] = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/{inputs.get('name', name)}"
+    elif type_ == "aws:rds/globalCluster:GlobalCluster":
+        identifier = inputs.get("globalClusterIdentifier", name)
+        outputs.update(
+            arn=f"arn:aws:rds::{MOCK_ACCOUNT_ID}:global-cluster:{identifier}",
+            endpoint=f"{identifier}.global-mock.global.rds.amazonaws.com",
+            globalClusterResourceId=f"cluster-{name}",
+        )
+    elif type_ == "aws:rds/cluster:Cluster":
+        identifier = inputs.get("clusterIdentifier", name)
+        outputs.update(
+            arn=f"arn:aws:rds:{region}:{MOCK_ACCOUNT_ID}:cluster:{identifier}",
+            endpoint=f"{identifier}.cluster-mock.{region}.rds.amazonaws.com",
+            readerEndpoint=f"{identifier}.cluster-ro-mock.{region}.rds.amazonaws.com",
+            clusterResourceId=f"cluster-{name}",
+            port=5432,
+        )
+    elif type_ == "aws:rds/clusterInstance:ClusterInstance":
+        identifier = inputs.get("identifier", name)
+        outputs.update(
+            arn=f"arn:aws:rds:{region}:{MOCK_ACCOUNT_ID}:db:{identifier}",
+            endpoint=f"{identifier}.mock.{region}.rds.amazonaws.com",
+            dbiResourceId=f"db-{name}",
+        )
+    elif type_ == "aws:secretsmanager/secret:Secret":
+        secret = inputs.get("name", name)
+        outputs["arn"] = f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{secret}-AbCdEf"
+    elif type_ == "aws:sns/topic:Topic":
+        outputs["arn"] = f"arn:aws:sns:{region}:{MOCK_ACCOUNT_ID}:{inputs.get('name', name)}"
+    elif type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
+        alarm = inputs.get("name", name)
+        outputs["arn"] = f"arn:aws:cloudwatch:{region}:{MOCK_ACCOUNT_ID}:alarm:{alarm}"
+    elif type_ == "aws:route53/zone:Zone":
+        outputs.update(zoneId=f"Z{name.upper().replace('-', '')[:20]}", nameServers=[])
+    elif type_ == "aws:lambda/function:Function":
+        function = inputs.get("name", name)
+        outputs.update(
+            arn=f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:function:{function}",
+            invokeArn=f"arn:aws:apigateway:{region}:lambda:path/functions/{function}/invocations",
+            qualifiedArn=f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:function:{function}:$LATEST",
+        )
+    elif type_ == "aws:lambda/layerVersion:LayerVersion":
+        layer = inputs.get("layerName", name)
+        outputs["arn"] = f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:layer:{layer}:1"
+    elif type_ == "aws:dynamodb/table:Table":
+        table = inputs.get("name", name)
+        outputs["arn"] = f"arn:aws:dynamodb:{region}:{MOCK_ACCOUNT_ID}:table/{table}"
+    elif type_ == "aws:cloudwatch/eventRule:EventRule":
+        rule = inputs.get("name", name)
+        outputs["arn"] = f"arn:aws:events:{region}:{MOCK_ACCOUNT_ID}:rule/{rule}"
+    return {**outputs, **inputs}
+
+
+class StackMocks(pulumi_mocks.Mocks):
+    """Mocks that answer the few allowed data sources per region and synthesise outputs."""
+
+    def __init__(self) -> None:
+        self.provider_regions: dict[str, str] = {}
+        self.invokes: list[tuple[str, str | None]] = []
+
+    def region_for(self, provider_ref: str | None, inputs: Mapping[str, Any]) -> str:
+        """Region a resource or call lands in: its own `region` input, else its provider's."""
+        region = inputs.get("region")
+        if isinstance(region, str) and region:
+            return region
+        return self.provider_regions.get(provider_ref or "", "us-east-1")
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
+        inputs = unwrap_secrets(dict(args.inputs))
+        if args.typ.startswith("pulumi:providers:"):
+            return f"{args.name}-provider-id", inputs
+        if not args.custom:
+            return "", {}
+        region = self.region_for(args.provider, inputs)
+        return f"{args.name}-id", _mock_outputs(args.typ, args.name, inputs, region)
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
+        region = self.region_for(args.provider, args.args)
+        self.invokes.append((args.token, region))
+        if args.token not in ALLOWED_INVOKES:
+            raise DisallowedLookupError(
+                f"the program looked up {args.token}: only account/region data sources are "
+                "allowed, so that it deploys into an empty account"
+            )
+        if args.token.endswith("getAvailabilityZones"):
+            names = [f"{region}{letter}" for letter in "abcd"]
+            return {"names": names, "zoneIds": [f"{region}-az{i}" for i in range(1, 5)]}, []
+        if args.token.endswith("getCallerIdentity"):
+            return {
+                "accountId": MOCK_ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:user/plan",
+                "userId": "AIDAMOCK",
+                "id": MOCK_ACCOUNT_ID,
+            }, []
+        if args.token.endswith("getPartition"):
+            return {
+                "partition": MOCK_PARTITION,
+                "dnsSuffix": "amazonaws.com",
+                "id": MOCK_PARTITION,
+            }, []
+        return {"name": region, "region": region, "id": region}, []
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """MockMonitor that keeps every registration request whole (pulumi/pulumi#14421)."""
+
+    def __init__(self, mocks: StackMocks) -> None:
+        super().__init__(mocks)
+        self.stack_mocks = mocks
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            return response
+        raw_inputs = rpc.deserialize_properties(request.object)
+        inputs = unwrap_secrets(raw_inputs)
+        urn, resource_id = response.urn, response.id
+        if request.type == AWS_PROVIDER_TYPE:
+            self.stack_mocks.provider_regions[f"{urn}::{resource_id}"] = inputs.get("region", "")
+        region = None
+        if request.custom:
+            region = self.stack_mocks.region_for(request.provider, inputs)
+            if request.type.startswith("pulumi:providers:"):
+                region = inputs.get("region")
+        registered = self.resources.get(urn)
+        self.registrations.append(
+            Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                provider=request.provider,
+                dependencies=list(request.dependencies),
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
+                protect=bool(request.protect),
+                ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                inputs=inputs,
+                secret_inputs=secret_paths(raw_inputs),
+                id=resource_id,
+                outputs=dict(registered.state) if registered else {},
+                region=region,
+            )
+        )
+        return response
+
+
+@dataclass
+class PlanRun:
+    """What one run of the program registered and exported."""
+
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any]
+    secret_outputs: list[str]
+    invokes: list[tuple[str, str | None]]
+
+    @property
+    def resources(self) -> list[Registration]:
+        """Custom (cloud) resources, providers excluded."""
+        return [
+            r for r in self.registrations if r.custom and not r.type.startswith("pulumi:providers:")
+        ]
+
+    @property
+    def components(self) -> list[Registration]:
+        """Component resources (ours), in registration order."""
+        return [r for r in self.registrations if not r.custom]
+
+    @property
+    def providers(self) -> list[Registration]:
+        """Explicit provider resources."""
+        return [r for r in self.registrations if r.type.startswith("pulumi:providers:")]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        """Registrations of one type token, e.g. `aws:ec2/vpc:Vpc`."""
+        return [r for r in self.registrations if r.type == type_]
+
+    def by_urn(self, urn: str) -> Registration:
+        """The registration with this URN."""
+        for registration in self.registrations:
+            if registration.urn == urn:
+                return registration
+        raise KeyError(urn)
+
+    def named(self, name: str) -> Registration:
+        """The registration with this logical name (unique per type in practice)."""
+        matches = [r for r in self.registrations if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} registrations named {name!r}")
+        return matches[0]
+
+    def ancestors(self, registration: Registration) -> list[Registration]:
+        """Parent chain of a registration, nearest first (the stack excluded)."""
+        chain: list[Registration] = []
+        parent = registration.parent
+        by_urn = {r.urn: r for r in self.registrations}
+        while parent in by_urn:
+            chain.append(by_urn[parent])
+            parent = by_urn[parent].parent
+        return chain
+
+    def component_of(self, registration: Registration) -> Registration | None:
+        """The nearest component that owns a resource."""
+        return next((a for a in self.ancestors(registration) if not a.custom), None)
+
+    def depends_on(self, registration: Registration, target_urn: str) -> bool:
+        """True when `registration`, or a parent of it, depends on `target_urn` directly or
+        through a component that contains the target."""
+        for node in (registration, *self.ancestors(registration)):
+            deps = set(node.dependencies)
+            for urns in node.property_dependencies.values():
+                deps.update(urns)
+            if target_urn in deps:
+                return True
+        return False
+
+
+def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
+    """Config as the CLI passes it: `Pulumi.yaml` defaults overlaid with `Pulumi.<stack>.yaml`,
+    keys namespaced `<project>:<key>`, values as strings."""
+    project_file = project_dir / "Pulumi.yaml"
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    project = yaml.safe_load(project_file.read_text())
+    if not stack_file.exists():
+        known = sorted(
+            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
+        )
+        raise FileNotFoundError(
+            f"no stack {stack!r}: {stack_file.name} does not exist (stacks: {', '.join(known)})"
+        )
+    name = project["name"]
+    config: dict[str, str] = {}
+    for key, schema in (project.get("config") or {}).items():
+        if isinstance(schema, dict) and "default" in schema:
+            config[f"{name}:{key}"] = _config_string(schema["default"])
+    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
+        full_key = key if ":" in key else f"{name}:{key}"
+        config[full_key] = _config_string(value)
+    return config
+
+
+def _config_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def _evict_project_modules(project_dir: Path) -> None:
+    # Evicted *before* a run, not after one: the SDK reads type hints from the program's modules
+    # while outputs settle, and the next run must import the program afresh.
+    root = str(project_dir)
+    for module_name, module in list(sys.modules.items()):
+        module_file = getattr(module, "__file__", None) or ""
+        in_project = module_file.startswith(root) and "/venv/" not in module_file
+        if (
+            in_project
+            and module_name != "__main__"
+            and not module_name.startswith(("drplan", "tests"))
+        ):
+            del sys.modules[module_name]
+
+
+def _run(
+    program: Callable[[], None], stack: str, config: Mapping[str, str], preview: bool
+) -> PlanRun:
+    pulumi.runtime.settings.ROOT.set(None)
+    pulumi.runtime.config.set_all_config(dict(config), [])
+    mocks = StackMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project="aurora-dr", stack=stack, preview=preview, monitor=monitor
+    )
+    # set_mocks installs a root stack of its own; run like the language host does, in a new one.
+    pulumi.runtime.settings.ROOT.set(None)
+    stacks: list[Any] = []
+
+    def program_in_stack() -> None:
+        # The stack lives in the context of the task that runs the program: capture it there.
+        stacks.append(pulumi.runtime.settings.get_root_resource())
+        program()
+
+    try:
+        _sync_await(run_in_stack(program_in_stack))
+    except Exception as error:
+        raise ProgramFailed(error, monitor.registrations) from error
+    root = stacks[0] if stacks else None
+    outputs: dict[str, Any] = {}
+    secret_outputs: list[str] = []
+    for key, value in getattr(root, "outputs", {}).items():
+        output = pulumi.Output.from_input(value)
+        outputs[key] = _sync_await(output.future())
+        if _sync_await(output.is_secret()):
+            secret_outputs.append(key)
+    return PlanRun(stack, monitor.registrations, outputs, secret_outputs, mocks.invokes)
+
+
+def run_program(
+    stack: str,
+    overrides: Mapping[str, str | None] | None = None,
+    *,
+    project_dir: Path = PROJECT_DIR,
+    preview: bool = False,
+) -> PlanRun:
+    """Run `__main__.py` for `stack` with its real config files; `overrides` replace single keys
+    (`None` removes one). Raises `ProgramFailed` wrapping whatever the program raised."""
+    config = load_stack_config(stack, project_dir)
+    for key, value in (overrides or {}).items():
+        full_key = key if ":" in key else f"aurora-dr:{key}"
+        if value is None:
+            config.pop(full_key, None)
+        else:
+            config[full_key] = value
+    _evict_project_modules(project_dir)
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+
+    def program() -> None:
+        runpy.run_path(str(project_dir), run_name="__main__")
+
+    return _run(program, stack, config, preview)
+
+
+def run_component(
+    build: Callable[[], None],
+    *,
+    stack: str = "unit",
+    config: Mapping[str, str] | None = None,
+    preview: bool = False,
+) -> PlanRun:
+    """Run `build` (which declares one or a few components) under the same recording mocks."""
+    return _run(build, stack, config or {}, preview)
+
+
+def summarize_types(registrations: Iterable[Registration]) -> dict[str, int]:
+    """Count of registrations per type token, sorted by token."""
+    counts: dict[str, int] = {}
+    for registration in registrations:
+        counts[registration.type] = counts.get(registration.type, 0) + 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,198 @@
+"""Every knob that differs between a throw-away test stack and production, in one table.
+
+`SIZING["test"]` is the cheapest configuration that is still a real global database (one
+memory-optimised instance per region, destroyable in minutes); `SIZING["prod"]` is highly available
+and protected. Components read these values; none of them hard-codes a size, a retention, a
+threshold or a schedule. Change a knob here and the plan (`python -m drplan`) shows the effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+# Instance-class families Aurora global databases accept: memory-optimised (r5 and newer
+# generations, x2g) or Serverless v2. Burstable classes are rejected by the API
+# ("The requested instance class is not supported by global databases", tf-provider-aws#27736).
+GLOBAL_DATABASE_CLASS_PREFIXES = ("db.r5.", "db.r6g.", "db.r6i.", "db.r7g.", "db.r7i.", "db.r8g.")
+GLOBAL_DATABASE_SERVERLESS_CLASS = "db.serverless"
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """One environment's cost, availability and alerting knobs. Every field is documented."""
+
+    # --- network -------------------------------------------------------------------------------
+    az_count: int
+    """Availability zones per region; one private isolated subnet in each (Aurora needs >= 2)."""
+    endpoint_az_count: int
+    """AZs each interface VPC endpoint is placed in. Every AZ costs an endpoint-hour per service;
+    one is enough for a test stack, prod spreads over every AZ so an AZ loss keeps the APIs."""
+    flow_log_retention_days: int
+    """Retention of the VPC flow-log groups (days; a CloudWatch Logs allowed value)."""
+    log_retention_days: int
+    """Retention of every other log group the stack creates (Lambda, database exports)."""
+
+    # --- keys and secrets ----------------------------------------------------------------------
+    kms_deletion_window_days: int
+    """Waiting period before a scheduled KMS key deletion takes effect (7-30)."""
+    secret_recovery_window_days: int
+    """Secrets Manager recovery window; 0 deletes at once so a test stack can be recreated."""
+    secret_rotation_days: int
+    """Rotation period of the master secret (our own rotation Lambda)."""
+
+    # --- database ------------------------------------------------------------------------------
+    instance_class: str
+    """Aurora instance class in both regions: memory-optimised or db.serverless only."""
+    instances_per_region: int
+    """Instances per cluster: 1 is writer only; 2+ adds readers in distinct AZs."""
+    backup_retention_days: int
+    """Automated backup retention (1-35 days)."""
+    deletion_protection: bool
+    """RDS deletion protection on the global cluster and both member clusters."""
+    skip_final_snapshot: bool
+    """Destroy without a final snapshot (test) or keep one named after the cluster (prod)."""
+    performance_insights: bool
+    """Performance Insights on every instance, encrypted with the region's key."""
+    performance_insights_retention_days: int
+    """Performance Insights retention: 7 is the free tier."""
+    monitoring_interval_seconds: int
+    """Enhanced monitoring interval; 0 disables it (and its IAM role)."""
+    managed_rpo_seconds: int | None
+    """`rds.global_db_rpo` on the primary (>= 20 s): commits block while every secondary lags
+    beyond it. None leaves it off, because a lost DR region would then stop writes on the primary."""
+    protect: bool
+    """Pulumi `protect` on the global cluster, both clusters and both keys."""
+
+    # --- alerting ------------------------------------------------------------------------------
+    alarm_period_seconds: int
+    """Period of every alarm (standard resolution: Route 53 health checks require >= 60)."""
+    alarm_evaluation_periods: int
+    """Periods an infrastructure alarm looks at."""
+    alarm_datapoints_to_alarm: int
+    """Breaching periods (of the evaluation periods) that raise an infrastructure alarm."""
+    health_evaluation_periods: int
+    """Periods a health-metric alarm looks at (drives detection time, so RTO)."""
+    health_datapoints_to_alarm: int
+    """Breaching periods (of the health evaluation periods) that raise a health alarm."""
+    replication_lag_threshold_ms: int
+    """`AuroraGlobalDBReplicationLag` alarm threshold (milliseconds)."""
+    rpo_lag_threshold_ms: int
+    """`AuroraGlobalDBRPOLag` alarm threshold (milliseconds)."""
+    cpu_threshold_percent: int
+    """CPU utilisation alarm threshold per instance."""
+    freeable_memory_threshold_bytes: int
+    """Freeable-memory alarm threshold per instance (alarm below)."""
+    free_local_storage_threshold_bytes: int
+    """Free local (temporary) storage alarm threshold per instance (alarm below)."""
+    connections_threshold: int
+    """Database connections alarm threshold per instance."""
+    max_used_transaction_ids_threshold: int
+    """`MaximumUsedTransactionIDs` threshold: wraparound protection starts near 2^31."""
+
+    # --- DNS -----------------------------------------------------------------------------------
+    dns_ttl_seconds: int
+    """TTL of the writer/reader failover records: clients re-resolve within this after a flip."""
+
+    # --- DR automation -------------------------------------------------------------------------
+    health_check_rate_minutes: int
+    """Health checker schedule (minutes); the health alarms' period assumes 1."""
+    failover_lag_budget_ms: int
+    """The coordinator refuses an unplanned failover when RPO lag exceeds this (unless forced)."""
+    backup_max_age_hours: int
+    """The backup verifier alarms when the newest automated snapshot is older than this."""
+    backup_verify_rate_hours: int
+    """Backup verifier schedule (hours)."""
+    copy_snapshot_to_dr: bool
+    """Copy the newest automated snapshot into the DR region with the DR key on every run."""
+    restore_test: bool
+    """Restore the newest snapshot into a throw-away cluster and probe it (costs instance-hours)."""
+
+
+SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
+    {
+        "test": Sizing(
+            az_count=3,
+            endpoint_az_count=1,
+            flow_log_retention_days=7,
+            log_retention_days=7,
+            kms_deletion_window_days=7,
+            secret_recovery_window_days=0,
+            secret_rotation_days=30,
+            instance_class="db.r6g.large",
+            instances_per_region=1,
+            backup_retention_days=1,
+            deletion_protection=False,
+            skip_final_snapshot=True,
+            performance_insights=False,
+            performance_insights_retention_days=7,
+            monitoring_interval_seconds=0,
+            managed_rpo_seconds=None,
+            protect=False,
+            alarm_period_seconds=60,
+            alarm_evaluation_periods=5,
+            alarm_datapoints_to_alarm=3,
+            health_evaluation_periods=3,
+            health_datapoints_to_alarm=3,
+            replication_lag_threshold_ms=60_000,
+            rpo_lag_threshold_ms=120_000,
+            cpu_threshold_percent=90,
+            freeable_memory_threshold_bytes=1 * 1024**3,
+            free_local_storage_threshold_bytes=5 * 1024**3,
+            connections_threshold=500,
+            max_used_transaction_ids_threshold=1_000_000_000,
+            dns_ttl_seconds=60,
+            health_check_rate_minutes=1,
+            failover_lag_budget_ms=300_000,
+            backup_max_age_hours=26,
+            backup_verify_rate_hours=24,
+            copy_snapshot_to_dr=False,
+            restore_test=False,
+        ),
+        "prod": Sizing(
+            az_count=3,
+            endpoint_az_count=3,
+            flow_log_retention_days=365,
+            log_retention_days=365,
+            kms_deletion_window_days=30,
+            secret_recovery_window_days=30,
+            secret_rotation_days=30,
+            instance_class="db.r6g.xlarge",
+            instances_per_region=2,
+            backup_retention_days=14,
+            deletion_protection=True,
+            skip_final_snapshot=False,
+            performance_insights=True,
+            performance_insights_retention_days=7,
+            monitoring_interval_seconds=60,
+            managed_rpo_seconds=None,
+            protect=True,
+            alarm_period_seconds=60,
+            alarm_evaluation_periods=5,
+            alarm_datapoints_to_alarm=3,
+            health_evaluation_periods=2,
+            health_datapoints_to_alarm=2,
+            replication_lag_threshold_ms=5_000,
+            rpo_lag_threshold_ms=30_000,
+            cpu_threshold_percent=80,
+            freeable_memory_threshold_bytes=2 * 1024**3,
+            free_local_storage_threshold_bytes=10 * 1024**3,
+            connections_threshold=1_500,
+            max_used_transaction_ids_threshold=1_000_000_000,
+            dns_ttl_seconds=30,
+            health_check_rate_minutes=1,
+            failover_lag_budget_ms=60_000,
+            backup_max_age_hours=26,
+            backup_verify_rate_hours=24,
+            copy_snapshot_to_dr=True,
+            restore_test=True,
+        ),
+    }
+)
+
+
+def is_global_database_class(instance_class: str) -> bool:
+    """True when Aurora global databases accept `instance_class` (memory-optimised or serverless)."""
+    return instance_class == GLOBAL_DATABASE_SERVERLESS_CLASS or instance_class.startswith(
+        GLOBAL_DATABASE_CLASS_PREFIXES
+    )

@@ -1,0 +1,24 @@
+"""Whole-stack runs, driven by the real Pulumi.<stack>.yaml files, shared by the infra tests.
+
+Each run is a plain data snapshot (`PlanRun`), so one run per stack serves every test module.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from drplan.harness import PlanRun, run_program
+
+STACKS = ("dev", "prod")
+
+
+@pytest.fixture(scope="session")
+def plans() -> dict[str, PlanRun]:
+    """GIVEN the dev and prod stacks as their config files declare them."""
+    return {stack: run_program(stack) for stack in STACKS}
+
+
+@pytest.fixture(params=STACKS)
+def plan(request: pytest.FixtureRequest, plans: dict[str, PlanRun]) -> PlanRun:
+    """Each stack in turn."""
+    return plans[request.param]

@@ -1,0 +1,82 @@
+"""The configuration contract: defaults, and every bad input stopped before any resource."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from config import DEFAULT_ENGINE_VERSION, MAX_SUFFIX_LENGTH, ConfigError, parse_settings
+from drplan.harness import ProgramFailed, run_program
+
+
+def test_defaults_follow_the_design():
+    settings = parse_settings({"environmentSuffix": "dev"})
+    assert (settings.primary_region, settings.dr_region) == ("us-east-1", "us-west-2")
+    assert (settings.primary_vpc_cidr, settings.dr_vpc_cidr) == ("10.0.0.0/16", "10.1.0.0/16")
+    assert settings.sizing == "test"
+    assert settings.database_name == "appdb" and settings.master_username == "dbadmin"
+    assert settings.engine_version == DEFAULT_ENGINE_VERSION
+    assert settings.alert_email is None
+    assert settings.private_zone_name == "dev.db.internal"
+
+
+def test_pulumi_yaml_defaults_match_config_py():
+    from drplan.harness import load_stack_config
+
+    loaded = load_stack_config("dev")
+    assert parse_settings({k.split(":", 1)[1]: v for k, v in loaded.items()}) == parse_settings(
+        {"environmentSuffix": "dev", "sizing": "test"}
+    )
+
+
+BAD_CONFIG = [
+    # (overrides, key named in the message, a fragment of the fix)
+    ({"drVpcCidr": "10.0.128.0/17"}, "overlap", "set drVpcCidr"),
+    ({"drRegion": "us-east-1"}, "primaryRegion and drRegion", "set drRegion"),
+    ({"sizing": "huge"}, "sizing 'huge' is unknown", "prod, test"),
+    ({"environmentSuffix": "Dev_1"}, "environmentSuffix 'Dev_1' is malformed", "lowercase"),
+    ({"environmentSuffix": "a" * (MAX_SUFFIX_LENGTH + 1)}, "environmentSuffix", "1-16"),
+    ({"environmentSuffix": "dev-"}, "environmentSuffix 'dev-'", "not ending with '-'"),
+    ({"environmentSuffix": None}, "environmentSuffix is required", "pulumi config set"),
+    ({"alertEmail": "ops@"}, "alertEmail 'ops@' is not an email address", "name@example.com"),
+    ({"primaryVpcCidr": "10.0.0.0/8"}, "primaryVpcCidr '10.0.0.0/8' has prefix /8", "/16 to /24"),
+    ({"primaryVpcCidr": "10.0.0.0/25"}, "has prefix /25", "/16 to /24"),
+    ({"drVpcCidr": "8.8.0.0/16"}, "drVpcCidr '8.8.0.0/16' is not a private range", "10.0.0.0/8"),
+    ({"drVpcCidr": "10.1.0.1/16"}, "is not a CIDR block", "network address"),
+    ({"masterUsername": "postgres"}, "masterUsername 'postgres' is reserved", "dbadmin"),
+    ({"primaryRegion": "mars-1"}, "primaryRegion 'mars-1' is not an AWS region", "us-east-1"),
+    ({"dnsZoneName": "bad_zone"}, "dnsZoneName 'bad_zone'", "db.internal"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "problem", "fix"), BAD_CONFIG)
+def test_bad_configuration_stops_the_program_before_any_resource(overrides, problem, fix):
+    # GIVEN the dev stack with one bad key
+    # WHEN the program runs
+    with pytest.raises(ProgramFailed) as failure:
+        run_program("dev", overrides)
+    # THEN it fails with a configuration error naming the key and the fix
+    # (the program imports its own copy of config.py, as under the CLI: compare by name)
+    assert isinstance(failure.value.error, pulumi.RunError)
+    assert type(failure.value.error).__name__ == ConfigError.__name__
+    message = str(failure.value.error)
+    assert problem in message and fix in message
+    # AND nothing at all was registered (no provider, no resource, no component)
+    assert failure.value.registrations == []
+
+
+def test_every_problem_is_reported_at_once():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"environmentSuffix": "", "sizing": "x", "drRegion": "us-east-1"})
+    assert len(error.value.problems) == 3
+
+
+@pytest.mark.parametrize("suffix", ["dev", "pr-123", "a", "team-a-prod", "x" * MAX_SUFFIX_LENGTH])
+def test_well_formed_suffixes_are_accepted(suffix):
+    assert parse_settings({"environmentSuffix": suffix}).environment_suffix == suffix
+
+
+def test_alert_email_is_optional_and_validated():
+    assert parse_settings({"environmentSuffix": "d", "alertEmail": ""}).alert_email is None
+    settings = parse_settings({"environmentSuffix": "d", "alertEmail": "oncall@example.com"})
+    assert settings.alert_email == "oncall@example.com"

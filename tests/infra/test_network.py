@@ -1,0 +1,183 @@
+"""Network and PeeredVpcs, checked on what the dev and prod stacks register."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from drplan.harness import PlanRun
+from tests.infra.queries import (
+    EGRESS_RULE,
+    INGRESS_RULE,
+    ROUTE,
+    key_arns_by_region,
+    region_roles,
+    route_tables_of,
+    security_group,
+    vpc_in,
+)
+
+PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
+ACCEPTER = "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"
+PEERING_OPTIONS = "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions"
+
+
+def test_every_route_table_of_both_vpcs_routes_the_peer_cidr_through_the_peering(plan: PlanRun):
+    # GIVEN the two VPCs and the peering connection the stack creates
+    roles = region_roles(plan)
+    (accepter,) = plan.of_type(ACCEPTER)
+    for role, peer_role in (("primary", "dr"), ("dr", "primary")):
+        vpc, peer_vpc = vpc_in(plan, roles[role]), vpc_in(plan, roles[peer_role])
+        tables = route_tables_of(plan, vpc)
+        # WHEN we collect the routes to the peer's CIDR
+        peer_routes = {
+            r.inputs["routeTableId"]: r
+            for r in plan.of_type(ROUTE)
+            if r.inputs.get("destinationCidrBlock") == peer_vpc.inputs["cidrBlock"]
+        }
+        # THEN every route table of the VPC has one, through the peering, in the VPC's region
+        assert len(tables) >= 2
+        for table in tables:
+            assert table in peer_routes, f"route table {table} of {role} misses the peer route"
+            route = peer_routes[table]
+            assert route.inputs["vpcPeeringConnectionId"] == accepter.id
+            assert route.region == roles[role]
+
+
+def test_subnets_are_associated_with_a_table_that_routes_the_peer(plan: PlanRun):
+    roles = region_roles(plan)
+    associations = plan.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+    routed_tables = {r.inputs["routeTableId"] for r in plan.of_type(ROUTE)}
+    subnets = plan.of_type("aws:ec2/subnet:Subnet")
+    for subnet in subnets:
+        tables = {
+            a.inputs["routeTableId"] for a in associations if a.inputs["subnetId"] == subnet.id
+        }
+        assert len(tables) == 1, f"subnet {subnet.name} has {len(tables)} route tables"
+        assert tables <= routed_tables
+    assert {s.region for s in subnets} == set(roles.values())
+
+
+def test_peering_is_requested_from_primary_and_accepted_in_dr_with_remote_dns(plan: PlanRun):
+    roles = region_roles(plan)
+    (connection,) = plan.of_type(PEERING)
+    (accepter,) = plan.of_type(ACCEPTER)
+    assert connection.region == roles["primary"]
+    assert connection.inputs["peerRegion"] == roles["dr"]
+    assert connection.inputs["vpcId"] == vpc_in(plan, roles["primary"]).id
+    assert connection.inputs["peerVpcId"] == vpc_in(plan, roles["dr"]).id
+    assert accepter.region == roles["dr"]
+    assert accepter.inputs["autoAccept"] is True
+    assert accepter.inputs["vpcPeeringConnectionId"] == connection.id
+    options = {o.region: o.inputs for o in plan.of_type(PEERING_OPTIONS)}
+    assert options[roles["primary"]]["requester"]["allowRemoteVpcDnsResolution"] is True
+    assert options[roles["dr"]]["accepter"]["allowRemoteVpcDnsResolution"] is True
+
+
+def test_each_database_security_group_admits_postgres_from_the_peer_cidr(plan: PlanRun):
+    roles = region_roles(plan)
+    for role, peer_role in (("primary", "dr"), ("dr", "primary")):
+        db_group = security_group(plan, roles[role], "db")
+        peer_cidr = vpc_in(plan, roles[peer_role]).inputs["cidrBlock"]
+        rules = [
+            r
+            for r in plan.of_type(INGRESS_RULE)
+            if r.inputs["securityGroupId"] == db_group.id and r.inputs.get("cidrIpv4") == peer_cidr
+        ]
+        assert len(rules) == 1, f"{role} database SG must admit the peer CIDR once"
+        rule = rules[0].inputs
+        assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 5432, 5432)
+        assert rule["description"]
+
+
+def test_every_rule_has_a_description_and_nothing_is_open_to_the_internet(plan: PlanRun):
+    rules = plan.of_type(INGRESS_RULE) + plan.of_type(EGRESS_RULE)
+    assert rules
+    for rule in rules:
+        assert rule.inputs.get("description"), f"{rule.name} has no description"
+        assert rule.inputs.get("cidrIpv4") != "0.0.0.0/0", f"{rule.name} is open to the world"
+        assert rule.inputs.get("ipProtocol") != "-1", f"{rule.name} allows every protocol"
+    for group in plan.of_type("aws:ec2/securityGroup:SecurityGroup"):
+        assert "ingress" not in group.inputs and "egress" not in group.inputs
+
+
+def test_three_private_subnets_in_three_distinct_azs_per_region(plan: PlanRun):
+    for region in region_roles(plan).values():
+        vpc = vpc_in(plan, region)
+        subnets = [s for s in plan.of_type("aws:ec2/subnet:Subnet") if s.region == region]
+        assert len(subnets) == 3
+        zones = {s.inputs["availabilityZone"] for s in subnets}
+        assert len(zones) == 3 and all(z.startswith(region) for z in zones)
+        network = ipaddress.ip_network(vpc.inputs["cidrBlock"])
+        blocks = [ipaddress.ip_network(s.inputs["cidrBlock"]) for s in subnets]
+        assert all(b.subnet_of(network) for b in blocks)
+        assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
+        assert all(s.inputs.get("mapPublicIpOnLaunch") is False for s in subnets)
+        assert vpc.inputs["enableDnsSupport"] is True and vpc.inputs["enableDnsHostnames"] is True
+
+
+def test_no_path_to_the_internet(plan: PlanRun):
+    forbidden = {
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/egressOnlyInternetGateway:EgressOnlyInternetGateway",
+        "aws:ec2/eip:Eip",
+    }
+    assert not [r.type for r in plan.resources if r.type in forbidden]
+    for route in plan.of_type(ROUTE):
+        assert route.inputs.get("vpcPeeringConnectionId"), f"{route.name} leaves the peering"
+        assert route.inputs["destinationCidrBlock"] != "0.0.0.0/0"
+
+
+def test_default_security_groups_are_adopted_with_no_rules(plan: PlanRun):
+    defaults = plan.of_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    vpcs = {vpc_in(plan, r).id for r in region_roles(plan).values()}
+    assert {d.inputs["vpcId"] for d in defaults} == vpcs
+    for group in defaults:
+        assert not group.inputs.get("ingress") and not group.inputs.get("egress")
+
+
+def test_flow_logs_go_to_a_log_group_encrypted_with_the_regions_own_key(plan: PlanRun):
+    keys = key_arns_by_region(plan)
+    log_groups = {g.outputs["arn"]: g for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    flow_logs = plan.of_type("aws:ec2/flowLog:FlowLog")
+    assert {f.region for f in flow_logs} == set(region_roles(plan).values())
+    for flow_log in flow_logs:
+        assert flow_log.inputs["vpcId"] == vpc_in(plan, flow_log.region).id
+        assert flow_log.inputs["trafficType"] == "ALL"
+        group = log_groups[flow_log.inputs["logDestination"]]
+        assert group.region == flow_log.region
+        assert group.inputs["kmsKeyId"] == keys[flow_log.region]
+        assert group.inputs["retentionInDays"] >= 1
+
+
+def test_interface_endpoints_sit_in_the_stacks_subnets_behind_the_endpoint_group(plan: PlanRun):
+    for region in region_roles(plan).values():
+        endpoints = [
+            e for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.region == region
+        ]
+        subnets = {s.id for s in plan.of_type("aws:ec2/subnet:Subnet") if s.region == region}
+        group = security_group(plan, region, "endpoints")
+        assert {e.inputs["serviceName"] for e in endpoints} >= {
+            f"com.amazonaws.{region}.secretsmanager",
+            f"com.amazonaws.{region}.monitoring",
+        }
+        for endpoint in endpoints:
+            assert endpoint.inputs["privateDnsEnabled"] is True
+            assert set(endpoint.inputs["subnetIds"]) <= subnets
+            assert endpoint.inputs["securityGroupIds"] == [group.id]
+
+
+def test_prod_spreads_endpoints_over_every_az_and_dev_uses_one(plans: dict[str, PlanRun]):
+    spreads = {
+        stack: {len(e.inputs["subnetIds"]) for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+        for stack, plan in plans.items()
+    }
+    assert spreads == {"dev": {1}, "prod": {3}}
+
+
+def test_keys_rotate_and_live_in_both_regions(plan: PlanRun):
+    keys = plan.of_type("aws:kms/key:Key")
+    assert {k.region for k in keys} == set(region_roles(plan).values())
+    for key in keys:
+        assert key.inputs["enableKeyRotation"] is True
+        assert 7 <= key.inputs["deletionWindowInDays"] <= 30

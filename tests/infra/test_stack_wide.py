@@ -1,0 +1,66 @@
+"""Stack-wide rules: names, tags, providers, lookups."""
+
+from __future__ import annotations
+
+import json
+
+from drplan.harness import ALLOWED_INVOKES, PlanRun
+from drplan.inventory import physical_name
+from naming import stack_tags
+from tests.infra.queries import region_roles
+
+TAG_KEYS = {"Environment", "Repository", "Author", "PRNumber", "Team", "Project", "ManagedBy"}
+
+
+def test_every_physical_name_contains_the_suffix(plan: PlanRun):
+    suffix = plan.stack  # the stack files set environmentSuffix to the stack name
+    named = [(r, physical_name(r)) for r in plan.resources]
+    named = [(r, n) for r, n in named if n]
+    assert len(named) > 20
+    for resource, name in named:
+        assert suffix in name, f"{resource.type} {resource.name} is named {name!r}"
+    for resource in plan.resources:
+        tags = resource.inputs.get("tags")
+        if isinstance(tags, dict) and "Name" in tags:
+            assert tags["Name"].endswith(f"-{suffix}")
+
+
+def test_every_resource_uses_an_explicit_regional_provider_with_every_tag(plan: PlanRun):
+    providers = {f"{p.urn}::{p.id}": p for p in plan.providers}
+    roles = region_roles(plan)
+    assert {p.inputs["region"] for p in providers.values()} == set(roles.values())
+    for provider in providers.values():
+        default_tags = provider.inputs["defaultTags"]
+        tags = (
+            json.loads(default_tags)["tags"]
+            if isinstance(default_tags, str)
+            else default_tags["tags"]
+        )
+        assert set(tags) == TAG_KEYS
+        assert tags["Environment"] == plan.stack
+        assert tags["Project"] == "aurora-dr" and tags["ManagedBy"] == "pulumi"
+    for resource in plan.resources:
+        assert resource.provider in providers, (
+            f"{resource.type} {resource.name} uses the default provider"
+        )
+
+
+def test_tags_come_from_config(plans: dict[str, PlanRun]):
+    from config import parse_settings
+
+    settings = parse_settings({"environmentSuffix": "x", "team": "payments", "prNumber": "42"})
+    tags = stack_tags(settings)
+    assert tags["Team"] == "payments" and tags["PRNumber"] == "42"
+    assert set(tags) == TAG_KEYS
+
+
+def test_only_account_and_region_lookups(plan: PlanRun):
+    assert plan.invokes
+    assert {token for token, _ in plan.invokes} <= ALLOWED_INVOKES
+
+
+def test_children_are_parented_to_their_component_with_derived_names(plan: PlanRun):
+    for resource in plan.resources:
+        owner = plan.component_of(resource)
+        assert owner is not None, f"{resource.name} has no component"
+        assert resource.name.startswith(owner.name), f"{resource.name} not under {owner.name}"
