@@ -1,12 +1,13 @@
 """aurora-dr: an Aurora PostgreSQL global database that survives the loss of a region.
 
-Wiring only: settings -> providers -> keys -> networks -> peering -> exports. Every decision lives
+Wiring only: settings -> providers -> keys -> networks -> peering -> database -> exports. Every decision lives
 in config.py, sizing.py, naming.py and the components.
 """
 
 import pulumi
 import pulumi_aws as aws
 
+from components.global_aurora import GlobalAurora, GlobalAuroraArgs, RegionPlacement
 from components.network import Network, NetworkArgs
 from components.peered_vpcs import PeeredVpcs, PeeredVpcsArgs
 from components.region_key import RegionKey, RegionKeyArgs
@@ -81,6 +82,32 @@ peering = PeeredVpcs(
     ),
 )
 
+placements = {
+    role: RegionPlacement(
+        region=regions[role],
+        provider=providers[role],
+        subnet_ids=networks[role].subnet_ids,
+        availability_zones=networks[role].availability_zones,
+        security_group_id=networks[role].db_security_group.id,
+        kms_key_arn=keys[role].arn,
+    )
+    for role in regions
+}
+database = GlobalAurora(
+    "database",
+    GlobalAuroraArgs(
+        environment_suffix=settings.environment_suffix,
+        engine_version=settings.engine_version,
+        database_name=settings.database_name,
+        master_username=settings.master_username,
+        sizing=sizing,
+        primary=placements["primary"],
+        secondary=placements["dr"],
+        partition=partition,
+    ),
+    opts=pulumi.ResourceOptions(depends_on=[peering]),
+)
+
 pulumi.export("primaryRegion", settings.primary_region)
 pulumi.export("drRegion", settings.dr_region)
 pulumi.export("primaryVpcId", networks["primary"].vpc.id)
@@ -88,3 +115,10 @@ pulumi.export("drVpcId", networks["dr"].vpc.id)
 pulumi.export("primaryKmsKeyArn", keys["primary"].arn)
 pulumi.export("drKmsKeyArn", keys["dr"].arn)
 pulumi.export("peeringConnectionId", peering.connection_id)
+pulumi.export("globalClusterId", database.global_cluster.id)
+pulumi.export("globalWriterEndpoint", database.global_writer_endpoint)
+pulumi.export("primaryClusterEndpoint", database.primary_cluster.endpoint)
+pulumi.export("primaryReaderEndpoint", database.primary_cluster.reader_endpoint)
+pulumi.export("drClusterEndpoint", database.secondary_cluster.endpoint)
+pulumi.export("drReaderEndpoint", database.secondary_cluster.reader_endpoint)
+pulumi.export("secretArn", database.secret.arn)

@@ -63,6 +63,13 @@ class Sizing:
     beyond it. None leaves it off, because a lost DR region would then stop writes on the primary."""
     protect: bool
     """Pulumi `protect` on the global cluster, both clusters and both keys."""
+    backup_window: str
+    """Daily automated-backup window (UTC, hh:mm-hh:mm)."""
+    maintenance_window: str
+    """Weekly maintenance window (UTC, ddd:hh:mm-ddd:hh:mm); must not overlap the backup window."""
+    slow_query_log_ms: int
+    """`log_min_duration_statement`: statements slower than this are logged (exported to
+    CloudWatch Logs with the `postgresql` log)."""
 
     # --- alerting ------------------------------------------------------------------------------
     alarm_period_seconds: int
@@ -129,6 +136,9 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             monitoring_interval_seconds=0,
             managed_rpo_seconds=None,
             protect=False,
+            backup_window="03:00-04:00",
+            maintenance_window="sun:05:00-sun:06:00",
+            slow_query_log_ms=1_000,
             alarm_period_seconds=60,
             alarm_evaluation_periods=5,
             alarm_datapoints_to_alarm=3,
@@ -167,6 +177,9 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             monitoring_interval_seconds=60,
             managed_rpo_seconds=None,
             protect=True,
+            backup_window="03:00-04:00",
+            maintenance_window="sun:05:00-sun:06:00",
+            slow_query_log_ms=500,
             alarm_period_seconds=60,
             alarm_evaluation_periods=5,
             alarm_datapoints_to_alarm=3,

@@ -48,6 +48,13 @@ ALLOWED_INVOKES = frozenset(
 )
 
 
+RDS_ID_PROPERTY = {
+    "aws:rds/globalCluster:GlobalCluster": "globalClusterIdentifier",
+    "aws:rds/cluster:Cluster": "clusterIdentifier",
+    "aws:rds/clusterInstance:ClusterInstance": "identifier",
+}
+
+
 class ProgramFailed(Exception):
     """The program raised: `error` is what it raised, `registrations` what it had registered
     before (empty when configuration validation stopped it, as it must)."""
@@ -152,6 +159,8 @@ def _mock_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) ->
             endpoint=f"{identifier}.mock.{region}.rds.amazonaws.com",
             dbiResourceId=f"db-{name}",
         )
+    elif type_ == "random:index/randomPassword:RandomPassword":
+        outputs["result"] = f"mock-generated-{name}"
     elif type_ == "aws:secretsmanager/secret:Secret":
         secret = inputs.get("name", name)
         outputs["arn"] = f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{secret}-AbCdEf"
@@ -202,7 +211,9 @@ class StackMocks(pulumi_mocks.Mocks):
         if not args.custom:
             return "", {}
         region = self.region_for(args.provider, inputs)
-        return f"{args.name}-id", _mock_outputs(args.typ, args.name, inputs, region)
+        # Like the provider: an RDS resource's id is its identifier.
+        resource_id = inputs.get(RDS_ID_PROPERTY.get(args.typ, ""), f"{args.name}-id")
+        return resource_id, _mock_outputs(args.typ, args.name, inputs, region)
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list]:
         region = self.region_for(args.provider, args.args)

@@ -8,19 +8,19 @@ from typing import Any
 from drplan.harness import PlanRun, Registration
 
 GLOBAL = "global"
-# Input properties that carry a resource's physical name, most specific first.
-NAME_PROPERTIES = (
-    "globalClusterIdentifier",
-    "clusterIdentifier",
-    "identifier",
-    "layerName",
-    "name",
-)
+# Input property that carries a resource's physical name, where it is not `name`.
+NAME_PROPERTY_BY_TYPE = {
+    "aws:rds/globalCluster:GlobalCluster": "globalClusterIdentifier",
+    "aws:rds/cluster:Cluster": "clusterIdentifier",
+    "aws:rds/clusterInstance:ClusterInstance": "identifier",
+    "aws:lambda/layerVersion:LayerVersion": "layerName",
+    "aws:route53/healthCheck:HealthCheck": "referenceName",
+}
 
 
 def physical_name(registration: Registration) -> str | None:
     """The name the resource gets in AWS, when the program sets one (else its Name tag)."""
-    for prop in NAME_PROPERTIES:
+    for prop in (NAME_PROPERTY_BY_TYPE.get(registration.type, "name"),):
         value = registration.inputs.get(prop)
         if isinstance(value, str) and value:
             return value
