@@ -1,17 +1,28 @@
 """aurora-dr: an Aurora PostgreSQL global database that survives the loss of a region.
 
-Wiring only: settings -> providers -> keys -> networks -> peering -> database -> exports. Every decision lives
+Wiring only: settings -> providers -> keys -> networks -> peering -> database -> monitoring
+-> DNS -> exports. Every decision lives
 in config.py, sizing.py, naming.py and the components.
 """
 
 import pulumi
 import pulumi_aws as aws
 
+from components.dashboard import Dashboard, DashboardArgs, DashboardRegion
+from components.failover_dns import (
+    FailoverDns,
+    FailoverDnsArgs,
+    FailoverRecord,
+    FailoverTarget,
+    ZoneVpc,
+)
 from components.global_aurora import GlobalAurora, GlobalAuroraArgs, RegionPlacement
+from components.monitoring import MonitoredInstance, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.peered_vpcs import PeeredVpcs, PeeredVpcsArgs
 from components.region_key import RegionKey, RegionKeyArgs
 from config import load_settings
+from lambdas.drcommon import contract
 from naming import stack_tags
 from sizing import SIZING
 
@@ -108,6 +119,88 @@ database = GlobalAurora(
     opts=pulumi.ResourceOptions(depends_on=[peering]),
 )
 
+clusters = {"primary": database.primary_cluster, "dr": database.secondary_cluster}
+instances = {"primary": database.primary_instances, "dr": database.secondary_instances}
+peer_role = {"primary": "dr", "dr": "primary"}
+monitoring = {
+    role: Monitoring(
+        f"{role}-monitoring",
+        MonitoringArgs(
+            environment_suffix=settings.environment_suffix,
+            region=regions[role],
+            peer_region=regions[peer_role[role]],
+            account_id=identity.account_id,
+            kms_key_arn=keys[role].arn,
+            sizing=sizing,
+            cluster_identifier=clusters[role].cluster_identifier,
+            instances=[
+                MonitoredInstance(label=f"db{index + 1}", identifier=instance.identifier)
+                for index, instance in enumerate(instances[role])
+            ],
+            alert_email=settings.alert_email,
+        ),
+        opts=pulumi.ResourceOptions(providers=[providers[role]]),
+    )
+    for role in regions
+}
+
+dashboard = Dashboard(
+    "dashboard",
+    DashboardArgs(
+        environment_suffix=settings.environment_suffix,
+        regions=[
+            DashboardRegion(
+                region=regions[role],
+                cluster_identifier=clusters[role].cluster_identifier,
+                instance_identifiers=[i.identifier for i in instances[role]],
+            )
+            for role in regions
+        ],
+    ),
+    opts=pulumi.ResourceOptions(providers=[providers["primary"]]),
+)
+
+
+def failover_target(role: str, endpoint: pulumi.Output[str], metric: str) -> FailoverTarget:
+    """One side of a record pair: a region's endpoint, vouched for by its health alarm."""
+    return FailoverTarget(
+        region=regions[role],
+        endpoint=endpoint,
+        alarm_name=monitoring[role].health_alarms[metric].name,
+    )
+
+
+dns = FailoverDns(
+    "dns",
+    FailoverDnsArgs(
+        environment_suffix=settings.environment_suffix,
+        zone_name=settings.private_zone_name,
+        vpcs=[ZoneVpc(vpc_id=networks[role].vpc.id, region=regions[role]) for role in regions],
+        records=[
+            FailoverRecord(
+                label="writer",
+                primary=failover_target(
+                    "primary", clusters["primary"].endpoint, contract.WRITER_AVAILABLE.name
+                ),
+                secondary=failover_target(
+                    "dr", clusters["dr"].endpoint, contract.WRITER_AVAILABLE.name
+                ),
+            ),
+            FailoverRecord(
+                label="reader",
+                primary=failover_target(
+                    "primary", clusters["primary"].reader_endpoint, contract.READER_AVAILABLE.name
+                ),
+                secondary=failover_target(
+                    "dr", clusters["dr"].reader_endpoint, contract.READER_AVAILABLE.name
+                ),
+            ),
+        ],
+        ttl_seconds=sizing.dns_ttl_seconds,
+    ),
+    opts=pulumi.ResourceOptions(providers=[providers["primary"]]),
+)
+
 pulumi.export("primaryRegion", settings.primary_region)
 pulumi.export("drRegion", settings.dr_region)
 pulumi.export("primaryVpcId", networks["primary"].vpc.id)
@@ -122,3 +215,10 @@ pulumi.export("primaryReaderEndpoint", database.primary_cluster.reader_endpoint)
 pulumi.export("drClusterEndpoint", database.secondary_cluster.endpoint)
 pulumi.export("drReaderEndpoint", database.secondary_cluster.reader_endpoint)
 pulumi.export("secretArn", database.secret.arn)
+pulumi.export("privateZoneId", dns.zone.zone_id)
+pulumi.export("privateZoneName", dns.zone.name)
+pulumi.export("writerDnsName", dns.names["writer"])
+pulumi.export("readerDnsName", dns.names["reader"])
+pulumi.export("primaryAlertTopicArn", monitoring["primary"].topic.arn)
+pulumi.export("drAlertTopicArn", monitoring["dr"].topic.arn)
+pulumi.export("dashboardName", dashboard.dashboard_name)

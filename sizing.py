@@ -96,6 +96,10 @@ class Sizing:
     """Database connections alarm threshold per instance."""
     max_used_transaction_ids_threshold: int
     """`MaximumUsedTransactionIDs` threshold: wraparound protection starts near 2^31."""
+    probe_latency_threshold_ms: int
+    """Health-checker probe latency (connect + TLS login + query) alarm threshold."""
+    heartbeat_lag_threshold_ms: int
+    """Heartbeat lag observed by the health checker (alarm above)."""
 
     # --- DNS -----------------------------------------------------------------------------------
     dns_ttl_seconds: int
@@ -151,6 +155,8 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             free_local_storage_threshold_bytes=5 * 1024**3,
             connections_threshold=500,
             max_used_transaction_ids_threshold=1_000_000_000,
+            probe_latency_threshold_ms=5_000,
+            heartbeat_lag_threshold_ms=120_000,
             dns_ttl_seconds=60,
             health_check_rate_minutes=1,
             failover_lag_budget_ms=300_000,
@@ -192,6 +198,8 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             free_local_storage_threshold_bytes=10 * 1024**3,
             connections_threshold=1_500,
             max_used_transaction_ids_threshold=1_000_000_000,
+            probe_latency_threshold_ms=2_000,
+            heartbeat_lag_threshold_ms=30_000,
             dns_ttl_seconds=30,
             health_check_rate_minutes=1,
             failover_lag_budget_ms=60_000,

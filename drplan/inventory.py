@@ -14,7 +14,7 @@ NAME_PROPERTY_BY_TYPE = {
     "aws:rds/cluster:Cluster": "clusterIdentifier",
     "aws:rds/clusterInstance:ClusterInstance": "identifier",
     "aws:lambda/layerVersion:LayerVersion": "layerName",
-    "aws:route53/healthCheck:HealthCheck": "referenceName",
+    "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
 }
 
 

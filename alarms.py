@@ -1,0 +1,296 @@
+"""Pure specifications of what `Monitoring` watches: alarms, RDS event subscriptions, the
+EventBridge pattern for failover events, and the dashboard body.
+
+Health alarms are built from the shared health-metric contract (`lambdas/drcommon/contract.py`),
+never from repeated metric names. Values may be Pulumi inputs (cluster and instance identifiers);
+everything else here is plain data, tested without Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lambdas.drcommon import contract
+from sizing import Sizing
+
+RDS_NAMESPACE = "AWS/RDS"
+GREATER = "GreaterThanThreshold"
+LESS = "LessThanThreshold"
+
+# RDS event categories the design asks for (see NOTES: there is no global-cluster source type,
+# global failover arrives as a db-cluster event).
+CLUSTER_EVENT_CATEGORIES = (
+    "global-failover",
+    "failover",
+    "failure",
+    "notification",
+    "maintenance",
+)
+INSTANCE_EVENT_CATEGORIES = ("availability", "failure", "failover", "low storage")
+# Managed failover / switchover finished, unplanned failover completed / failed, write path
+# blocked / unblocked on the old primary (RDS-EVENT-0185, 0238, 0239, 0390, 0391).
+FAILOVER_EVENT_IDS = (
+    "RDS-EVENT-0185",
+    "RDS-EVENT-0238",
+    "RDS-EVENT-0239",
+    "RDS-EVENT-0390",
+    "RDS-EVENT-0391",
+)
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One CloudWatch alarm, before it is declared."""
+
+    key: str
+    """Short stable id, part of the alarm's name (e.g. `cpu-db1`)."""
+    namespace: str
+    metric_name: str
+    dimensions: Mapping[str, Any]
+    statistic: str
+    comparison: str
+    threshold: float
+    period: int
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    treat_missing_data: str
+    description: str
+    health_metric: str | None = None
+    """Name of the contract metric for health alarms (FailoverDns looks them up by it)."""
+
+
+def _rds_alarm(
+    sizing: Sizing,
+    key: str,
+    metric: str,
+    dimensions: Mapping[str, Any],
+    comparison: str,
+    threshold: float,
+    description: str,
+    statistic: str = "Maximum",
+) -> AlarmSpec:
+    return AlarmSpec(
+        key=key,
+        namespace=RDS_NAMESPACE,
+        metric_name=metric,
+        dimensions=dimensions,
+        statistic=statistic,
+        comparison=comparison,
+        threshold=threshold,
+        period=sizing.alarm_period_seconds,
+        evaluation_periods=sizing.alarm_evaluation_periods,
+        datapoints_to_alarm=sizing.alarm_datapoints_to_alarm,
+        treat_missing_data="notBreaching",
+        description=description,
+    )
+
+
+def cluster_alarm_specs(sizing: Sizing, cluster_id: Any) -> list[AlarmSpec]:
+    """Replication and RPO lag of this region's cluster. Only a secondary emits them, and roles
+    swap after a switchover, so both clusters carry both alarms (missing data is normal)."""
+    dimensions = {"DBClusterIdentifier": cluster_id}
+    return [
+        _rds_alarm(
+            sizing,
+            "replication-lag",
+            "AuroraGlobalDBReplicationLag",
+            dimensions,
+            GREATER,
+            sizing.replication_lag_threshold_ms,
+            "Global database replication lag into this region's cluster is above budget.",
+        ),
+        _rds_alarm(
+            sizing,
+            "rpo-lag",
+            "AuroraGlobalDBRPOLag",
+            dimensions,
+            GREATER,
+            sizing.rpo_lag_threshold_ms,
+            "Recovery point lag of this region's cluster is above budget: a failover now "
+            "would lose more than the RPO allows.",
+        ),
+    ]
+
+
+def instance_alarm_specs(sizing: Sizing, label: str, instance_id: Any) -> list[AlarmSpec]:
+    """CPU, memory, local storage, connections and transaction-ID age of one instance."""
+    dimensions = {"DBInstanceIdentifier": instance_id}
+    return [
+        _rds_alarm(
+            sizing,
+            f"cpu-{label}",
+            "CPUUtilization",
+            dimensions,
+            GREATER,
+            sizing.cpu_threshold_percent,
+            "CPU utilisation is high.",
+            statistic="Average",
+        ),
+        _rds_alarm(
+            sizing,
+            f"freeable-memory-{label}",
+            "FreeableMemory",
+            dimensions,
+            LESS,
+            sizing.freeable_memory_threshold_bytes,
+            "Freeable memory is low.",
+            statistic="Minimum",
+        ),
+        _rds_alarm(
+            sizing,
+            f"free-local-storage-{label}",
+            "FreeLocalStorage",
+            dimensions,
+            LESS,
+            sizing.free_local_storage_threshold_bytes,
+            "Free local (temporary) storage is low.",
+            statistic="Minimum",
+        ),
+        _rds_alarm(
+            sizing,
+            f"connections-{label}",
+            "DatabaseConnections",
+            dimensions,
+            GREATER,
+            sizing.connections_threshold,
+            "Database connections are near the limit.",
+        ),
+        _rds_alarm(
+            sizing,
+            f"transaction-ids-{label}",
+            "MaximumUsedTransactionIDs",
+            dimensions,
+            GREATER,
+            sizing.max_used_transaction_ids_threshold,
+            "Transaction IDs are ageing towards wraparound: vacuum is falling behind.",
+        ),
+    ]
+
+
+def health_alarm_specs(
+    sizing: Sizing, environment: str, region: str, peer_region: str
+) -> list[AlarmSpec]:
+    """One alarm per contract metric published by this region's health checker.
+
+    Availability alarms use the `Minimum` statistic (a basic statistic, standard resolution: what
+    Route 53 CLOUDWATCH_METRIC health checks require) and treat missing data as breaching: a
+    region whose checker is silent is a region we cannot vouch for.
+    """
+    thresholds = {
+        contract.PROBE_LATENCY.name: sizing.probe_latency_threshold_ms,
+        contract.HEARTBEAT_LAG.name: sizing.heartbeat_lag_threshold_ms,
+    }
+    specs = []
+    for metric in contract.ALL_METRICS:
+        cluster_region = peer_region if metric.peer else region
+        if metric.availability:
+            statistic, comparison, threshold, missing = "Minimum", LESS, 1.0, "breaching"
+        else:
+            statistic, comparison, missing = "Maximum", GREATER, "notBreaching"
+            threshold = float(thresholds[metric.name])
+        specs.append(
+            AlarmSpec(
+                key=_kebab(metric.name),
+                namespace=contract.NAMESPACE,
+                metric_name=metric.name,
+                dimensions=contract.dimensions(environment, cluster_region),
+                statistic=statistic,
+                comparison=comparison,
+                threshold=threshold,
+                period=sizing.alarm_period_seconds,
+                evaluation_periods=sizing.health_evaluation_periods,
+                datapoints_to_alarm=sizing.health_datapoints_to_alarm,
+                treat_missing_data=missing,
+                description=metric.description,
+                health_metric=metric.name,
+            )
+        )
+    return specs
+
+
+def _kebab(name: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+
+
+def failover_event_pattern() -> dict[str, Any]:
+    """EventBridge pattern for RDS global-failover / switchover / failover events."""
+    return {
+        "source": ["aws.rds"],
+        "detail-type": ["RDS DB Cluster Event"],
+        "detail": {"EventID": list(FAILOVER_EVENT_IDS)},
+    }
+
+
+def detection_seconds(spec: AlarmSpec) -> int:
+    """Time from the first bad datapoint until the alarm fires (period x datapoints)."""
+    return spec.period * spec.datapoints_to_alarm
+
+
+def dashboard_body(
+    environment: str,
+    regions: Sequence[tuple[str, str, Sequence[str]]],
+) -> dict[str, Any]:
+    """Dashboard JSON: one column per region (`(region, cluster id, instance ids)`), rows for
+    replication and RPO lag, health metrics, CPU and connections."""
+    widgets: list[dict[str, Any]] = []
+    width = 24 // max(1, len(regions))
+    names = [region for region, _, _ in regions]
+    peers = {r: next((o for o in names if o != r), r) for r in names}
+    rows: list[tuple[str, Any]] = [
+        (
+            "Global replication / RPO lag (ms)",
+            lambda region, cluster, _: [
+                [RDS_NAMESPACE, "AuroraGlobalDBReplicationLag", "DBClusterIdentifier", cluster],
+                [RDS_NAMESPACE, "AuroraGlobalDBRPOLag", "DBClusterIdentifier", cluster],
+            ],
+        ),
+        (
+            "Health (1 = healthy)",
+            lambda region, _, __: [
+                [
+                    contract.NAMESPACE,
+                    metric.name,
+                    contract.DIMENSION_ENVIRONMENT,
+                    environment,
+                    contract.DIMENSION_CLUSTER_REGION,
+                    peers[region] if metric.peer else region,
+                ]
+                for metric in contract.ALL_METRICS
+                if metric.availability
+            ],
+        ),
+        (
+            "CPU utilisation (%)",
+            lambda region, _, instances: [
+                [RDS_NAMESPACE, "CPUUtilization", "DBInstanceIdentifier", i] for i in instances
+            ],
+        ),
+        (
+            "Database connections",
+            lambda region, _, instances: [
+                [RDS_NAMESPACE, "DatabaseConnections", "DBInstanceIdentifier", i] for i in instances
+            ],
+        ),
+    ]
+    for row, (title, metrics) in enumerate(rows):
+        for column, (region, cluster, instances) in enumerate(regions):
+            widgets.append(
+                {
+                    "type": "metric",
+                    "x": column * width,
+                    "y": row * 6,
+                    "width": width,
+                    "height": 6,
+                    "properties": {
+                        "title": f"{title} - {region}",
+                        "region": region,
+                        "stat": "Maximum",
+                        "period": 60,
+                        "view": "timeSeries",
+                        "metrics": metrics(region, cluster, instances),
+                    },
+                }
+            )
+    return {"widgets": widgets}

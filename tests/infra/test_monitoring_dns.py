@@ -1,0 +1,234 @@
+"""Monitoring (both regions), the dashboard and FailoverDns, on what the stacks register."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import alarms
+from drplan.harness import PROJECT_DIR, PlanRun, run_program
+from lambdas.drcommon import contract
+from tests.infra.queries import key_arns_by_region, region_roles, vpc_in
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TOPIC = "aws:sns/topic:Topic"
+HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
+RECORD = "aws:route53/record:Record"
+EVENT_SUBSCRIPTION = "aws:rds/eventSubscription:EventSubscription"
+
+
+def topic_regions(plan: PlanRun) -> dict[str, str]:
+    return {t.outputs["arn"]: t.region for t in plan.of_type(TOPIC)}
+
+
+def alarms_on(plan: PlanRun, metric: str) -> list:
+    return [a for a in plan.of_type(ALARM) if a.inputs["metricName"] == metric]
+
+
+def test_every_alarm_notifies_its_own_regions_topic_on_alarm_and_on_ok(plan: PlanRun):
+    topics = topic_regions(plan)
+    all_alarms = plan.of_type(ALARM)
+    assert len(all_alarms) > 20
+    for alarm in all_alarms:
+        for actions in ("alarmActions", "okActions"):
+            arns = alarm.inputs.get(actions) or []
+            assert arns, f"{alarm.name} has no {actions}"
+            for arn in arns:
+                assert topics.get(arn) == alarm.region, f"{alarm.name} {actions} -> {arn}"
+
+
+def test_lag_alarms_watch_both_clusters_in_their_regions(plan: PlanRun):
+    clusters = {c.id: c.region for c in plan.of_type("aws:rds/cluster:Cluster")}
+    for metric in ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag"):
+        watched = {
+            a.inputs["dimensions"]["DBClusterIdentifier"]: a.region for a in alarms_on(plan, metric)
+        }
+        assert watched == clusters, f"{metric} must be alarmed on both clusters"
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        "CPUUtilization",
+        "FreeableMemory",
+        "FreeLocalStorage",
+        "DatabaseConnections",
+        "MaximumUsedTransactionIDs",
+    ],
+)
+def test_every_instance_has_its_resource_alarms(plan: PlanRun, metric: str):
+    instances = {i.id: i.region for i in plan.of_type("aws:rds/clusterInstance:ClusterInstance")}
+    watched = {
+        a.inputs["dimensions"]["DBInstanceIdentifier"]: a.region for a in alarms_on(plan, metric)
+    }
+    assert watched == instances
+    assert set(instances.values()) == set(region_roles(plan).values())
+
+
+def test_one_health_alarm_per_contract_metric_per_region(plan: PlanRun):
+    roles = region_roles(plan)
+    for role, region in roles.items():
+        peer = roles["dr" if role == "primary" else "primary"]
+        for metric in contract.ALL_METRICS:
+            (alarm,) = [a for a in alarms_on(plan, metric.name) if a.region == region]
+            assert alarm.inputs["namespace"] == contract.NAMESPACE
+            assert alarm.inputs["dimensions"] == contract.dimensions(
+                plan.stack, peer if metric.peer else region
+            )
+            if metric.availability:
+                assert alarm.inputs["treatMissingData"] == "breaching"
+                assert alarm.inputs["statistic"] in {
+                    "Minimum",
+                    "Average",
+                    "Maximum",
+                    "Sum",
+                    "SampleCount",
+                }
+                assert alarm.inputs["period"] >= 60
+
+
+def test_rds_events_are_subscribed_in_both_regions(plan: PlanRun):
+    subscriptions = plan.of_type(EVENT_SUBSCRIPTION)
+    topics = topic_regions(plan)
+    for region in region_roles(plan).values():
+        local = {s.inputs["sourceType"]: s for s in subscriptions if s.region == region}
+        assert set(local) == {"db-cluster", "db-instance"}
+        assert {"global-failover", "failover", "failure", "notification", "maintenance"} <= set(
+            local["db-cluster"].inputs["eventCategories"]
+        )
+        assert {"availability", "failure", "failover", "low storage"} <= set(
+            local["db-instance"].inputs["eventCategories"]
+        )
+        for subscription in local.values():
+            assert topics[subscription.inputs["snsTopic"]] == region
+
+
+def test_topics_are_encrypted_with_their_regions_key_and_let_aws_services_publish(plan: PlanRun):
+    keys = key_arns_by_region(plan)
+    topics = plan.of_type(TOPIC)
+    assert {t.region for t in topics} == set(region_roles(plan).values())
+    for topic in topics:
+        assert topic.inputs["kmsMasterKeyId"] == keys[topic.region]
+    for policy in plan.of_type("aws:sns/topicPolicy:TopicPolicy"):
+        document = json.loads(policy.inputs["policy"])
+        (statement,) = document["Statement"]
+        assert set(statement["Principal"]["Service"]) >= {
+            "cloudwatch.amazonaws.com",
+            "events.amazonaws.com",
+            "events.rds.amazonaws.com",
+        }
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"]
+
+
+def test_failover_events_reach_the_topic_in_each_region(plan: PlanRun):
+    rules = plan.of_type("aws:cloudwatch/eventRule:EventRule")
+    targets = plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    topics = topic_regions(plan)
+    for region in region_roles(plan).values():
+        (rule,) = [r for r in rules if r.region == region]
+        assert json.loads(rule.inputs["eventPattern"]) == alarms.failover_event_pattern()
+        assert "RDS-EVENT-0185" in json.loads(rule.inputs["eventPattern"])["detail"]["EventID"]
+        rule_targets = [t for t in targets if t.inputs["rule"] == rule.inputs["name"]]
+        assert [topics[t.inputs["arn"]] for t in rule_targets] == [region]
+
+
+def test_email_subscription_exists_only_when_configured(plans: dict[str, PlanRun]):
+    subscription = "aws:sns/topicSubscription:TopicSubscription"
+    assert plans["dev"].of_type(subscription) == []
+    with_email = run_program("dev", {"alertEmail": "oncall@example.com"})
+    subscriptions = with_email.of_type(subscription)
+    assert sorted(s.region for s in subscriptions) == ["us-east-1", "us-west-2"]
+    assert {s.inputs["endpoint"] for s in subscriptions} == {"oncall@example.com"}
+
+
+def test_the_private_zone_is_created_and_associated_with_both_vpcs(plan: PlanRun):
+    (zone,) = plan.of_type("aws:route53/zone:Zone")
+    roles = region_roles(plan)
+    assert zone.inputs["name"] == f"{plan.stack}.db.internal"
+    assert {(v["vpcId"], v["vpcRegion"]) for v in zone.inputs["vpcs"]} == {
+        (vpc_in(plan, region).id, region) for region in roles.values()
+    }
+    assert plan.outputs["privateZoneName"] == zone.inputs["name"]
+
+
+def test_writer_and_reader_failover_pairs_follow_health_alarms(plan: PlanRun):
+    roles = region_roles(plan)
+    alarms_by_name = {a.inputs["name"]: a for a in plan.of_type(ALARM)}
+    checks = {c.id: c for c in plan.of_type(HEALTH_CHECK)}
+    clusters = {c.region: c for c in plan.of_type("aws:rds/cluster:Cluster")}
+    records = plan.of_type(RECORD)
+    expected = {
+        "writer": ("endpoint", contract.WRITER_AVAILABLE.name),
+        "reader": ("readerEndpoint", contract.READER_AVAILABLE.name),
+    }
+    for label, (endpoint_output, metric) in expected.items():
+        pair = {
+            r.inputs["failoverRoutingPolicies"][0]["type"]: r
+            for r in records
+            if r.inputs["name"] == f"{label}.{plan.stack}.db.internal"
+        }
+        assert set(pair) == {"PRIMARY", "SECONDARY"}
+        for failover, role in (("PRIMARY", "primary"), ("SECONDARY", "dr")):
+            record = pair[failover]
+            region = roles[role]
+            assert record.inputs["type"] == "CNAME"
+            assert record.inputs["ttl"] <= 60
+            assert record.inputs["records"] == [clusters[region].outputs[endpoint_output]]
+            check = checks[record.inputs["healthCheckId"]]
+            assert check.inputs["cloudwatchAlarmRegion"] == region
+            alarm = alarms_by_name[check.inputs["cloudwatchAlarmName"]]
+            assert alarm.region == region, "health check names an alarm of another region"
+            assert alarm.inputs["metricName"] == metric
+
+
+def test_every_health_check_watches_an_alarm_of_the_stack(plan: PlanRun):
+    alarm_regions = {a.inputs["name"]: a.region for a in plan.of_type(ALARM)}
+    checks = plan.of_type(HEALTH_CHECK)
+    assert len(checks) == 4
+    for check in checks:
+        assert check.inputs["type"] == "CLOUDWATCH_METRIC", (
+            "Route 53 cannot reach private endpoints"
+        )
+        assert (
+            alarm_regions[check.inputs["cloudwatchAlarmName"]]
+            == check.inputs["cloudwatchAlarmRegion"]
+        )
+
+
+def test_dashboard_shows_both_regions(plan: PlanRun):
+    (dashboard,) = plan.of_type("aws:cloudwatch/dashboard:Dashboard")
+    body = json.loads(dashboard.inputs["dashboardBody"])
+    regions = {w["properties"]["region"] for w in body["widgets"]}
+    assert regions == set(region_roles(plan).values())
+    metrics = {m[1] for w in body["widgets"] for m in w["properties"]["metrics"]}
+    assert {"AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag", "CPUUtilization"} <= metrics
+    assert contract.WRITER_AVAILABLE.name in metrics
+    assert plan.outputs["dashboardName"] == dashboard.inputs["dashboardName"]
+
+
+def test_health_metric_names_and_namespace_are_spelled_in_one_place():
+    literals = [contract.NAMESPACE, *(m.name for m in contract.ALL_METRICS)]
+    contract_file = Path(contract.__file__).resolve()
+    offenders = []
+    for path in Path(PROJECT_DIR).rglob("*.py"):
+        parts = set(path.relative_to(PROJECT_DIR).parts)
+        if {"venv", ".venv", "tests"} & parts or path.resolve() == contract_file:
+            continue
+        text = path.read_text()
+        offenders += [
+            f"{path.name}: {lit}" for lit in literals if f'"{lit}"' in text or f"'{lit}'" in text
+        ]
+    assert offenders == []
+
+
+def test_detection_time_follows_the_sizing():
+    from sizing import SIZING
+
+    (writer,) = [
+        s
+        for s in alarms.health_alarm_specs(SIZING["prod"], "prod", "us-east-1", "us-west-2")
+        if s.health_metric == contract.WRITER_AVAILABLE.name
+    ]
+    assert alarms.detection_seconds(writer) == 60 * SIZING["prod"].health_datapoints_to_alarm
