@@ -1,0 +1,315 @@
+"""The verifier's side effects on RDS: copy, restore, tear down, sweep.
+
+Every wait polls with the injected clock and stops at the deadline; every resource created is
+tagged (`snapshots.resource_tags`) and named `<prefix>-<environment>-...` so that the sweep of a
+later run removes whatever a crashed or timed-out run left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backup_verifier.probe import ProbeResult, RestoredCluster, RestoreProbe
+from backup_verifier.settings import Settings
+from backup_verifier.snapshots import Snapshot, is_ours, older_than, resource_tags
+from drcommon.aws import Clock, Deadline
+
+logger = Logger(service="backup_verifier", child=True)
+
+AVAILABLE = "available"
+AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+@dataclass(frozen=True)
+class Step:
+    """Outcome of one step: ok, failed, timed_out or skipped."""
+
+    status: str
+    detail: str
+    identifier: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the step succeeded."""
+        return self.status == "ok"
+
+
+def wait_until(
+    check: Callable[[], tuple[bool, str]],
+    *,
+    clock: Clock,
+    deadline: Deadline,
+    interval: float,
+) -> tuple[bool, str]:
+    """Call `check` until it returns (True, state) or the deadline is near; (done, last state)."""
+    while True:
+        try:
+            done, state = check()
+        except AWS_ERRORS as exc:
+            # A failed poll is not a failed resource: keep polling until the deadline.
+            done, state = False, f"poll failed: {exc}"
+        if done:
+            return True, state
+        if deadline.remaining() <= interval:
+            return False, state
+        clock.sleep(interval)
+
+
+def copy_to_region(
+    rds: Any,
+    snapshot: Snapshot,
+    *,
+    source_region: str,
+    target_id: str,
+    settings: Settings,
+    clock: Clock,
+    deadline: Deadline,
+) -> Step:
+    """Copy `snapshot` from `source_region` into this region (client `rds`), then wait for it.
+
+    `SourceRegion` makes boto3 presign the request for the source region, and `KmsKeyId` must
+    be a key of *this* region for an encrypted cross-region copy.
+    """
+    kwargs: dict[str, Any] = {
+        "SourceDBClusterSnapshotIdentifier": snapshot.arn,
+        "TargetDBClusterSnapshotIdentifier": target_id,
+        "SourceRegion": source_region,
+        "CopyTags": False,
+        "Tags": resource_tags(settings.environment),
+    }
+    if settings.kms_key_id:
+        kwargs["KmsKeyId"] = settings.kms_key_id
+    try:
+        rds.copy_db_cluster_snapshot(**kwargs)
+    except AWS_ERRORS as exc:
+        return Step("failed", f"copy of {snapshot.identifier} failed: {exc}", target_id)
+
+    def copied() -> tuple[bool, str]:
+        items = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=target_id)[
+            "DBClusterSnapshots"
+        ]
+        status = items[0].get("Status", "unknown") if items else "missing"
+        return status == AVAILABLE, status
+
+    done, state = wait_until(
+        copied, clock=clock, deadline=deadline, interval=settings.poll_interval_seconds
+    )
+    if not done:
+        return Step("timed_out", f"copy {target_id} still {state} at the deadline", target_id)
+    return Step("ok", f"copied {snapshot.identifier} -> {target_id}", target_id)
+
+
+@dataclass
+class RestoreOutcome:
+    """What the restore test did."""
+
+    restore: Step
+    probe: ProbeResult | None = None
+    teardown: Step = field(default_factory=lambda: Step("skipped", "nothing created"))
+
+
+def restore_and_probe(
+    rds: Any,
+    *,
+    snapshot_ref: str,
+    snapshot: Snapshot,
+    cluster_id: str,
+    settings: Settings,
+    clock: Clock,
+    deadline: Deadline,
+    probe: RestoreProbe,
+) -> RestoreOutcome:
+    """Restore `snapshot_ref` into a throw-away cluster + instance, probe it, delete both."""
+    instance_id = f"{cluster_id}-1"
+    tags = resource_tags(settings.environment)
+    created: list[str] = []
+    outcome = RestoreOutcome(Step("failed", "not started", cluster_id))
+    try:
+        restore_kwargs: dict[str, Any] = {
+            "DBClusterIdentifier": cluster_id,
+            "SnapshotIdentifier": snapshot_ref,
+            "Engine": snapshot.engine,
+            "DBSubnetGroupName": settings.restore_subnet_group,
+            "VpcSecurityGroupIds": list(settings.restore_security_group_ids),
+            "DeletionProtection": False,
+            "CopyTagsToSnapshot": False,
+            "Tags": tags,
+        }
+        if snapshot.engine_version:
+            restore_kwargs["EngineVersion"] = snapshot.engine_version
+        if settings.kms_key_id:
+            restore_kwargs["KmsKeyId"] = settings.kms_key_id
+        rds.restore_db_cluster_from_snapshot(**restore_kwargs)
+        created.append("cluster")
+        rds.create_db_instance(
+            DBInstanceIdentifier=instance_id,
+            DBClusterIdentifier=cluster_id,
+            Engine=snapshot.engine,
+            DBInstanceClass=settings.restore_instance_class,
+            PubliclyAccessible=False,
+            Tags=tags,
+        )
+        created.append("instance")
+        target = _wait_restored(rds, cluster_id, instance_id, settings, clock, deadline)
+        if target.status != AVAILABLE or target.instance_status != AVAILABLE:
+            outcome.restore = Step(
+                "timed_out",
+                f"cluster {target.status}, instance {target.instance_status} at the deadline",
+                cluster_id,
+            )
+        else:
+            outcome.restore = Step("ok", f"restored {snapshot_ref} as {cluster_id}", cluster_id)
+            outcome.probe = probe(target)
+    except AWS_ERRORS as exc:
+        outcome.restore = Step("failed", f"restore failed: {exc}", cluster_id)
+    finally:
+        outcome.teardown = _teardown(rds, cluster_id, instance_id, created)
+    return outcome
+
+
+def _wait_restored(
+    rds: Any,
+    cluster_id: str,
+    instance_id: str,
+    settings: Settings,
+    clock: Clock,
+    deadline: Deadline,
+) -> RestoredCluster:
+    latest: dict[str, Any] = {}
+
+    def ready() -> tuple[bool, str]:
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=cluster_id)["DBClusters"][0]
+        instance = rds.describe_db_instances(DBInstanceIdentifier=instance_id)["DBInstances"][0]
+        latest.update(cluster=cluster, instance=instance)
+        cluster_status = cluster.get("Status", "unknown")
+        instance_status = instance.get("DBInstanceStatus", "unknown")
+        done = cluster_status == AVAILABLE and instance_status == AVAILABLE
+        return done, f"cluster {cluster_status}, instance {instance_status}"
+
+    wait_until(ready, clock=clock, deadline=deadline, interval=settings.poll_interval_seconds)
+    cluster = latest.get("cluster", {})
+    instance = latest.get("instance", {})
+    return RestoredCluster(
+        cluster_id=cluster_id,
+        instance_id=instance_id,
+        region=settings.region,
+        status=cluster.get("Status", "unknown"),
+        instance_status=instance.get("DBInstanceStatus", "unknown"),
+        endpoint=cluster.get("Endpoint"),
+        port=cluster.get("Port"),
+    )
+
+
+def _teardown(rds: Any, cluster_id: str, instance_id: str, created: list[str]) -> Step:
+    """Delete what this run created (no final snapshot); failures are left to the sweep."""
+    if not created:
+        return Step("skipped", "nothing created")
+    problems = []
+    if "instance" in created:
+        try:
+            rds.delete_db_instance(
+                DBInstanceIdentifier=instance_id,
+                SkipFinalSnapshot=True,
+                DeleteAutomatedBackups=True,
+            )
+        except AWS_ERRORS as exc:
+            problems.append(f"instance {instance_id}: {exc}")
+    try:
+        # Deleting the cluster is accepted once its instances are being deleted.
+        rds.delete_db_cluster(DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
+    except AWS_ERRORS as exc:
+        problems.append(f"cluster {cluster_id}: {exc}")
+    if problems:
+        logger.warning("teardown incomplete, left to the sweep", extra={"problems": problems})
+        return Step("failed", "; ".join(problems), cluster_id)
+    return Step("ok", f"deleted {instance_id} and {cluster_id}", cluster_id)
+
+
+@dataclass
+class SweepResult:
+    """What the sweep deleted and what it could not."""
+
+    deleted: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def sweep(rds: Any, settings: Settings, now: datetime) -> SweepResult:
+    """Delete our instances, clusters and snapshots older than `SWEEP_AFTER_HOURS`.
+
+    Instances go first so their clusters become deletable; a cluster whose instances are still
+    deleting is retried by the next run.
+    """
+    result = SweepResult()
+    stem, environment, hours = settings.name_stem, settings.environment, settings.sweep_after_hours
+
+    def mine(identifier: str, tags: Any, created: datetime | None, status: str) -> bool:
+        return (
+            is_ours(identifier, tags, stem=stem, environment=environment)
+            and older_than(created, now, hours)
+            and status != "deleting"
+        )
+
+    def attempt(label: str, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except AWS_ERRORS as exc:
+            result.errors.append(f"{label}: {exc}")
+        else:
+            result.deleted.append(label)
+
+    try:
+        for page in rds.get_paginator("describe_db_instances").paginate():
+            for inst in page.get("DBInstances", []):
+                iid = inst["DBInstanceIdentifier"]
+                if mine(
+                    iid,
+                    inst.get("TagList"),
+                    inst.get("InstanceCreateTime"),
+                    inst.get("DBInstanceStatus", ""),
+                ):
+                    attempt(
+                        f"instance {iid}",
+                        lambda iid=iid: rds.delete_db_instance(
+                            DBInstanceIdentifier=iid,
+                            SkipFinalSnapshot=True,
+                            DeleteAutomatedBackups=True,
+                        ),
+                    )
+        for page in rds.get_paginator("describe_db_clusters").paginate():
+            for cluster in page.get("DBClusters", []):
+                cid = cluster["DBClusterIdentifier"]
+                if mine(
+                    cid,
+                    cluster.get("TagList"),
+                    cluster.get("ClusterCreateTime"),
+                    cluster.get("Status", ""),
+                ):
+                    attempt(
+                        f"cluster {cid}",
+                        lambda cid=cid: rds.delete_db_cluster(
+                            DBClusterIdentifier=cid, SkipFinalSnapshot=True
+                        ),
+                    )
+        for page in rds.get_paginator("describe_db_cluster_snapshots").paginate(
+            SnapshotType="manual"
+        ):
+            for snap in page.get("DBClusterSnapshots", []):
+                sid = snap["DBClusterSnapshotIdentifier"]
+                if mine(
+                    sid, snap.get("TagList"), snap.get("SnapshotCreateTime"), snap.get("Status", "")
+                ):
+                    attempt(
+                        f"snapshot {sid}",
+                        lambda sid=sid: rds.delete_db_cluster_snapshot(
+                            DBClusterSnapshotIdentifier=sid
+                        ),
+                    )
+    except AWS_ERRORS as exc:
+        result.errors.append(f"listing failed: {exc}")
+    return result

@@ -1,0 +1,205 @@
+"""Environment of the backup verifier: every variable it reads, validated once.
+
+The verifier runs in the DR region (`AWS_REGION`, set by the Lambda runtime) on a schedule. The
+writer's region is not configured: it is found at run time from the global cluster topology.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from drcommon import envconfig
+from drcommon.envconfig import SettingsError
+
+# Set by the Lambda runtime, not by the stack.
+ENV_REGION = "AWS_REGION"
+# Identifiers.
+ENV_GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID"
+ENV_ENVIRONMENT = "ENVIRONMENT_SUFFIX"
+ENV_PEER_REGION = "PEER_REGION"
+ENV_DR_KMS_KEY_ID = "DR_KMS_KEY_ID"  # ARN of this region's key; copies/restores use it when set
+ENV_RESOURCE_PREFIX = "RESOURCE_PREFIX"
+# A VPC-attached verifier has no route to another region's public API: this is the URL of an RDS
+# interface endpoint in the peer VPC (its endpoint-specific DNS name), reachable over the peering.
+ENV_PEER_RDS_ENDPOINT_URL = "PEER_RDS_ENDPOINT_URL"
+# Restore test (the sizing decides whether it runs).
+ENV_RESTORE_TEST_ENABLED = "RESTORE_TEST_ENABLED"
+ENV_RESTORE_DB_SUBNET_GROUP = "RESTORE_DB_SUBNET_GROUP"
+ENV_RESTORE_SECURITY_GROUP_IDS = "RESTORE_SECURITY_GROUP_IDS"
+ENV_RESTORE_INSTANCE_CLASS = "RESTORE_INSTANCE_CLASS"
+# Name of the database credentials secret (its replica in this region). When set, the restored
+# cluster is probed with SQL; otherwise the probe checks that it became available.
+ENV_DB_SECRET_ID = "DB_SECRET_ID"  # noqa: S105 - a variable name, not a secret
+# Thresholds.
+ENV_MAX_SNAPSHOT_AGE_HOURS = "MAX_SNAPSHOT_AGE_HOURS"
+ENV_SWEEP_AFTER_HOURS = "SWEEP_AFTER_HOURS"
+ENV_POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
+
+REQUIRED_ENV_VARS: tuple[str, ...] = (
+    ENV_GLOBAL_CLUSTER_ID,
+    ENV_ENVIRONMENT,
+    ENV_PEER_REGION,
+)
+# Required only when RESTORE_TEST_ENABLED is true.
+RESTORE_ENV_VARS: tuple[str, ...] = (
+    ENV_RESTORE_DB_SUBNET_GROUP,
+    ENV_RESTORE_SECURITY_GROUP_IDS,
+    ENV_RESTORE_INSTANCE_CLASS,
+)
+OPTIONAL_ENV_VARS: tuple[str, ...] = (
+    ENV_DR_KMS_KEY_ID,
+    ENV_RESOURCE_PREFIX,
+    ENV_PEER_RDS_ENDPOINT_URL,
+    ENV_RESTORE_TEST_ENABLED,
+    ENV_DB_SECRET_ID,
+    ENV_MAX_SNAPSHOT_AGE_HOURS,
+    ENV_SWEEP_AFTER_HOURS,
+    ENV_POLL_INTERVAL_SECONDS,
+)
+ENV_VARS: tuple[str, ...] = REQUIRED_ENV_VARS + RESTORE_ENV_VARS + OPTIONAL_ENV_VARS
+
+DEFAULT_RESOURCE_PREFIX = "aurora-dr-verify"
+# Automated backups run daily: a day plus a couple of hours of slack for the backup window.
+DEFAULT_MAX_SNAPSHOT_AGE_HOURS = 26.0
+# Longer than one run (15 min) so a sweep never deletes what a concurrent run just created.
+DEFAULT_SWEEP_AFTER_HOURS = 6.0
+DEFAULT_POLL_INTERVAL_SECONDS = 30.0
+
+_KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
+# RDS identifiers: a letter first, then letters, digits, single hyphens.
+_PREFIX = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
+_SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+# `<prefix>-<suffix>-<yyyymmddHHMMSS>-1` must fit RDS's 63-character identifier limit.
+_TIMESTAMP_AND_INSTANCE_CHARS = len("-20260101000000-1")
+MAX_IDENTIFIER_LENGTH = 63
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the backup verifier reads from its environment."""
+
+    region: str
+    peer_region: str
+    global_cluster_id: str
+    environment: str
+    kms_key_id: str | None
+    resource_prefix: str
+    peer_rds_endpoint_url: str | None
+    restore_enabled: bool
+    restore_subnet_group: str | None
+    restore_security_group_ids: tuple[str, ...]
+    restore_instance_class: str | None
+    db_secret_id: str | None
+    max_snapshot_age_hours: float
+    sweep_after_hours: float
+    poll_interval_seconds: float
+
+    @property
+    def name_stem(self) -> str:
+        """`<prefix>-<environment>`: the start of every identifier the verifier creates."""
+        return f"{self.resource_prefix}-{self.environment}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment; raises `SettingsError` naming the bad variable."""
+        env = os.environ if env is None else env
+        region = envconfig.region(env, ENV_REGION)
+        peer_region = envconfig.region(env, ENV_PEER_REGION)
+        if peer_region == region:
+            raise SettingsError(
+                f"environment variable {ENV_PEER_REGION}={peer_region!r} must differ from "
+                f"{ENV_REGION}"
+            )
+        environment = envconfig.required(env, ENV_ENVIRONMENT)
+        prefix = envconfig.optional(env, ENV_RESOURCE_PREFIX, DEFAULT_RESOURCE_PREFIX) or ""
+        stem = f"{prefix}-{environment}"
+        if not _PREFIX.match(stem):
+            raise SettingsError(
+                f"{ENV_RESOURCE_PREFIX}={prefix!r} and {ENV_ENVIRONMENT}={environment!r} must "
+                "form an RDS identifier (lowercase letter first, letters, digits, single hyphens)"
+            )
+        if len(stem) + _TIMESTAMP_AND_INSTANCE_CHARS > MAX_IDENTIFIER_LENGTH:
+            raise SettingsError(
+                f"{ENV_RESOURCE_PREFIX} + {ENV_ENVIRONMENT} ({stem!r}) is too long: identifiers "
+                f"would exceed {MAX_IDENTIFIER_LENGTH} characters"
+            )
+        kms_key_id = envconfig.optional(env, ENV_DR_KMS_KEY_ID)
+        if kms_key_id is not None:
+            if not _KMS_KEY.match(kms_key_id):
+                raise SettingsError(
+                    f"environment variable {ENV_DR_KMS_KEY_ID}={kms_key_id!r} is not a KMS key ARN"
+                )
+            if f":kms:{region}:" not in kms_key_id:
+                # A cross-region copy must be encrypted with a key of the destination region.
+                raise SettingsError(
+                    f"environment variable {ENV_DR_KMS_KEY_ID} must be a key in {region}"
+                )
+        endpoint_url = envconfig.optional(env, ENV_PEER_RDS_ENDPOINT_URL)
+        if endpoint_url is not None and not endpoint_url.startswith("https://"):
+            raise SettingsError(
+                f"environment variable {ENV_PEER_RDS_ENDPOINT_URL} must be an https:// URL"
+            )
+        restore_enabled = _flag(env, ENV_RESTORE_TEST_ENABLED)
+        subnet_group = envconfig.optional(env, ENV_RESTORE_DB_SUBNET_GROUP)
+        security_groups = envconfig.name_list(env, ENV_RESTORE_SECURITY_GROUP_IDS)
+        instance_class = envconfig.optional(env, ENV_RESTORE_INSTANCE_CLASS)
+        if restore_enabled:
+            for name, value in (
+                (ENV_RESTORE_DB_SUBNET_GROUP, subnet_group),
+                (ENV_RESTORE_SECURITY_GROUP_IDS, security_groups),
+                (ENV_RESTORE_INSTANCE_CLASS, instance_class),
+            ):
+                if not value:
+                    raise SettingsError(
+                        f"environment variable {name} is required when "
+                        f"{ENV_RESTORE_TEST_ENABLED} is true"
+                    )
+        for group in security_groups:
+            if not _SECURITY_GROUP.match(group):
+                raise SettingsError(
+                    f"environment variable {ENV_RESTORE_SECURITY_GROUP_IDS}: {group!r} is not a "
+                    "security group id"
+                )
+        if instance_class is not None and not instance_class.startswith("db."):
+            raise SettingsError(
+                f"environment variable {ENV_RESTORE_INSTANCE_CLASS}={instance_class!r} is not a "
+                "DB instance class (db.*)"
+            )
+        return cls(
+            region=region,
+            peer_region=peer_region,
+            global_cluster_id=envconfig.required(env, ENV_GLOBAL_CLUSTER_ID),
+            environment=environment,
+            kms_key_id=kms_key_id,
+            resource_prefix=prefix,
+            peer_rds_endpoint_url=endpoint_url,
+            restore_enabled=restore_enabled,
+            restore_subnet_group=subnet_group,
+            restore_security_group_ids=security_groups,
+            restore_instance_class=instance_class,
+            db_secret_id=envconfig.optional(env, ENV_DB_SECRET_ID),
+            max_snapshot_age_hours=envconfig.number(
+                env, ENV_MAX_SNAPSHOT_AGE_HOURS, DEFAULT_MAX_SNAPSHOT_AGE_HOURS, 1.0, 24.0 * 35
+            ),
+            sweep_after_hours=envconfig.number(
+                env, ENV_SWEEP_AFTER_HOURS, DEFAULT_SWEEP_AFTER_HOURS, 0.5, 24.0 * 35
+            ),
+            poll_interval_seconds=envconfig.number(
+                env, ENV_POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 300.0
+            ),
+        )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = (envconfig.optional(env, name) or "false").lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(f"environment variable {name}={text!r} must be true or false")

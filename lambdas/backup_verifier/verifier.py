@@ -1,0 +1,218 @@
+"""One verification run: sweep, find the writer's newest snapshot, copy, restore, report.
+
+1. sweep leftovers of earlier runs (before creating anything, so nothing of ours is touched);
+2. find the *current* writer from the global cluster topology (roles move after a switchover);
+3. its newest available automated snapshot must be younger than `MAX_SNAPSHOT_AGE_HOURS`;
+4. copy it into this region with this region's KMS key (skipped when the writer is local);
+   the copy is kept as an off-global-cluster backup until a later run's sweep removes it;
+5. when enabled, restore it into a throw-away cluster + instance, probe, delete both;
+6. report (returned, logged, and as metrics); every step is bounded by the remaining time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backup_verifier import resources
+from backup_verifier.probe import ProbeResult, RestoreProbe, availability_probe
+from backup_verifier.resources import Step
+from backup_verifier.settings import Settings
+from backup_verifier.snapshots import Freshness, Snapshot, assess, newest_available, run_identifier
+from drcommon import topology
+from drcommon.aws import ClientFactory, Clock, Deadline, LambdaContext
+
+logger = Logger(service="backup_verifier", child=True)
+
+# Kept back from the Lambda's remaining time for teardown and the report.
+RESERVE_SECONDS = 60.0
+# Below this much time left, a restore test is not started: it could not finish, and a
+# half-created cluster only waits for the next sweep.
+MIN_RESTORE_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One EMF metric of the run."""
+
+    name: str
+    unit: str
+    value: float
+
+
+@dataclass
+class Report:
+    """The outcome of one run."""
+
+    writer_arn: str | None = None
+    snapshot: str | None = None
+    freshness: Freshness | None = None
+    copy: Step = field(default_factory=lambda: Step("skipped", "not reached"))
+    restore: Step = field(default_factory=lambda: Step("skipped", "not reached"))
+    probe: ProbeResult | None = None
+    teardown: Step = field(default_factory=lambda: Step("skipped", "nothing created"))
+    swept: list[str] = field(default_factory=list)
+    sweep_errors: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    duration_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing went wrong."""
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "ok": self.ok,
+            "writerArn": self.writer_arn,
+            "snapshot": self.snapshot,
+            "freshness": asdict(self.freshness) if self.freshness else None,
+            "copy": asdict(self.copy),
+            "restore": asdict(self.restore),
+            "probe": asdict(self.probe) if self.probe else None,
+            "teardown": asdict(self.teardown),
+            "swept": self.swept,
+            "sweepErrors": self.sweep_errors,
+            "problems": self.problems,
+            "durationSeconds": round(self.duration_seconds, 1),
+        }
+
+    def metrics(self) -> list[MetricPoint]:
+        """SnapshotAgeSeconds, SnapshotFresh, CopySucceeded, RestoreSucceeded, ... of this run.
+
+        Copy and restore metrics are emitted only when the step was attempted, so an alarm on
+        them (missing data: not breaching) fires on failures, not on skipped steps.
+        """
+        points = [
+            MetricPoint("VerificationSucceeded", "Count", 1.0 if self.ok else 0.0),
+            MetricPoint("VerificationDuration", "Seconds", self.duration_seconds),
+            MetricPoint("SweptResources", "Count", float(len(self.swept))),
+            MetricPoint("SweepErrors", "Count", float(len(self.sweep_errors))),
+        ]
+        if self.freshness is not None:
+            points.append(
+                MetricPoint("SnapshotFresh", "Count", 1.0 if self.freshness.fresh else 0.0)
+            )
+            if self.freshness.age_seconds is not None:
+                points.append(
+                    MetricPoint("SnapshotAgeSeconds", "Seconds", self.freshness.age_seconds)
+                )
+        if self.copy.status != "skipped":
+            points.append(MetricPoint("CopySucceeded", "Count", 1.0 if self.copy.ok else 0.0))
+        if self.restore.status != "skipped":
+            restored = self.restore.ok and self.probe is not None and self.probe.ok
+            points.append(MetricPoint("RestoreSucceeded", "Count", 1.0 if restored else 0.0))
+        return points
+
+
+@dataclass
+class Dependencies:
+    """Everything a run needs from the outside world."""
+
+    settings: Settings
+    factory: ClientFactory
+    clock: Clock
+    context: LambdaContext | None = None
+    probe: RestoreProbe = availability_probe
+
+
+def run(deps: Dependencies) -> Report:
+    """One verification run (module docstring)."""
+    settings, clock = deps.settings, deps.clock
+    started = clock.monotonic()
+    deadline = Deadline.from_context(
+        deps.context, clock, reserve_seconds=RESERVE_SECONDS, fallback_seconds=840.0
+    )
+    now = datetime.fromtimestamp(clock.time(), tz=UTC)
+    report = Report()
+    local_rds = deps.factory("rds", settings.region)
+
+    swept = resources.sweep(local_rds, settings, now)
+    report.swept, report.sweep_errors = swept.deleted, swept.errors
+    try:
+        _verify(deps, report, local_rds, now, deadline)
+    except (ClientError, BotoCoreError, topology.TopologyError) as exc:
+        report.problems.append(f"verification aborted: {exc}")
+    if report.teardown.status == "failed":
+        report.problems.append(
+            f"teardown incomplete (next sweep retries): {report.teardown.detail}"
+        )
+    report.duration_seconds = clock.monotonic() - started
+    return report
+
+
+def _verify(
+    deps: Dependencies, report: Report, local_rds: Any, now: datetime, deadline: Deadline
+) -> None:
+    settings, clock = deps.settings, deps.clock
+    snapshot_view = topology.describe_global_cluster(local_rds, settings.global_cluster_id)
+    writer = snapshot_view.writer
+    if writer is None:
+        report.problems.append("the global cluster reports no writer (failover in progress?)")
+        return
+    report.writer_arn = writer.arn
+
+    source_rds = deps.factory("rds", writer.region)
+    snapshots = [
+        Snapshot.from_api(item)
+        for page in source_rds.get_paginator("describe_db_cluster_snapshots").paginate(
+            DBClusterIdentifier=writer.cluster_id, SnapshotType="automated"
+        )
+        for item in page.get("DBClusterSnapshots", [])
+    ]
+    newest = newest_available(snapshots)
+    report.snapshot = newest.arn if newest else None
+    report.freshness = assess(newest, now, settings.max_snapshot_age_hours)
+    if newest is None or not report.freshness.fresh:
+        report.problems.append(report.freshness.detail)
+        return
+
+    run_id = run_identifier(settings.name_stem, now)
+    if writer.region == settings.region:
+        report.copy = Step("skipped", "the writer is in this region: nothing to copy")
+        restore_from = newest.identifier
+    else:
+        report.copy = resources.copy_to_region(
+            local_rds,
+            newest,
+            source_region=writer.region,
+            target_id=run_id,
+            settings=settings,
+            clock=clock,
+            deadline=deadline,
+        )
+        if not report.copy.ok:
+            report.problems.append(report.copy.detail)
+            return
+        restore_from = run_id
+
+    if not settings.restore_enabled:
+        report.restore = Step("skipped", "restore test disabled for this sizing")
+        return
+    if deadline.remaining() < MIN_RESTORE_SECONDS:
+        report.restore = Step(
+            "timed_out",
+            f"only {deadline.remaining():.0f} s left, a restore test needs {MIN_RESTORE_SECONDS:.0f} s",
+        )
+        report.problems.append(report.restore.detail)
+        return
+    outcome = resources.restore_and_probe(
+        local_rds,
+        snapshot_ref=restore_from,
+        snapshot=newest,
+        cluster_id=run_id,
+        settings=settings,
+        clock=clock,
+        deadline=deadline,
+        probe=deps.probe,
+    )
+    report.restore, report.probe, report.teardown = outcome.restore, outcome.probe, outcome.teardown
+    if not outcome.restore.ok:
+        report.problems.append(outcome.restore.detail)
+    elif outcome.probe is not None and not outcome.probe.ok:
+        report.problems.append(f"probe failed: {outcome.probe.detail}")

@@ -1,0 +1,1 @@
+"""Connection drainer Lambda: terminates application sessions on a (demoted) cluster."""

@@ -1,0 +1,103 @@
+"""Configuration of the connection drainer, read from its environment.
+
+The infrastructure wires the variables in `REQUIRED_ENV_VARS` (and may set `OPTIONAL_ENV_VARS`).
+The two cluster endpoints are the only hosts the drainer will ever log in to: an event names one of
+them (or its region), so an event can never send the master credentials to an arbitrary host.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from drcommon import envconfig
+from drcommon.db import ENV_CA_BUNDLE, Endpoint
+from drcommon.envconfig import SettingsError
+
+ENV_LOCAL_REGION = "LOCAL_REGION"  # region this function runs in (its secret replica is read here)
+ENV_PEER_REGION = "PEER_REGION"
+ENV_CLUSTER_ENDPOINT = "CLUSTER_ENDPOINT"  # this region's cluster endpoint
+ENV_PEER_CLUSTER_ENDPOINT = "PEER_CLUSTER_ENDPOINT"  # the peer region's cluster endpoint
+# Name of the credentials secret (same name in both regions).
+ENV_DB_SECRET_ID = "DB_SECRET_ID"  # noqa: S105 - a variable name, not a secret
+ENV_GRACE_PERIOD = "DRAIN_GRACE_PERIOD_SECONDS"  # default wait before terminating, default 5
+ENV_CONNECT_TIMEOUT = "CONNECT_TIMEOUT_SECONDS"  # database connect/read timeout, default 5
+ENV_PROTECTED_USERS = "PROTECTED_USERS"  # extra comma-separated roles never terminated
+
+REQUIRED_ENV_VARS = (
+    ENV_LOCAL_REGION,
+    ENV_PEER_REGION,
+    ENV_CLUSTER_ENDPOINT,
+    ENV_PEER_CLUSTER_ENDPOINT,
+    ENV_DB_SECRET_ID,
+)
+OPTIONAL_ENV_VARS = (ENV_GRACE_PERIOD, ENV_CONNECT_TIMEOUT, ENV_PROTECTED_USERS, ENV_CA_BUNDLE)
+
+DEFAULT_GRACE_PERIOD_SECONDS = 5.0
+# The function's timeout is 60 s: leave room for login, listing and terminating.
+MAX_GRACE_PERIOD_SECONDS = 40.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
+# RDS's own management sessions: terminating them is never ours to do (and is refused anyway).
+ALWAYS_PROTECTED_USERS = frozenset({"rdsadmin"})
+
+__all__ = ["MAX_GRACE_PERIOD_SECONDS", "Settings", "SettingsError"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the drainer needs besides AWS clients and the secret's value."""
+
+    local_region: str
+    peer_region: str
+    cluster_endpoint: Endpoint
+    peer_cluster_endpoint: Endpoint
+    secret_id: str
+    grace_period_seconds: float = DEFAULT_GRACE_PERIOD_SECONDS
+    connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
+    protected_users: frozenset[str] = ALWAYS_PROTECTED_USERS
+    ca_bundle: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment; raises SettingsError naming the variable."""
+        env = os.environ if environ is None else environ
+        local_region = envconfig.region(env, ENV_LOCAL_REGION)
+        peer_region = envconfig.region(env, ENV_PEER_REGION)
+        if local_region == peer_region:
+            raise SettingsError(
+                f"{ENV_LOCAL_REGION} and {ENV_PEER_REGION} must differ (both {local_region!r})"
+            )
+        return cls(
+            local_region=local_region,
+            peer_region=peer_region,
+            cluster_endpoint=envconfig.endpoint(env, ENV_CLUSTER_ENDPOINT),
+            peer_cluster_endpoint=envconfig.endpoint(env, ENV_PEER_CLUSTER_ENDPOINT),
+            secret_id=envconfig.required(env, ENV_DB_SECRET_ID),
+            grace_period_seconds=envconfig.number(
+                env, ENV_GRACE_PERIOD, DEFAULT_GRACE_PERIOD_SECONDS, 0.0, MAX_GRACE_PERIOD_SECONDS
+            ),
+            connect_timeout_seconds=envconfig.number(
+                env, ENV_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT_SECONDS, 0.5, 15.0
+            ),
+            protected_users=ALWAYS_PROTECTED_USERS
+            | frozenset(envconfig.name_list(env, ENV_PROTECTED_USERS)),
+            ca_bundle=envconfig.optional(env, ENV_CA_BUNDLE),
+        )
+
+    def endpoint_for_region(self, region: str) -> Endpoint | None:
+        """The configured cluster endpoint of `region`, or None for an unknown region."""
+        return {
+            self.local_region: self.cluster_endpoint,
+            self.peer_region: self.peer_cluster_endpoint,
+        }.get(region)
+
+    def region_for_endpoint(self, endpoint: Endpoint) -> str | None:
+        """The region whose configured endpoint is `endpoint` (host match, any case), or None."""
+        for region, known in (
+            (self.local_region, self.cluster_endpoint),
+            (self.peer_region, self.peer_cluster_endpoint),
+        ):
+            if known.host.lower() == endpoint.host.lower() and endpoint.port in (None, known.port):
+                return region
+        return None

@@ -1,0 +1,4 @@
+"""Failover coordinator: decides and runs a switchover or an unplanned failover, with gates.
+
+`handler.lambda_handler` is the entry point; `decision.decide` is the pure decision.
+"""

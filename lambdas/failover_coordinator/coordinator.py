@@ -1,0 +1,494 @@
+"""Orchestration: event -> observations -> decision -> lock -> role change -> report.
+
+Order matters for safety:
+
+1. the event is parsed before any AWS call (a malformed event touches nothing);
+2. observations are reads only; a dry run stops after the decision (and a read of the lock);
+3. the lock is taken only for a `PROCEED`, and the topology is re-read under the lock
+   (double-checked): another invocation may have completed the same failover in between;
+4. from the moment the lock is held, every failure is recorded on the lock item (`failed` or
+   `unconfirmed`), so a re-invocation is blocked instead of repeating the operation blindly;
+5. the old writer is drained after the role change (catalog changes replicate to every region,
+   so sessions can only be cut on the demoted cluster), best effort and only when its region
+   answered the health read;
+6. every non-dry-run outcome worth a human's attention is published to SNS with durations.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from drcommon import topology
+from drcommon.aws import ClientFactory, Clock, Deadline, LambdaContext, error_code
+from failover_coordinator import actions
+from failover_coordinator.decision import (
+    AlarmState,
+    Decision,
+    Observations,
+    Policy,
+    Request,
+    Verdict,
+    decide,
+)
+from failover_coordinator.events import (
+    RDS_COMPLETION_EVENTS,
+    RDS_FAILURE_EVENTS,
+    Ignored,
+    RdsNotice,
+    parse_event,
+)
+from failover_coordinator.lock import FailoverLock, LockUnavailable
+from failover_coordinator.observe import Observer
+from failover_coordinator.settings import Settings
+
+logger = Logger(service="failover_coordinator", child=True)
+
+# Seconds kept back from the Lambda's remaining time for recording the outcome (lock + SNS).
+RESERVE_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One EMF metric to emit for this invocation."""
+
+    name: str
+    unit: str
+    value: float
+
+
+@dataclass
+class Result:
+    """What an invocation did; returned to the caller and summarised to SNS and metrics.
+
+    `status` is one of: ignored, recorded, dry_run, no_action, refused, blocked, completed,
+    unconfirmed, failed.
+    """
+
+    status: str
+    detail: str
+    request: Request | None = None
+    decision: Decision | None = None
+    durations_ms: dict[str, float] = field(default_factory=dict)
+    lock: str | None = None
+    drain: actions.DrainOutcome | None = None
+    notified: bool = False
+    page: bool = False
+    event_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """False for outcomes that are errors (the role change failed or is unconfirmed)."""
+        return self.status not in ("failed", "unconfirmed")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (also the SNS message body)."""
+        out: dict[str, Any] = {
+            "status": self.status,
+            "ok": self.ok,
+            "detail": self.detail,
+            "page": self.page,
+            "durationsMs": {k: round(v, 1) for k, v in self.durations_ms.items()},
+        }
+        if self.request is not None:
+            out["request"] = {
+                "operation": self.request.operation.value,
+                "targetRegion": self.request.target_region,
+                "trigger": self.request.trigger.value,
+                "dryRun": self.request.dry_run,
+                "force": self.request.force,
+            }
+        if self.decision is not None:
+            out["decision"] = {
+                "verdict": self.decision.verdict.value,
+                "operation": self.decision.operation.value if self.decision.operation else None,
+                "reason": self.decision.reason,
+                "sourceArn": self.decision.source_arn,
+                "targetArn": self.decision.target_arn,
+                "checks": [asdict(c) for c in self.decision.checks],
+            }
+        if self.lock is not None:
+            out["lock"] = self.lock
+        if self.drain is not None:
+            out["drain"] = asdict(self.drain)
+        if self.event_id is not None:
+            out["rdsEventId"] = self.event_id
+        return out
+
+    def metrics(self) -> list[MetricPoint]:
+        """The metrics this outcome emits (namespace and dimensions are the handler's)."""
+        points = [MetricPoint("Invocations", "Count", 1)]
+        flags = {
+            "FailoverStarted": self.status in ("completed", "unconfirmed")
+            or (self.status == "failed" and "role_change_ms" in self.durations_ms),
+            "FailoverCompleted": self.status == "completed",
+            "FailoverFailed": not self.ok,
+            "FailoverRefused": self.status == "refused",
+            "FailoverBlocked": self.status == "blocked",
+            "RdsGlobalFailoverEvents": self.status == "recorded",
+        }
+        points += [MetricPoint(name, "Count", 1.0 if on else 0.0) for name, on in flags.items()]
+        units = {
+            "decision_ms": "DecisionDuration",
+            "role_change_ms": "RoleChangeDuration",
+            "drain_ms": "DrainDuration",
+            "total_ms": "TotalDuration",
+        }
+        points += [
+            MetricPoint(units[key], "Milliseconds", value)
+            for key, value in self.durations_ms.items()
+            if key in units
+        ]
+        return points
+
+
+@dataclass
+class Dependencies:
+    """Everything `run` needs from the outside world."""
+
+    settings: Settings
+    factory: ClientFactory
+    clock: Clock
+    context: LambdaContext | None = None
+
+
+class Coordinator:
+    """One invocation's worth of state around `run()`."""
+
+    def __init__(self, deps: Dependencies) -> None:
+        """Bind the dependencies and start the invocation's clock."""
+        self.deps = deps
+        self.settings = deps.settings
+        self.clock = deps.clock
+        self.started = deps.clock.monotonic()
+        self.deadline = Deadline.from_context(
+            deps.context, deps.clock, reserve_seconds=RESERVE_SECONDS, fallback_seconds=280.0
+        )
+        request_id = getattr(deps.context, "aws_request_id", None)
+        self.owner = request_id or f"local-{uuid.uuid4()}"
+        self.durations: dict[str, float] = {}
+        self.observer = Observer(self.settings, deps.factory, deps.clock, self.deadline)
+
+    # -- entry point -------------------------------------------------------------------------
+
+    def run(self, event: Any) -> Result:
+        """Handle one event (raises `InvalidEvent` for a malformed one, before any AWS call)."""
+        parsed = parse_event(event, self.settings)
+        if isinstance(parsed, Ignored):
+            logger.info("event ignored", extra={"reason": parsed.reason})
+            return self._finish(Result(status="ignored", detail=parsed.reason))
+        if isinstance(parsed, RdsNotice):
+            return self._finish(self._record_rds_notice(parsed))
+        return self._finish(self._handle_request(parsed))
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _handle_request(self, request: Request) -> Result:
+        logger.info("request", extra={"request": asdict(request)})
+        try:
+            observations = self.observer.observe(request)
+        except (ClientError, BotoCoreError, topology.TopologyError) as exc:
+            # Without the topology nothing can be decided safely; say so loudly.
+            result = Result(
+                status="failed",
+                detail=f"could not read the global cluster topology: {exc}",
+                request=request,
+                page=True,
+            )
+            self._mark("decision_ms")
+            if not request.dry_run:
+                self._notify(result)
+            return result
+        decision = decide(request, observations, Policy(self.settings.lag_budget_ms))
+        self._mark("decision_ms")
+        logger.info(
+            "decision",
+            extra={"verdict": decision.verdict.value, "reason": decision.reason},
+        )
+
+        if request.dry_run:
+            return Result(
+                status="dry_run",
+                detail=f"dry run, would be: {decision.verdict.value}: {decision.reason}",
+                request=request,
+                decision=decision,
+                lock=self._describe_lock(),
+            )
+
+        if decision.verdict is not Verdict.PROCEED:
+            result = Result(
+                status=decision.verdict.value,
+                detail=decision.reason,
+                request=request,
+                decision=decision,
+                page=decision.page,
+            )
+            self._notify(result)
+            return result
+
+        lock = self._lock()
+        try:
+            lock.acquire(
+                owner=self.owner,
+                operation=request.operation.value,
+                target_region=request.target_region,
+                force=request.force,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # No lock, no action: acting without it could run the failover twice.
+            result = Result(
+                status="failed",
+                detail=f"could not take the failover lock, not acting: {exc}",
+                request=request,
+                decision=decision,
+                page=True,
+            )
+            self._notify(result)
+            return result
+        except LockUnavailable as exc:
+            result = Result(
+                status="blocked",
+                detail=f"not acting: {exc}",
+                request=request,
+                decision=decision,
+                lock=str(exc),
+                page=exc.blocked_by_failure,
+            )
+            # A live lease belongs to an invocation that will report itself; a failed attempt
+            # needs a human and is repeated on every trigger until someone looks.
+            if exc.blocked_by_failure:
+                self._notify(result)
+            return result
+
+        try:
+            return self._act(request, decision, observations, lock)
+        except Exception as exc:
+            # Anything unexpected while holding the lock: record it so nobody repeats blindly.
+            logger.exception("failover run broke while holding the lock")
+            detail = f"unexpected error while holding the lock: {exc}"
+            self._record(lock.fail, detail)
+            result = Result(
+                status="failed",
+                detail=detail,
+                request=request,
+                decision=decision,
+                lock="failed",
+                page=True,
+            )
+            self._notify(result)
+            return result
+
+    def _act(
+        self, request: Request, decision: Decision, observations: Observations, lock: FailoverLock
+    ) -> Result:
+        if decision.operation is None or decision.target_arn is None or not decision.source_arn:
+            raise RuntimeError("a PROCEED decision must name the operation, source and target")
+        # Double-checked under the lock: the world may have moved since we observed it.
+        fresh = self.observer.global_cluster()
+        if fresh.failover_in_progress or fresh.is_settled_with_writer(decision.target_arn):
+            detail = "state changed before acting (failover running or target already writer)"
+            self._record(lock.complete, detail)
+            return Result(
+                status="no_action",
+                detail=detail,
+                request=request,
+                decision=decision,
+                lock="released",
+            )
+
+        source = topology.parse_arn(decision.source_arn)
+        target_region = request.target_region
+        rds = self.deps.factory("rds", target_region)
+        before = self.clock.monotonic()
+        try:
+            actions.start_role_change(
+                rds,
+                decision.operation,
+                global_cluster_id=self.settings.global_cluster_id,
+                target_arn=decision.target_arn,
+                clock=self.clock,
+                deadline=self.deadline,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            detail = f"{decision.operation.value} request failed: {error_code(exc) or exc}: {exc}"
+            self._record(lock.fail, detail)
+            result = Result(
+                status="failed",
+                detail=detail,
+                request=request,
+                decision=decision,
+                lock="failed",
+                page=True,
+            )
+            self._notify(result)
+            return result
+
+        wait = actions.wait_for_writer(
+            rds,
+            global_cluster_id=self.settings.global_cluster_id,
+            target_arn=decision.target_arn,
+            clock=self.clock,
+            deadline=self.deadline,
+            poll_interval=self.settings.poll_interval_seconds,
+        )
+        self.durations["role_change_ms"] = (self.clock.monotonic() - before) * 1000
+        if not wait.completed:
+            detail = (
+                f"{decision.operation.value} started but not confirmed after "
+                f"{wait.seconds:.0f} s ({wait.polls} polls, last state: {wait.last_state})"
+            )
+            self._record(lock.unconfirmed, detail)
+            result = Result(
+                status="unconfirmed",
+                detail=detail,
+                request=request,
+                decision=decision,
+                lock="unconfirmed",
+                page=True,
+            )
+            self._notify(result)
+            return result
+
+        drain = None
+        drain_budget = min(self.settings.drain_timeout_seconds, self.deadline.remaining())
+        # "When reachable": skip a region whose API did not even answer the health read, and
+        # never spend the time reserved for recording the outcome.
+        if observations.writer_alarm is not AlarmState.UNREACHABLE and drain_budget >= 1.0:
+            drain = actions.drain_old_writer(
+                self.deps.factory,
+                region=source.region,
+                function_name=self.settings.for_region(source.region).drainer_function_name,
+                # The drainer's schema: which of its two configured clusters to drain.
+                payload={"region": source.region},
+                timeout_seconds=drain_budget,
+                clock=self.clock,
+            )
+            self.durations["drain_ms"] = drain.seconds * 1000
+            if not drain.ok:
+                logger.warning("drain failed (not blocking)", extra={"detail": drain.detail})
+        detail = f"{decision.reason}: completed in {wait.seconds:.0f} s"
+        self._record(lock.complete, detail)
+        result = Result(
+            status="completed",
+            detail=detail,
+            request=request,
+            decision=decision,
+            lock="released",
+            drain=drain,
+        )
+        self._notify(result)
+        return result
+
+    # -- RDS events --------------------------------------------------------------------------
+
+    def _record_rds_notice(self, notice: RdsNotice) -> Result:
+        """Log, notify and resolve an `unconfirmed` lock; never starts anything on RDS."""
+        logger.info("RDS event", extra={"notice": asdict(notice)})
+        lock_note = None
+        if notice.event_id in RDS_COMPLETION_EVENTS | RDS_FAILURE_EVENTS and self._concerns_us(
+            notice
+        ):
+            succeeded = notice.event_id in RDS_COMPLETION_EVENTS
+            try:
+                resolved = self._lock().resolve_unconfirmed(
+                    succeeded=succeeded, detail=f"{notice.event_id}: {notice.message}"
+                )
+            except (ClientError, BotoCoreError) as exc:
+                lock_note = f"lock not updated: {exc}"
+            else:
+                if resolved:
+                    lock_note = "completed" if succeeded else "failed"
+        label = notice.meaning or ", ".join(notice.categories) or notice.detail_type
+        result = Result(
+            status="recorded",
+            detail=f"{notice.event_id or 'RDS event'} ({label}) on "
+            f"{notice.source_identifier or notice.source_arn}: {notice.message}",
+            lock=lock_note,
+            page=notice.event_id in RDS_FAILURE_EVENTS,
+            event_id=notice.event_id,
+        )
+        self._notify(result)
+        return result
+
+    def _concerns_us(self, notice: RdsNotice) -> bool:
+        try:
+            snapshot = self.observer.global_cluster()
+        except (ClientError, BotoCoreError, topology.TopologyError):
+            return False
+        ids = {m.cluster_id for m in snapshot.members} | {m.arn for m in snapshot.members}
+        return bool({notice.source_identifier, notice.source_arn} & ids)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _mark(self, name: str) -> None:
+        self.durations[name] = (self.clock.monotonic() - self.started) * 1000
+
+    def _finish(self, result: Result) -> Result:
+        self._mark("total_ms")
+        result.durations_ms = {**self.durations, **result.durations_ms}
+        log = logger.info if result.ok else logger.error
+        log("result", extra={"result": result.to_dict()})
+        return result
+
+    def _lock(self) -> FailoverLock:
+        return FailoverLock(
+            dynamodb=self.deps.factory("dynamodb", self.settings.local.region),
+            table_name=self.settings.lock_table_name,
+            lock_id=self.settings.global_cluster_id,
+            clock=self.clock,
+            lease_seconds=self.settings.lock_lease_seconds,
+        )
+
+    def _record(self, update: Callable[[str, str], bool], detail: str) -> None:
+        """Write the outcome onto the lock item; a failure to do so is logged, not raised.
+
+        The outcome is still returned and notified; an item left `in_progress` frees itself when
+        its lease expires, and the gates then see the global cluster's real state.
+        """
+        try:
+            if not update(self.owner, detail):
+                logger.warning("lock no longer ours, outcome not recorded on it")
+        except (ClientError, BotoCoreError) as exc:
+            logger.error("could not record the outcome on the lock", extra={"error": str(exc)})
+
+    def _describe_lock(self) -> str:
+        try:
+            record = self._lock().read()
+        except (ClientError, BotoCoreError) as exc:
+            return f"unreadable: {exc}"
+        if record is None:
+            return "free"
+        if record.is_stale(self.clock.time()):
+            return f"stale lease (free): {record.describe()}"
+        return record.describe()
+
+    def _notify(self, result: Result) -> None:
+        self._mark("total_ms")
+        result.durations_ms = {**self.durations, **result.durations_ms}
+        prefix = "ACTION REQUIRED " if result.page else ""
+        what = (
+            f"{result.request.operation.value} to {result.request.target_region}"
+            if result.request
+            else (result.event_id or "event")
+        )
+        subject = f"{prefix}[aurora-dr {self.settings.environment}] {result.status}: {what}"
+        summary = {
+            "environment": self.settings.environment,
+            "globalClusterId": self.settings.global_cluster_id,
+            "coordinatorRegion": self.settings.local.region,
+            **result.to_dict(),
+        }
+        sns = self.deps.factory("sns", self.settings.local.region)
+        result.notified = actions.notify(
+            sns, self.settings.sns_topic_arn, subject=subject, summary=summary
+        )
+
+
+def run(event: Any, deps: Dependencies) -> Result:
+    """Handle one event with `deps` (see `Coordinator`)."""
+    return Coordinator(deps).run(event)

@@ -1,0 +1,45 @@
+"""Lambda entry point of the failover coordinator (thin: settings, clients, metrics).
+
+Not VPC-attached on purpose: it opens no database connection, must reach the other region's
+APIs while deciding, and must still work when the primary region's network is gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
+from drcommon.observability import get_logger, get_metrics
+from failover_coordinator.coordinator import Dependencies, run
+from failover_coordinator.settings import Settings
+
+SERVICE = "failover_coordinator"
+# Operational metrics of the DR automation (the health contract has its own namespace).
+METRICS_NAMESPACE = "AuroraDR/Automation"
+
+logger = get_logger(SERVICE)
+metrics = get_metrics(SERVICE, namespace=METRICS_NAMESPACE)
+
+# Module level so warm invocations reuse clients; tests replace these two attributes.
+CLIENT_FACTORY: ClientFactory = BotoClientFactory()
+CLOCK: Clock = SystemClock()
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Handle an alarm, RDS or manual event (see `events.py`); returns the outcome summary.
+
+    A malformed event raises `InvalidEvent` (the invocation fails visibly, nothing is touched).
+    Failures of the operation itself are returned with `"ok": false`, not raised: raising
+    would make an asynchronous invocation retry, and retries are the lock's business.
+    """
+    settings = Settings.from_env()
+    result = run(
+        event,
+        Dependencies(settings=settings, factory=CLIENT_FACTORY, clock=CLOCK, context=context),
+    )
+    metrics.add_dimension(name="Environment", value=settings.environment)
+    for point in result.metrics():
+        metrics.add_metric(name=point.name, unit=point.unit, value=point.value)
+    return result.to_dict()

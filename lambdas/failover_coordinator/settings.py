@@ -1,0 +1,174 @@
+"""Environment of the failover coordinator: every variable it reads, validated once.
+
+The coordinator is deployed in both regions with the same code. "Local" is the region it runs in
+(`AWS_REGION`, set by the Lambda runtime), "peer" is the other one. Which of the two currently
+holds the writer role is never configured: it is read from `describe_global_clusters`.
+
+Alarm vocabulary (both alarms exist in both regions, built from `drcommon.contract`):
+* probe alarm  - on `PeerWriterAvailable`: "the global writer is unreachable from this region";
+* writer alarm - on `WriterAvailable`: "this region's cluster is the writer and accepts writes".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from drcommon import envconfig
+from drcommon.envconfig import SettingsError
+
+# Set by the Lambda runtime, not by the stack.
+ENV_REGION = "AWS_REGION"
+# Identifiers wired by the infrastructure.
+ENV_GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID"
+ENV_PEER_REGION = "PEER_REGION"
+ENV_ENVIRONMENT = "ENVIRONMENT_SUFFIX"
+ENV_LOCAL_PROBE_ALARM_NAME = "LOCAL_PROBE_ALARM_NAME"
+ENV_LOCAL_WRITER_ALARM_NAME = "LOCAL_WRITER_ALARM_NAME"
+ENV_PEER_PROBE_ALARM_NAME = "PEER_PROBE_ALARM_NAME"
+ENV_PEER_WRITER_ALARM_NAME = "PEER_WRITER_ALARM_NAME"
+ENV_LOCAL_DRAINER_FUNCTION_NAME = "LOCAL_DRAINER_FUNCTION_NAME"
+ENV_PEER_DRAINER_FUNCTION_NAME = "PEER_DRAINER_FUNCTION_NAME"
+ENV_LOCK_TABLE_NAME = "LOCK_TABLE_NAME"
+ENV_SNS_TOPIC_ARN = "SNS_TOPIC_ARN"
+# Thresholds (the sizing decides the budget; the rest have safe defaults).
+ENV_LAG_BUDGET_MS = "LAG_BUDGET_MS"
+ENV_LAG_LOOKBACK_SECONDS = "LAG_LOOKBACK_SECONDS"
+ENV_LOCK_LEASE_SECONDS = "LOCK_LEASE_SECONDS"
+ENV_POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
+ENV_DRAIN_TIMEOUT_SECONDS = "DRAIN_TIMEOUT_SECONDS"
+
+REQUIRED_ENV_VARS: tuple[str, ...] = (
+    ENV_GLOBAL_CLUSTER_ID,
+    ENV_PEER_REGION,
+    ENV_ENVIRONMENT,
+    ENV_LOCAL_PROBE_ALARM_NAME,
+    ENV_LOCAL_WRITER_ALARM_NAME,
+    ENV_PEER_PROBE_ALARM_NAME,
+    ENV_PEER_WRITER_ALARM_NAME,
+    ENV_LOCAL_DRAINER_FUNCTION_NAME,
+    ENV_PEER_DRAINER_FUNCTION_NAME,
+    ENV_LOCK_TABLE_NAME,
+    ENV_SNS_TOPIC_ARN,
+    ENV_LAG_BUDGET_MS,
+)
+OPTIONAL_ENV_VARS: tuple[str, ...] = (
+    ENV_LAG_LOOKBACK_SECONDS,
+    ENV_LOCK_LEASE_SECONDS,
+    ENV_POLL_INTERVAL_SECONDS,
+    ENV_DRAIN_TIMEOUT_SECONDS,
+)
+# What the stack must set (AWS_REGION is the runtime's).
+ENV_VARS: tuple[str, ...] = REQUIRED_ENV_VARS + OPTIONAL_ENV_VARS
+
+DEFAULT_LAG_LOOKBACK_SECONDS = 600
+# The lease outlives the 300 s function timeout, so a crashed run's lock frees itself only after
+# that run is certainly dead.
+DEFAULT_LOCK_LEASE_SECONDS = 900
+DEFAULT_POLL_INTERVAL_SECONDS = 10.0
+# The drainer waits its grace period (default 5 s), logs in and terminates: 30 s covers it.
+DEFAULT_DRAIN_TIMEOUT_SECONDS = 30.0
+
+_SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """Names of the coordinator's counterparts in one region."""
+
+    region: str
+    probe_alarm_name: str
+    writer_alarm_name: str
+    drainer_function_name: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the coordinator reads from its environment."""
+
+    global_cluster_id: str
+    environment: str
+    local: RegionSettings
+    peer: RegionSettings
+    lock_table_name: str
+    sns_topic_arn: str
+    lag_budget_ms: float
+    lag_lookback_seconds: int
+    lock_lease_seconds: int
+    poll_interval_seconds: float
+    drain_timeout_seconds: float
+
+    @property
+    def regions(self) -> tuple[str, str]:
+        """(local, peer)."""
+        return (self.local.region, self.peer.region)
+
+    def for_region(self, region: str) -> RegionSettings:
+        """The per-region names for `region` (local or peer)."""
+        if region == self.local.region:
+            return self.local
+        if region == self.peer.region:
+            return self.peer
+        raise KeyError(f"{region} is neither the local ({self.local.region}) nor the peer region")
+
+    def other_region(self, region: str) -> str:
+        """The region of the pair that is not `region`."""
+        return self.peer.region if region == self.local.region else self.local.region
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment; raises `SettingsError` naming the bad variable."""
+        env = os.environ if env is None else env
+        local_region = envconfig.region(env, ENV_REGION)
+        peer_region = envconfig.region(env, ENV_PEER_REGION)
+        if peer_region == local_region:
+            raise SettingsError(
+                f"environment variable {ENV_PEER_REGION}={peer_region!r} must differ from "
+                f"{ENV_REGION} (the coordinator's own region)"
+            )
+        topic = envconfig.required(env, ENV_SNS_TOPIC_ARN)
+        if not _SNS_ARN.match(topic):
+            raise SettingsError(
+                f"environment variable {ENV_SNS_TOPIC_ARN}={topic!r} is not an SNS topic ARN"
+            )
+        table = envconfig.required(env, ENV_LOCK_TABLE_NAME)
+        if not _TABLE_NAME.match(table):
+            raise SettingsError(
+                f"environment variable {ENV_LOCK_TABLE_NAME}={table!r} is not a DynamoDB table name"
+            )
+        if envconfig.optional(env, ENV_LAG_BUDGET_MS) is None:
+            raise SettingsError(f"environment variable {ENV_LAG_BUDGET_MS} is required but not set")
+        return cls(
+            global_cluster_id=envconfig.required(env, ENV_GLOBAL_CLUSTER_ID),
+            environment=envconfig.required(env, ENV_ENVIRONMENT),
+            local=RegionSettings(
+                region=local_region,
+                probe_alarm_name=envconfig.required(env, ENV_LOCAL_PROBE_ALARM_NAME),
+                writer_alarm_name=envconfig.required(env, ENV_LOCAL_WRITER_ALARM_NAME),
+                drainer_function_name=envconfig.required(env, ENV_LOCAL_DRAINER_FUNCTION_NAME),
+            ),
+            peer=RegionSettings(
+                region=peer_region,
+                probe_alarm_name=envconfig.required(env, ENV_PEER_PROBE_ALARM_NAME),
+                writer_alarm_name=envconfig.required(env, ENV_PEER_WRITER_ALARM_NAME),
+                drainer_function_name=envconfig.required(env, ENV_PEER_DRAINER_FUNCTION_NAME),
+            ),
+            lock_table_name=table,
+            sns_topic_arn=topic,
+            lag_budget_ms=envconfig.number(env, ENV_LAG_BUDGET_MS, 0.0, 0.0, 86_400_000.0),
+            lag_lookback_seconds=envconfig.integer(
+                env, ENV_LAG_LOOKBACK_SECONDS, DEFAULT_LAG_LOOKBACK_SECONDS, 60, 86_400
+            ),
+            lock_lease_seconds=envconfig.integer(
+                env, ENV_LOCK_LEASE_SECONDS, DEFAULT_LOCK_LEASE_SECONDS, 360, 86_400
+            ),
+            poll_interval_seconds=envconfig.number(
+                env, ENV_POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 60.0
+            ),
+            drain_timeout_seconds=envconfig.number(
+                env, ENV_DRAIN_TIMEOUT_SECONDS, DEFAULT_DRAIN_TIMEOUT_SECONDS, 1.0, 60.0
+            ),
+        )

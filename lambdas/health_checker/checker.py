@@ -1,0 +1,223 @@
+"""One health-check run: read the secret and the writer role, probe concurrently, publish.
+
+Time is the design constraint: the Lambda has 30 s and any endpoint may hang. Every socket has a
+short timeout, the API clients have short timeouts and few retries, the probes run concurrently,
+and the whole probe phase is cut off at `budget_seconds`: a probe still running then counts as
+failed (0), so the metrics are always published in time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from drcommon import contract, db
+from drcommon.db import DbCredentials, Endpoint
+from drcommon.observability import get_logger
+from drcommon.topology import describe_global_cluster
+from health_checker import evaluation
+from health_checker.probes import ProbeResult, probe
+from health_checker.settings import Settings
+
+logger = get_logger("health-checker")
+
+Clock = Callable[[], float]
+ConnectCredentials = Callable[[DbCredentials], Any]  # e.g. functools.partial(db.connect, ...)
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """The outcome of one run (returned by the handler and logged)."""
+
+    observation: evaluation.Observation
+    values: dict[str, float | None]
+    errors: dict[str, str]
+    elapsed_ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "values": self.values,
+            "errors": self.errors,
+            "writerRegion": self.observation.writer_region,
+            "probes": {
+                name: asdict(result)
+                for name, result in (
+                    ("cluster", self.observation.cluster),
+                    ("reader", self.observation.reader),
+                    ("peer", self.observation.peer),
+                )
+                if result is not None
+            },
+            "elapsedMs": round(self.elapsed_ms, 1),
+        }
+
+
+class CredentialSource:
+    """AWSCURRENT credentials, with a lazy AWSPENDING fallback for a rotation in flight.
+
+    Between the rotation's setSecret and finishSecret the database already has the new password
+    while AWSCURRENT still holds the old one; without the fallback a probe in that window would
+    report the writer as down and could fail DNS over.
+    """
+
+    def __init__(self, secretsmanager: Any, secret_id: str, current: DbCredentials) -> None:
+        self._secretsmanager = secretsmanager
+        self._secret_id = secret_id
+        self.current = current
+        self._lock = threading.Lock()
+        self._pending: DbCredentials | None = None
+        self._pending_read = False
+
+    def pending(self) -> DbCredentials | None:
+        """AWSPENDING credentials when they exist and differ from AWSCURRENT, else None."""
+        with self._lock:
+            if not self._pending_read:
+                self._pending_read = True
+                try:
+                    pending = db.read_credentials(
+                        self._secretsmanager, self._secret_id, version_stage="AWSPENDING"
+                    )
+                except (ClientError, db.CredentialsError):
+                    pending = None
+                if pending is not None and pending.password != self.current.password:
+                    self._pending = pending
+            return self._pending
+
+
+def make_connector(
+    source: CredentialSource, connect: ConnectCredentials
+) -> Callable[[Endpoint], Any]:
+    """A probe connection factory: AWSCURRENT, retried once with AWSPENDING on a bad password."""
+
+    def connect_endpoint(endpoint: Endpoint) -> Any:
+        """A connection to `endpoint` with the best credentials available."""
+        try:
+            return connect(source.current.at(endpoint))
+        except Exception as exc:
+            if not db.is_auth_failure(exc):
+                raise
+            pending = source.pending()
+            if pending is None:
+                raise
+            logger.info("login failed with AWSCURRENT, retrying with AWSPENDING")
+            return connect(pending.at(endpoint))
+
+    return connect_endpoint
+
+
+def _await(future: Future, deadline: float, clock: Clock) -> tuple[Any, str | None]:
+    """(result, None) or (None, error text); a future still running at the deadline is an error."""
+    try:
+        return future.result(timeout=max(0.0, deadline - clock())), None
+    except FutureTimeout:
+        return None, "timed out (run budget exhausted)"
+    except Exception as exc:
+        return None, db.describe_error(exc)
+
+
+def run_health_check(
+    settings: Settings,
+    *,
+    secretsmanager: Any,
+    rds: Any,
+    cloudwatch: Any,
+    connect: ConnectCredentials,
+    budget_seconds: float,
+    clock: Clock = time.monotonic,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> HealthReport:
+    """Probe, decide and publish every contract metric once; returns what was published.
+
+    Only `put_metric_data` errors propagate (nothing was published: the Lambda run must fail).
+    """
+    started = clock()
+    deadline = started + budget_seconds
+    timestamp = now()
+    errors: dict[str, str] = {}
+    # One worker per task (2 API reads + 3 probes): a hung task never delays another.
+    pool = ThreadPoolExecutor(max_workers=5, thread_name_prefix="health-probe")
+    try:
+        # The secret and the writer role are independent: fetch them concurrently.
+        creds_future = pool.submit(db.read_credentials, secretsmanager, settings.secret_id)
+        topology_future = pool.submit(describe_global_cluster, rds, settings.global_cluster_id)
+        credentials, creds_error = _await(creds_future, deadline, clock)
+        snapshot, topology_error = _await(topology_future, deadline, clock)
+        # No single writer (mid-failover, detached) counts as "the role cannot be read".
+        writer = snapshot.writer if snapshot is not None else None
+        writer_region = writer.region if writer is not None else None
+        if creds_error:
+            errors["credentials"] = creds_error
+        if topology_error:
+            errors["writerRole"] = topology_error
+        elif writer is None:
+            errors["writerRole"] = "no member of the global cluster holds the writer role"
+
+        cluster = reader = peer = None
+        if credentials is not None:
+            connector = make_connector(
+                CredentialSource(secretsmanager, settings.secret_id, credentials), connect
+            )
+            futures = {
+                "cluster": pool.submit(
+                    probe,
+                    connector,
+                    settings.cluster_endpoint,
+                    heartbeat_region=settings.local_region,
+                    read_lag=True,
+                ),
+                "reader": pool.submit(
+                    probe, connector, settings.reader_endpoint, read_lag=True, check_writer=False
+                ),
+            }
+            if evaluation.should_probe_peer(settings.local_region, writer_region):
+                futures["peer"] = pool.submit(probe, connector, settings.peer_cluster_endpoint)
+            results: dict[str, ProbeResult] = {}
+            endpoints = {
+                "cluster": settings.cluster_endpoint,
+                "reader": settings.reader_endpoint,
+                "peer": settings.peer_cluster_endpoint,
+            }
+            for name, future in futures.items():
+                result, error = _await(future, deadline, clock)
+                results[name] = result or ProbeResult.failed(endpoints[name], error or "no result")
+                if results[name].error:
+                    errors[name] = results[name].error
+            cluster, reader, peer = results["cluster"], results["reader"], results.get("peer")
+    finally:
+        # Never wait for a hung probe: its socket timeout ends it later, in the background.
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    observation = evaluation.Observation(
+        local_region=settings.local_region,
+        peer_region=settings.peer_region,
+        writer_region=writer_region,
+        cluster=cluster,
+        reader=reader,
+        peer=peer,
+    )
+    values = evaluation.metric_values(observation)
+    data = evaluation.metric_data(
+        values,
+        environment=settings.environment,
+        local_region=settings.local_region,
+        peer_region=settings.peer_region,
+        timestamp=timestamp,
+    )
+    cloudwatch.put_metric_data(Namespace=contract.NAMESPACE, MetricData=data)
+    report = HealthReport(
+        observation=observation,
+        values={metric.name: value for metric, value in values.items()},
+        errors=errors,
+        elapsed_ms=(clock() - started) * 1000.0,
+    )
+    logger.info("health check published", extra=report.as_dict())
+    return report

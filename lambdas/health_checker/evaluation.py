@@ -1,0 +1,127 @@
+"""Pure decisions: from what the probes observed to the contract's metric values and datums.
+
+Nothing here talks to AWS or a database; every rule of `drcommon.contract` that needs a decision is
+a small function tested on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from drcommon import contract
+from health_checker.probes import ProbeResult
+
+
+@dataclass(frozen=True)
+class Observation:
+    """Everything one run observed, in the checker's own region."""
+
+    local_region: str
+    peer_region: str
+    writer_region: str | None  # from describe_global_clusters; None when it could not be read
+    cluster: ProbeResult | None  # this region's cluster endpoint (None: never probed)
+    reader: ProbeResult | None  # this region's reader endpoint
+    peer: ProbeResult | None  # the peer's cluster endpoint (None: not probed)
+
+
+def should_probe_peer(local_region: str, writer_region: str | None) -> bool:
+    """Probe the peer unless *this* region is known to hold the writer role.
+
+    When the role cannot be read (API error, no single writer) the peer is probed anyway: the
+    metric must still say whether a writer is reachable over there.
+    """
+    return writer_region != local_region
+
+
+def writer_available(cluster: ProbeResult | None) -> int:
+    """1 when this region's cluster answered as a writer and committed the heartbeat upsert."""
+    return int(bool(cluster and cluster.ok and cluster.is_writer and cluster.heartbeat_written))
+
+
+def reader_available(reader: ProbeResult | None) -> int:
+    """1 when the reader endpoint accepted a TLS login and answered SELECT 1."""
+    return int(bool(reader and reader.ok))
+
+
+def peer_writer_available(
+    local_region: str, writer_region: str | None, peer: ProbeResult | None
+) -> int:
+    """`PeerWriterAvailable` per the contract.
+
+    This region holds the writer role -> 1 (no peer writer to lose). Otherwise (peer holds it, or
+    the role is unknown) -> 1 only if the peer's cluster endpoint answered SELECT 1 as a writer.
+    """
+    if writer_region == local_region:
+        return 1
+    return int(bool(peer and peer.ok and peer.is_writer))
+
+
+def probe_latency_ms(cluster: ProbeResult | None, reader: ProbeResult | None) -> float | None:
+    """Latency of the writer-endpoint probe, else of the reader probe, else None (no answer)."""
+    for result in (cluster, reader):
+        if result and result.ok and result.latency_ms is not None:
+            return result.latency_ms
+    return None
+
+
+def heartbeat_lag_ms(cluster: ProbeResult | None, reader: ProbeResult | None) -> float | None:
+    """Age of the newest beat: from the cluster endpoint when it read one, else the reader's.
+
+    On the writer this is the write round trip (the beat was just upserted); on a secondary it is
+    the observed replication lag (plus up to one schedule period, since beats are per minute).
+    """
+    for result in (cluster, reader):
+        if result and result.ok and result.heartbeat_lag_ms is not None:
+            return result.heartbeat_lag_ms
+    return None
+
+
+def metric_values(observation: Observation) -> dict[contract.HealthMetric, float | None]:
+    """The value of every contract metric (None: nothing measured, nothing published)."""
+    return {
+        contract.WRITER_AVAILABLE: float(writer_available(observation.cluster)),
+        contract.READER_AVAILABLE: float(reader_available(observation.reader)),
+        contract.PEER_WRITER_AVAILABLE: float(
+            peer_writer_available(
+                observation.local_region, observation.writer_region, observation.peer
+            )
+        ),
+        contract.PROBE_LATENCY: probe_latency_ms(observation.cluster, observation.reader),
+        contract.HEARTBEAT_LAG: heartbeat_lag_ms(observation.cluster, observation.reader),
+    }
+
+
+def metric_data(
+    values: dict[contract.HealthMetric, float | None],
+    *,
+    environment: str,
+    local_region: str,
+    peer_region: str,
+    timestamp: dt.datetime,
+) -> list[dict[str, Any]]:
+    """`put_metric_data` MetricData for the values that were measured.
+
+    `ClusterRegion` is the region of the probed cluster: the peer's for peer metrics. Availability
+    metrics are always present (a 0 is information); latency/lag only when measured.
+    """
+    data = []
+    for metric in contract.ALL_METRICS:
+        value = values.get(metric)
+        if value is None:
+            continue
+        cluster_region = peer_region if metric.peer else local_region
+        dimensions = contract.dimensions(environment, cluster_region)
+        data.append(
+            {
+                "MetricName": metric.name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                "Timestamp": timestamp,
+                "Value": float(value),
+                "Unit": metric.unit.value,
+                # Route 53 health checks need standard-resolution alarms: publish at 60 s.
+                "StorageResolution": 60,
+            }
+        )
+    return data

@@ -1,0 +1,80 @@
+"""Lambda entry point of the health checker (scheduled every minute in each region)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from drcommon import db
+from drcommon.observability import get_logger
+from health_checker.checker import run_health_check
+from health_checker.settings import Settings
+
+logger = get_logger("health-checker")
+
+# Time kept back from the Lambda's remaining time for put_metric_data (at most 2 attempts of
+# connect 2 s + read 4 s, plus backoff) and the response.
+PUBLISH_RESERVE_SECONDS = 14.0
+SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler"})
+
+
+class EventError(ValueError):
+    """The invocation event is not one the health checker accepts."""
+
+
+def validate_event(event: Any) -> str:
+    """Accept an EventBridge 'Scheduled Event' or an empty object (manual run); returns which."""
+    if event is None or event == {}:
+        return "manual"
+    if (
+        isinstance(event, dict)
+        and event.get("detail-type") == "Scheduled Event"
+        and event.get("source") in SCHEDULE_SOURCES
+    ):
+        return "schedule"
+    shape = sorted(event) if isinstance(event, dict) else type(event).__name__
+    raise EventError(
+        "health_checker accepts an EventBridge 'Scheduled Event' (source aws.events or "
+        f"aws.scheduler) or an empty object {{}}; got {shape}"
+    )
+
+
+def aws_config(probe_timeout_seconds: float) -> Config:
+    """Short timeouts and one retry: a slow API must not eat the run's 30 s."""
+    return Config(
+        connect_timeout=min(2.0, probe_timeout_seconds),
+        read_timeout=probe_timeout_seconds,
+        retries={"max_attempts": 2, "mode": "standard"},
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Probe this region's and the peer's cluster and publish the health metrics."""
+    trigger = validate_event(event)
+    settings = Settings.from_env()
+    config = aws_config(settings.probe_timeout_seconds)
+    region = settings.local_region
+    remaining = context.get_remaining_time_in_millis() / 1000.0
+    budget = max(0.5, min(settings.run_budget_seconds, remaining - PUBLISH_RESERVE_SECONDS))
+    ssl_context = db.build_ssl_context(settings.ca_bundle)  # fail fast without a CA bundle
+    connect = functools.partial(
+        db.connect,
+        ssl_context=ssl_context,
+        timeout=settings.probe_timeout_seconds,
+        application_name="aurora-dr-health-checker",
+        statement_timeout_ms=int(settings.probe_timeout_seconds * 1000),
+    )
+    logger.info("health check starting", extra={"trigger": trigger, "budgetSeconds": budget})
+    report = run_health_check(
+        settings,
+        secretsmanager=boto3.client("secretsmanager", region_name=region, config=config),
+        rds=boto3.client("rds", region_name=region, config=config),
+        cloudwatch=boto3.client("cloudwatch", region_name=region, config=config),
+        connect=connect,
+        budget_seconds=budget,
+    )
+    return report.as_dict()

@@ -1,0 +1,640 @@
+"""Test doubles shared by the coordinator, backup verifier and topology tests.
+
+* `FakeClock`   - wall/monotonic time that only moves when code sleeps (no real waiting);
+* `FakeContext` - a Lambda context whose remaining time follows the fake clock;
+* `TestClientFactory` - real boto3 clients (answered by moto inside `mock_aws`), with
+  per-(service, region) overrides for Stubber-backed clients and for "unreachable" regions, and a
+  record of every API call made (to assert that no mutating call happened);
+* response builders in the real RDS shapes, so Stubber's parameter and response validation
+  runs against botocore's model;
+* `World`: the two-region world of the failover coordinator tests (last section).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import Stubber
+
+from drcommon import contract
+from drcommon.aws import client_config
+from failover_coordinator.coordinator import Dependencies, Result, run
+from failover_coordinator.settings import Settings
+
+ACCOUNT = "123456789012"
+PRIMARY = "us-east-1"
+DR = "us-west-2"
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": PRIMARY,
+}
+
+# Every API call that changes something, across the services these functions use.
+MUTATING_OPERATIONS = frozenset(
+    {
+        "FailoverGlobalCluster",
+        "SwitchoverGlobalCluster",
+        "ModifyGlobalCluster",
+        "RemoveFromGlobalCluster",
+        "CopyDBClusterSnapshot",
+        "RestoreDBClusterFromSnapshot",
+        "CreateDBInstance",
+        "DeleteDBInstance",
+        "DeleteDBCluster",
+        "DeleteDBClusterSnapshot",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Publish",
+        "Invoke",
+        "PutMetricData",
+        "SetAlarmState",
+    }
+)
+
+
+def cluster_arn(region: str, cluster_id: str) -> str:
+    """The ARN of a regional DB cluster in the test account."""
+    return f"arn:aws:rds:{region}:{ACCOUNT}:cluster:{cluster_id}"
+
+
+def global_cluster_arn(global_id: str) -> str:
+    """The (region-less) ARN of a global cluster in the test account."""
+    return f"arn:aws:rds::{ACCOUNT}:global-cluster:{global_id}"
+
+
+class FakeClock:
+    """A clock that advances only when `sleep` is called; `on_sleep` hooks run on each sleep."""
+
+    def __init__(self, start: float | None = None) -> None:
+        """Start at real wall time (moto filters metric datapoints on real timestamps)."""
+        self._wall = time.time() if start is None else start
+        self._mono = 1000.0
+        self.sleeps: list[float] = []
+        self.on_sleep: list[Callable[[], None]] = []
+
+    def time(self) -> float:
+        """Fake wall time."""
+        return self._wall
+
+    def monotonic(self) -> float:
+        """Fake monotonic time."""
+        return self._mono
+
+    def sleep(self, seconds: float) -> None:
+        """Advance both clocks by `seconds` and run the hooks."""
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+        for hook in list(self.on_sleep):
+            hook()
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward without counting a sleep."""
+        self._wall += seconds
+        self._mono += seconds
+
+
+@dataclass
+class FakeContext:
+    """A Lambda context whose remaining time follows a `FakeClock`."""
+
+    clock: FakeClock
+    timeout_seconds: float = 300.0
+    aws_request_id: str = "req-1"
+    function_name: str = "failover-coordinator-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{DR}:{ACCOUNT}:function:failover-coordinator-test"
+
+    def __post_init__(self) -> None:
+        self._started = self.clock.monotonic()
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left on the fake clock."""
+        left = self.timeout_seconds - (self.clock.monotonic() - self._started)
+        return max(0, int(left * 1000))
+
+
+_SESSION: list[boto3.session.Session] = []
+
+
+def client(service: str, region: str, config: Config | None = None) -> Any:
+    """A boto3 client from one session shared by all tests.
+
+    Loading botocore's service models and endpoint data is most of the cost of a client; a
+    shared session caches them, which keeps the moto-backed tests fast. Only fake credentials
+    are ever in the environment of these tests (`moto_aws`).
+    """
+    if not _SESSION:
+        _SESSION.append(boto3.session.Session())
+    return _SESSION[0].client(service, region_name=region, config=config)
+
+
+# One attempt and tight timeouts: a test never waits in botocore's own backoff.
+TEST_CONFIG: Config = client_config(connect_timeout=1, read_timeout=1, max_attempts=1)
+
+
+@dataclass
+class TestClientFactory:
+    """A `ClientFactory` for tests; records `(service, region, operation)` of every call."""
+
+    __test__ = False  # not a test class, despite the name
+
+    overrides: dict[tuple[str, str], Any] = field(default_factory=dict)
+    unreachable: set[tuple[str, str]] = field(default_factory=set)
+    calls: list[tuple[str, str, str]] = field(default_factory=list)
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def __call__(self, service: str, region: str, *, config: Config | None = None) -> Any:
+        """A recorded client: an override, an unreachable one, or a plain (moto) client."""
+        key = (service, region)
+        if key in self.overrides:
+            return self.overrides[key]
+        if key in self._cache:
+            return self._cache[key]
+        client = self.new_client(service, region)
+        if key in self.unreachable:
+
+            def refuse(request: Any, **_: Any) -> None:
+                raise EndpointConnectionError(endpoint_url=request.url)
+
+            # First, so moto's own before-send handler never answers for a "dead" region.
+            client.meta.events.register_first(f"before-send.{service}", refuse)
+        self._cache[key] = client
+        return client
+
+    def new_client(self, service: str, region: str) -> Any:
+        """A new recorded client (not cached; wrap it in a Stubber and put it in `overrides`)."""
+        new = client(service, region, TEST_CONFIG)
+        self._record(new, region)
+        return new
+
+    def stubbed(self, service: str, region: str) -> Stubber:
+        """Install (and return) an activated Stubber client for `(service, region)`."""
+        client = self.new_client(service, region)
+        stubber = Stubber(client)
+        stubber.activate()
+        self.overrides[(service, region)] = client
+        return stubber
+
+    def _record(self, client: Any, region: str) -> None:
+        service = client.meta.service_model.service_name
+
+        def record(model: Any, **_: Any) -> None:
+            self.calls.append((service, region, model.name))
+
+        # `before-parameter-build` fires for every call, before Stubber answers it.
+        client.meta.events.register("before-parameter-build", record)
+
+    def operations(self) -> list[str]:
+        """Operation names called, in order."""
+        return [op for _, _, op in self.calls]
+
+    def mutations(self) -> set[str]:
+        """The mutating operations called."""
+        return {op for op in self.operations() if op in MUTATING_OPERATIONS}
+
+
+@pytest.fixture
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials and moto's in-memory AWS for one test (no Docker for Lambda)."""
+    from moto import mock_aws
+
+    for key, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        yield
+
+
+@contextmanager
+def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """Replace `time.sleep` (used by botocore's retry backoff) with a recorder."""
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    yield slept
+
+
+# -- RDS response builders (real shapes) -----------------------------------------------------
+
+
+def global_cluster_response(
+    global_id: str,
+    members: list[dict[str, Any]],
+    *,
+    failover_state: dict[str, Any] | None = None,
+    status: str = "available",
+) -> dict[str, Any]:
+    """A `describe_global_clusters` response with one global cluster."""
+    cluster: dict[str, Any] = {
+        "GlobalClusterIdentifier": global_id,
+        "GlobalClusterResourceId": "cluster-0123456789abcdef",
+        "GlobalClusterArn": global_cluster_arn(global_id),
+        "Status": status,
+        "Engine": "aurora-postgresql",
+        "EngineVersion": "15.4",
+        "StorageEncrypted": True,
+        "DeletionProtection": False,
+        "GlobalClusterMembers": members,
+    }
+    if failover_state is not None:
+        cluster["FailoverState"] = failover_state
+    return {"GlobalClusters": [cluster]}
+
+
+def member(
+    region: str, cluster_id: str, *, writer: bool, sync: str | None = "connected"
+) -> dict[str, Any]:
+    """One `GlobalClusterMembers` element."""
+    item: dict[str, Any] = {
+        "DBClusterArn": cluster_arn(region, cluster_id),
+        "Readers": [],
+        "IsWriter": writer,
+    }
+    if sync is not None and not writer:
+        item["SynchronizationStatus"] = sync
+    return item
+
+
+def db_cluster_response(
+    region: str, cluster_id: str, status: str, instance_ids: list[str]
+) -> dict[str, Any]:
+    """A `describe_db_clusters` response for one cluster."""
+    return {
+        "DBClusters": [
+            {
+                "DBClusterIdentifier": cluster_id,
+                "DBClusterArn": cluster_arn(region, cluster_id),
+                "Status": status,
+                "Engine": "aurora-postgresql",
+                "DBClusterMembers": [
+                    {"DBInstanceIdentifier": iid, "IsClusterWriter": i == 0}
+                    for i, iid in enumerate(instance_ids)
+                ],
+            }
+        ]
+    }
+
+
+def db_instances_response(cluster_id: str, statuses: dict[str, str]) -> dict[str, Any]:
+    """A `describe_db_instances` response for the instances of `cluster_id`."""
+    return {
+        "DBInstances": [
+            {
+                "DBInstanceIdentifier": iid,
+                "DBInstanceStatus": status,
+                "DBClusterIdentifier": cluster_id,
+                "Engine": "aurora-postgresql",
+                "DBInstanceClass": "db.r6g.large",
+            }
+            for iid, status in statuses.items()
+        ]
+    }
+
+
+# -- the failover coordinator's world ---------------------------------------------------------
+#
+# A two-region world for the failover coordinator tests.
+#
+# The coordinator runs in the DR region (`us-west-2`); the writer starts in `us-east-1`.
+# moto provides what it implements (CloudWatch alarms and metrics, the DynamoDB lock table, SNS with
+# an SQS subscription to read what was published, the drainer Lambda); RDS global-cluster calls go
+# through `botocore.stub.Stubber` (moto has no FailoverState, no failover/switchover APIs), one
+# Stubber per region, so any RDS call nobody expected fails the test.
+
+GID = "aurora-dr-dev"
+PRIMARY_CLUSTER = "aurora-dr-dev-primary"
+DR_CLUSTER = "aurora-dr-dev-dr"
+CLUSTERS = {PRIMARY: PRIMARY_CLUSTER, DR: DR_CLUSTER}
+LOCK_TABLE = "aurora-dr-failover-lock-dev"
+TOPIC_NAME = "aurora-dr-alerts-dev"
+TOPIC_ARN = f"arn:aws:sns:{DR}:{ACCOUNT}:{TOPIC_NAME}"
+LAG_BUDGET_MS = 5000
+
+
+def probe_alarm(region: str) -> str:
+    """Name of the 'writer unreachable from <region>' alarm."""
+    return f"aurora-dr-dev-{region}-peer-writer-unavailable"
+
+
+def writer_alarm(region: str) -> str:
+    """Name of the '<region> writer accepts writes' alarm."""
+    return f"aurora-dr-dev-{region}-writer-unavailable"
+
+
+def drainer(region: str) -> str:
+    """Name of the connection drainer function in `region`."""
+    return f"aurora-dr-dev-drainer-{region}"
+
+
+ENV = {
+    "AWS_REGION": DR,
+    "GLOBAL_CLUSTER_ID": GID,
+    "PEER_REGION": PRIMARY,
+    "ENVIRONMENT_SUFFIX": "dev",
+    "LOCAL_PROBE_ALARM_NAME": probe_alarm(DR),
+    "LOCAL_WRITER_ALARM_NAME": writer_alarm(DR),
+    "PEER_PROBE_ALARM_NAME": probe_alarm(PRIMARY),
+    "PEER_WRITER_ALARM_NAME": writer_alarm(PRIMARY),
+    "LOCAL_DRAINER_FUNCTION_NAME": drainer(DR),
+    "PEER_DRAINER_FUNCTION_NAME": drainer(PRIMARY),
+    "LOCK_TABLE_NAME": LOCK_TABLE,
+    "SNS_TOPIC_ARN": TOPIC_ARN,
+    "LAG_BUDGET_MS": str(LAG_BUDGET_MS),
+}
+
+
+def alarm_event(state: str = "ALARM", name: str | None = None) -> dict[str, Any]:
+    """An EventBridge 'CloudWatch Alarm State Change' event from the DR region."""
+    name = name or probe_alarm(DR)
+    return {
+        "version": "0",
+        "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": ACCOUNT,
+        "time": "2026-11-23T01:00:00Z",
+        "region": DR,
+        "resources": [f"arn:aws:cloudwatch:{DR}:{ACCOUNT}:alarm:{name}"],
+        "detail": {
+            "alarmName": name,
+            "state": {"value": state, "reason": "Threshold Crossed", "timestamp": "now"},
+            "previousState": {"value": "OK", "reason": "", "timestamp": "before"},
+            "configuration": {"metrics": []},
+        },
+    }
+
+
+def manual_event(
+    action: str, target: str = DR, *, dry_run: bool = False, force: bool = False
+) -> dict[str, Any]:
+    """An operator's request."""
+    return {"action": action, "targetRegion": target, "dryRun": dry_run, "force": force}
+
+
+def rds_event(event_id: str, source_id: str = DR_CLUSTER, region: str = DR) -> dict[str, Any]:
+    """An EventBridge 'RDS DB Cluster Event' (global-failover category)."""
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "RDS DB Cluster Event",
+        "source": "aws.rds",
+        "account": ACCOUNT,
+        "time": "2026-11-23T01:05:00Z",
+        "region": region,
+        "resources": [cluster_arn(region, source_id)],
+        "detail": {
+            "EventCategories": ["global-failover"],
+            "SourceType": "CLUSTER",
+            "SourceArn": cluster_arn(region, source_id),
+            "Date": "2026-11-23T01:05:00.000Z",
+            "Message": "Global failover to DB cluster completed.",
+            "SourceIdentifier": source_id,
+            "EventID": event_id,
+        },
+    }
+
+
+def topology(
+    writer_region: str = PRIMARY, failover_state: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A `describe_global_clusters` response for the two-region global cluster."""
+    return global_cluster_response(
+        GID,
+        [
+            member(region, CLUSTERS[region], writer=region == writer_region)
+            for region in (PRIMARY, DR)
+        ],
+        failover_state=failover_state,
+    )
+
+
+def failing_over(to_region: str = DR) -> dict[str, Any]:
+    """A FailoverState of a failover towards `to_region`."""
+    source = PRIMARY if to_region == DR else DR
+    return {
+        "Status": "failing-over",
+        "FromDbClusterArn": cluster_arn(source, CLUSTERS[source]),
+        "ToDbClusterArn": cluster_arn(to_region, CLUSTERS[to_region]),
+        "IsDataLossAllowed": True,
+    }
+
+
+@dataclass
+class World:
+    """moto resources, Stubbers, the fake clock and the client factory of one test."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    factory: TestClientFactory = field(default_factory=TestClientFactory)
+    settings: Settings = field(default_factory=lambda: Settings.from_env(ENV))
+    rds: dict[str, Stubber] = field(default_factory=dict)
+    queue_url: str = ""
+
+    def build(self, *, drainers: bool = True) -> World:
+        """Create the moto resources and one RDS Stubber per region."""
+        for region in (PRIMARY, DR):
+            self.rds[region] = self.factory.stubbed("rds", region)
+            cloudwatch = client("cloudwatch", region)
+            for name, metric in (
+                (probe_alarm(region), contract.PEER_WRITER_AVAILABLE),
+                (writer_alarm(region), contract.WRITER_AVAILABLE),
+            ):
+                cloudwatch.put_metric_alarm(
+                    AlarmName=name,
+                    Namespace=contract.NAMESPACE,
+                    MetricName=metric.name,
+                    Dimensions=[
+                        {"Name": k, "Value": v}
+                        for k, v in contract.dimensions("dev", region).items()
+                    ],
+                    Statistic="Minimum",
+                    Period=60,
+                    EvaluationPeriods=3,
+                    Threshold=1,
+                    ComparisonOperator="LessThanThreshold",
+                    TreatMissingData="breaching",
+                )
+        dynamodb = client("dynamodb", DR)
+        dynamodb.create_table(
+            TableName=LOCK_TABLE,
+            KeySchema=[{"AttributeName": "LockId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "LockId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sns = client("sns", DR)
+        sns.create_topic(Name=TOPIC_NAME)
+        sqs = client("sqs", DR)
+        self.queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(
+            TopicArn=TOPIC_ARN,
+            Protocol="sqs",
+            Endpoint=queue_arn,
+            Attributes={"RawMessageDelivery": "true"},
+        )
+        if drainers:
+            self._create_drainers()
+        return self
+
+    def _create_drainers(self) -> None:
+        role = client("iam", PRIMARY).create_role(
+            RoleName="drainer", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr(
+                "handler.py", "def lambda_handler(event, context):\n    return event\n"
+            )
+        for region in (PRIMARY, DR):
+            client("lambda", region).create_function(
+                FunctionName=drainer(region),
+                Runtime="python3.12",
+                Role=role,
+                Handler="handler.lambda_handler",
+                Code={"ZipFile": code.getvalue()},
+            )
+
+    # -- state setters ---------------------------------------------------------------------
+
+    def set_alarm(self, name: str, region: str, state: str) -> None:
+        """Put alarm `name` in `region` into `state`."""
+        client("cloudwatch", region).set_alarm_state(
+            AlarmName=name, StateValue=state, StateReason="test"
+        )
+
+    def put_lag(self, lag_ms: float, cluster_id: str = DR_CLUSTER, region: str = DR) -> None:
+        """Publish an `AuroraGlobalDBRPOLag` datapoint for the secondary."""
+        client("cloudwatch", region).put_metric_data(
+            Namespace="AWS/RDS",
+            MetricData=[
+                {
+                    "MetricName": "AuroraGlobalDBRPOLag",
+                    "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster_id}],
+                    "Value": lag_ms,
+                    "Unit": "Milliseconds",
+                }
+            ],
+        )
+
+    def put_lock(self, **attributes: Any) -> None:
+        """Write a lock item directly (simulating an earlier invocation)."""
+        item: dict[str, Any] = {"LockId": {"S": GID}}
+        for key, value in attributes.items():
+            item[key] = {"N": str(value)} if isinstance(value, int | float) else {"S": value}
+        client("dynamodb", DR).put_item(TableName=LOCK_TABLE, Item=item)
+
+    # -- stub queues -------------------------------------------------------------------------
+
+    def expect_topology(self, response: dict[str, Any], region: str = DR) -> None:
+        """Queue one `describe_global_clusters` answer on the `region` client."""
+        self.rds[region].add_response(
+            "describe_global_clusters", response, {"GlobalClusterIdentifier": GID}
+        )
+
+    def expect_cluster(
+        self, region: str, status: str = "available", instances: tuple[str, ...] = ("available",)
+    ) -> None:
+        """Queue `describe_db_clusters` + `describe_db_instances` for the cluster in `region`."""
+        cluster_id = CLUSTERS[region]
+        ids = [f"{cluster_id}-{i + 1}" for i in range(len(instances))]
+        self.rds[region].add_response(
+            "describe_db_clusters",
+            db_cluster_response(region, cluster_id, status, ids),
+            {"DBClusterIdentifier": cluster_id},
+        )
+        self.rds[region].add_response(
+            "describe_db_instances",
+            db_instances_response(cluster_id, dict(zip(ids, instances, strict=True))),
+            {"Filters": [{"Name": "db-cluster-id", "Values": [cluster_id]}]},
+        )
+
+    def expect_role_change(self, operation: str, target: str = DR) -> None:
+        """Queue a successful failover/switchover call towards `target`."""
+        params: dict[str, Any] = {
+            "GlobalClusterIdentifier": GID,
+            "TargetDbClusterIdentifier": cluster_arn(target, CLUSTERS[target]),
+        }
+        if operation == "failover":
+            params["AllowDataLoss"] = True
+        method = f"{operation}_global_cluster"
+        response = {"GlobalCluster": topology()["GlobalClusters"][0]}
+        self.rds[target].add_response(method, response, params)
+
+    def expect_role_change_error(self, operation: str, code: str, target: str = DR) -> None:
+        """Queue an error answer to the failover/switchover call."""
+        self.rds[target].add_client_error(
+            f"{operation}_global_cluster",
+            service_error_code=code,
+            service_message=f"simulated {code}",
+            http_status_code=400,
+        )
+
+    def expect_wait(self, polls_in_progress: int, *, completes: bool, target: str = DR) -> None:
+        """Queue the wait loop's polls: `polls_in_progress` running, then (maybe) done."""
+        for _ in range(polls_in_progress):
+            self.expect_topology(topology(PRIMARY, failing_over(target)), target)
+        if completes:
+            self.expect_topology(topology(target), target)
+
+    # -- running and reading -----------------------------------------------------------------
+
+    def context(self, timeout: float = 300.0, request_id: str = "req-1") -> FakeContext:
+        """A Lambda context on this world's clock."""
+        return FakeContext(self.clock, timeout_seconds=timeout, aws_request_id=request_id)
+
+    def run(self, event: Any, *, timeout: float = 300.0, request_id: str = "req-1") -> Result:
+        """Run the coordinator once."""
+        deps = Dependencies(
+            settings=self.settings,
+            factory=self.factory,
+            clock=self.clock,
+            context=self.context(timeout, request_id),
+        )
+        return run(event, deps)
+
+    def messages(self) -> list[dict[str, Any]]:
+        """SNS messages published so far (bodies parsed as JSON)."""
+        sqs = client("sqs", DR)
+        out = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not batch:
+                return out
+            for message in batch:
+                out.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def lock_item(self) -> dict[str, Any] | None:
+        """The lock item, flattened to plain values."""
+        item = (
+            client("dynamodb", DR)
+            .get_item(TableName=LOCK_TABLE, Key={"LockId": {"S": GID}})
+            .get("Item")
+        )
+        if item is None:
+            return None
+        return {k: next(iter(v.values())) for k, v in item.items()}
+
+    def assert_all_stubs_used(self) -> None:
+        """Every queued RDS answer was consumed."""
+        for stubber in self.rds.values():
+            stubber.assert_no_pending_responses()

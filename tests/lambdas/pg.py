@@ -1,0 +1,407 @@
+"""A throw-away PostgreSQL 15 server with TLS, for the Lambda tests' SQL paths.
+
+`start_postgres()` runs `initdb` and `pg_ctl` from the versioned PostgreSQL bin directory in a
+temporary directory, on a free loopback port, with `ssl=on` and a certificate signed by a CA that
+is generated here with `cryptography`. PostgreSQL refuses to run as root, so when the tests run as
+root the server runs as the `postgres` user (`runuser`). TCP logins are TLS-only with SCRAM
+passwords (`hostnossl ... reject`), like RDS with `rds.force_ssl=1`.
+
+The bootstrap superuser is reachable only over the Unix socket (trust auth) and is used for setup.
+Tests log in as `admin`: a non-superuser with CREATEROLE, CREATEDB, `pg_monitor` and
+`pg_signal_backend`, which
+is what RDS's `rds_superuser` master user amounts to for our Lambdas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import glob
+import ipaddress
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+import pg8000.native
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+SUPERUSER = "postgres"
+ADMIN_USER = "admin"
+ADMIN_DATABASE = "appdb"
+HOST = "127.0.0.1"
+RUN_AS = "postgres"  # OS user that owns the cluster when the tests run as root
+
+
+class PostgresUnavailable(RuntimeError):
+    """PostgreSQL could not be found or started on this machine."""
+
+
+def find_bin_dir() -> str:
+    """The PostgreSQL server bin directory: `$PG_BIN_DIR`, else the newest /usr/lib/postgresql/*."""
+    explicit = os.environ.get("PG_BIN_DIR")
+    candidates = [explicit] if explicit else []
+    # Prefer 15 (the engine major we deploy), then any other installed major, newest first.
+    candidates.append("/usr/lib/postgresql/15/bin")
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    for candidate in candidates:
+        if candidate and os.access(os.path.join(candidate, "initdb"), os.X_OK):
+            return candidate
+    raise PostgresUnavailable(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin; "
+        "install postgresql-15 or set PG_BIN_DIR"
+    )
+
+
+def free_port() -> int:
+    """A loopback TCP port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+# --- certificates -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Ca:
+    key: ec.EllipticCurvePrivateKey
+    cert: x509.Certificate
+
+
+def _new_ca(common_name: str) -> _Ca:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return _Ca(key=key, cert=cert)
+
+
+def _server_cert(ca: _Ca) -> tuple[bytes, bytes]:
+    """A server certificate for 127.0.0.1/localhost signed by `ca`: (cert PEM, key PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
+            critical=False,
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _write(path: str, data: bytes, mode: int = 0o644) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, mode)
+
+
+# --- the server -------------------------------------------------------------------------------
+
+
+@dataclass
+class PostgresServer:
+    """A running throw-away server and helpers to use it.
+
+    `ca_path` is the CA that signed the server certificate (what `DB_CA_BUNDLE` should point to);
+    `untrusted_ca_path` is a second CA that signed nothing the server presents, for tests proving
+    that an unverifiable server is refused. `admin_*` is the RDS-master-like login.
+    """
+
+    host: str
+    port: int
+    ca_path: str
+    untrusted_ca_path: str
+    admin_user: str
+    admin_password: str = field(repr=False)
+    admin_database: str
+    socket_dir: str
+    superuser: str = SUPERUSER
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A verifying client context trusting only this server's CA."""
+        context = ssl.create_default_context(cafile=self.ca_path)
+        context.check_hostname = True
+        return context
+
+    def connect(
+        self, user: str | None = None, password: str | None = None, database: str | None = None
+    ) -> pg8000.native.Connection:
+        """A verified-TLS login (defaults: the admin role on the admin database)."""
+        return pg8000.native.Connection(
+            user=user or self.admin_user,
+            password=self.admin_password if password is None else password,
+            host=self.host,
+            port=self.port,
+            database=database or self.admin_database,
+            ssl_context=self.ssl_context(),
+            timeout=5,
+        )
+
+    def superuser_connect(self, database: str = "postgres") -> pg8000.native.Connection:
+        """A superuser session over the Unix socket (trust auth), for setup only."""
+        return pg8000.native.Connection(
+            user=self.superuser,
+            unix_sock=os.path.join(self.socket_dir, f".s.PGSQL.{self.port}"),
+            database=database,
+            timeout=5,
+        )
+
+    def create_role(
+        self,
+        name: str | None = None,
+        password: str | None = None,
+        *,
+        login: bool = True,
+        createrole: bool = False,
+    ) -> tuple[str, str]:
+        """Create a (non-superuser) role; returns (name, password). Names default to unique."""
+        name = name or f"role_{secrets.token_hex(4)}"
+        password = password or secrets.token_urlsafe(18)
+        options = ["LOGIN" if login else "NOLOGIN", "CREATEROLE" if createrole else "NOCREATEROLE"]
+        with contextlib.closing(self.superuser_connect()) as conn:
+            conn.run(
+                f"CREATE ROLE {pg8000.native.identifier(name)} {' '.join(options)} "
+                f"PASSWORD {pg8000.native.literal(password)}"
+            )
+        return name, password
+
+    def create_database(self, name: str | None = None, owner: str | None = None) -> str:
+        """Create a database (unique name by default) owned by `owner` (default: admin)."""
+        name = name or f"db_{secrets.token_hex(4)}"
+        with contextlib.closing(self.superuser_connect()) as conn:
+            conn.run(
+                f"CREATE DATABASE {pg8000.native.identifier(name)} "
+                f"OWNER {pg8000.native.identifier(owner or self.admin_user)} "
+                # A plain file copy of the template: faster than WAL_LOG for a throw-away server.
+                "STRATEGY FILE_COPY"
+            )
+        return name
+
+    def secret_dict(
+        self,
+        username: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+        host: str | None = None,
+    ) -> dict[str, object]:
+        """A Secrets-Manager-shaped credential dict for a login on this server."""
+        return {
+            "engine": "postgres",
+            "host": host or self.host,
+            "port": self.port,
+            "username": username or self.admin_user,
+            "password": self.admin_password if password is None else password,
+            "dbname": database or self.admin_database,
+            "globalClusterIdentifier": "test-global",
+        }
+
+
+class _Runner:
+    """Runs the PostgreSQL binaries, as `postgres` when we are root."""
+
+    def __init__(self, bin_dir: str) -> None:
+        self.bin_dir = bin_dir
+        self.as_root = os.geteuid() == 0
+        if self.as_root:
+            try:
+                pw = pwd.getpwnam(RUN_AS)
+            except KeyError as exc:
+                raise PostgresUnavailable(
+                    f"running as root but there is no {RUN_AS!r} OS user to run PostgreSQL as"
+                ) from exc
+            self.uid, self.gid = pw.pw_uid, pw.pw_gid
+            if shutil.which("runuser") is None:
+                raise PostgresUnavailable("running as root but `runuser` is not available")
+
+    def chown_tree(self, path: str) -> None:
+        """Give `path` and everything below it to the server's OS user (when we are root)."""
+        if not self.as_root:
+            return
+        for root, dirs, files in os.walk(path):
+            for name in [root, *(os.path.join(root, d) for d in dirs)]:
+                os.chown(name, self.uid, self.gid)
+            for name in files:
+                os.chown(os.path.join(root, name), self.uid, self.gid)
+
+    def run(self, tool: str, *args: str, timeout: float = 60) -> None:
+        """Run a PostgreSQL binary; raises PostgresUnavailable with its stderr on failure."""
+        cmd = [os.path.join(self.bin_dir, tool), *args]
+        if self.as_root:
+            cmd = ["runuser", "-u", RUN_AS, "--", *cmd]
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        if result.returncode != 0:
+            raise PostgresUnavailable(
+                f"{tool} failed ({result.returncode}): {result.stderr.strip() or result.stdout}"
+            )
+
+
+@contextlib.contextmanager
+def start_postgres():
+    """Start a throw-away TLS PostgreSQL server; yields a `PostgresServer`, stops it on exit."""
+    runner = _Runner(find_bin_dir())
+    workdir = tempfile.mkdtemp(prefix="aurora-dr-pg-")
+    data_dir = os.path.join(workdir, "data")
+    state = {"started": False}
+    try:
+        server = _setup(runner, workdir, data_dir, state)
+    except BaseException:
+        _teardown(runner, workdir, data_dir, state)
+        raise
+    try:
+        yield server
+    finally:
+        _teardown(runner, workdir, data_dir, state)
+
+
+def _teardown(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool]) -> None:
+    if state["started"]:
+        with contextlib.suppress(PostgresUnavailable, subprocess.SubprocessError):
+            runner.run("pg_ctl", "-D", data_dir, "-m", "immediate", "-w", "stop", timeout=30)
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _setup(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool]) -> PostgresServer:
+    # mkdtemp makes it 0700 for the caller: let `postgres` traverse it (it holds no secrets).
+    os.chmod(workdir, 0o755)  # noqa: S103
+    tls_dir = os.path.join(workdir, "tls")
+    socket_dir = os.path.join(workdir, "sock")
+    log_file = os.path.join(workdir, "postgres.log")
+    try:
+        os.mkdir(tls_dir)
+        os.mkdir(socket_dir)
+        ca = _new_ca("aurora-dr test CA")
+        untrusted = _new_ca("aurora-dr untrusted CA")
+        cert_pem, key_pem = _server_cert(ca)
+        ca_path = os.path.join(tls_dir, "ca.pem")
+        untrusted_ca_path = os.path.join(tls_dir, "untrusted-ca.pem")
+        _write(ca_path, ca.cert.public_bytes(serialization.Encoding.PEM))
+        _write(untrusted_ca_path, untrusted.cert.public_bytes(serialization.Encoding.PEM))
+        _write(os.path.join(tls_dir, "server.crt"), cert_pem)
+        # PostgreSQL refuses a key readable by others or not owned by the server's user.
+        _write(os.path.join(tls_dir, "server.key"), key_pem, 0o600)
+        runner.chown_tree(workdir)
+
+        runner.run(
+            "initdb",
+            "-D",
+            data_dir,
+            "-U",
+            SUPERUSER,
+            "--auth-local=trust",
+            "--auth-host=reject",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
+        port = free_port()
+        conf = {
+            "port": str(port),
+            "listen_addresses": f"'{HOST}'",
+            "unix_socket_directories": f"'{socket_dir}'",
+            "ssl": "on",
+            "ssl_cert_file": f"'{os.path.join(tls_dir, 'server.crt')}'",
+            "ssl_key_file": f"'{os.path.join(tls_dir, 'server.key')}'",
+            "password_encryption": "'scram-sha-256'",
+            "timezone": "'UTC'",
+            "max_connections": "60",
+            "shared_buffers": "'16MB'",
+            # Durability is irrelevant for a throw-away server; speed is not.
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+        }
+        with open(os.path.join(data_dir, "postgresql.conf"), "a", encoding="utf-8") as handle:
+            handle.write("\n# aurora-dr tests\n")
+            handle.writelines(f"{key} = {value}\n" for key, value in conf.items())
+        with open(os.path.join(data_dir, "pg_hba.conf"), "w", encoding="utf-8") as handle:
+            handle.write(
+                f"local all {SUPERUSER} trust\n"
+                "hostnossl all all 0.0.0.0/0 reject\n"
+                "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+            )
+        runner.chown_tree(data_dir)
+        runner.run("pg_ctl", "-D", data_dir, "-l", log_file, "-w", "-t", "30", "start")
+        state["started"] = True
+
+        server = PostgresServer(
+            host=HOST,
+            port=port,
+            ca_path=ca_path,
+            untrusted_ca_path=untrusted_ca_path,
+            admin_user=ADMIN_USER,
+            admin_password=secrets.token_urlsafe(18),
+            admin_database=ADMIN_DATABASE,
+            socket_dir=socket_dir,
+        )
+        with contextlib.closing(server.superuser_connect()) as conn:
+            ident = pg8000.native.identifier(ADMIN_USER)
+            conn.run(
+                f"CREATE ROLE {ident} LOGIN CREATEROLE CREATEDB "
+                f"PASSWORD {pg8000.native.literal(server.admin_password)}"
+            )
+            # rds_superuser sees every session in pg_stat_activity and may terminate them.
+            conn.run(f"GRANT pg_monitor, pg_signal_backend TO {ident}")
+            conn.run(f"CREATE DATABASE {pg8000.native.identifier(ADMIN_DATABASE)} OWNER {ident}")
+        return server
+    except (OSError, subprocess.SubprocessError, pg8000.native.Error) as exc:
+        log = ""
+        with contextlib.suppress(OSError), open(log_file, encoding="utf-8") as handle:
+            log = handle.read()[-2000:]
+        raise PostgresUnavailable(f"PostgreSQL did not start: {exc}\n{log}") from exc

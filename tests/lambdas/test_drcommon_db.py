@@ -1,0 +1,288 @@
+"""drcommon.db: secret parsing, TLS that always verifies, timeouts and safe SQL quoting."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import threading
+import time
+
+import boto3
+import pg8000.native
+import pytest
+
+from drcommon import db
+from drcommon.db import CredentialsError, DbCredentials, Endpoint, TlsConfigurationError
+
+SECRET = {
+    "engine": "postgres",
+    "host": "writer.example.internal",
+    "port": 5432,
+    "username": "dbadmin",
+    "password": "s3cr3t-Value",
+    "dbname": "appdb",
+    "globalClusterIdentifier": "gdb",
+}
+
+
+# --- credentials ------------------------------------------------------------------------------
+
+
+def test_credentials_parse_the_secret_json_and_ignore_extra_keys():
+    """GIVEN the stack's secret JSON WHEN parsed THEN the five login fields are typed."""
+    creds = DbCredentials.from_secret(json.dumps({**SECRET, "port": "5432"}))
+    assert creds == DbCredentials(
+        "writer.example.internal", 5432, "dbadmin", "s3cr3t-Value", "appdb"
+    )
+
+
+def test_credentials_never_show_the_password():
+    """GIVEN credentials WHEN printed THEN the password is not in the text."""
+    assert "s3cr3t" not in repr(DbCredentials.from_secret(SECRET))
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ({k: v for k, v in SECRET.items() if k not in ("host", "dbname")}, "host, dbname"),
+        ({**SECRET, "port": "not-a-port"}, "'port' must be an integer"),
+        ({**SECRET, "port": 70000}, "1..65535"),
+        ({**SECRET, "username": 7}, "'username' must be a string"),
+        ('{"password": "s3cr3t-Value", broken', "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+    ],
+)
+def test_malformed_secrets_are_rejected_with_the_key_and_without_the_password(secret, message):
+    """GIVEN a malformed secret WHEN parsed THEN CredentialsError names the problem, not the value."""
+    with pytest.raises(CredentialsError, match=message) as caught:
+        DbCredentials.from_secret(secret)
+    assert "s3cr3t" not in str(caught.value)
+
+
+def test_credentials_can_be_aimed_at_another_endpoint():
+    """GIVEN credentials WHEN aimed at an endpoint THEN host changes, port only when given."""
+    creds = DbCredentials.from_secret(SECRET)
+    assert creds.at("reader.example.internal").port == 5432
+    assert creds.at("reader.example.internal").host == "reader.example.internal"
+    assert creds.at(Endpoint("127.0.0.1", 6543)).port == 6543
+    assert creds.at("127.0.0.1:7000", port=7001).port == 7001
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "db.cluster-abc.us-east-1.rds.amazonaws.com",
+            Endpoint("db.cluster-abc.us-east-1.rds.amazonaws.com"),
+        ),
+        ("127.0.0.1:6543", Endpoint("127.0.0.1", 6543)),
+    ],
+)
+def test_endpoints_parse_host_and_optional_port(text, expected):
+    """GIVEN 'host' or 'host:port' WHEN parsed THEN the endpoint has them."""
+    assert Endpoint.parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "host:0", "host:99999", "host:abc", "bad host", "-x.com"])
+def test_malformed_endpoints_are_rejected(text):
+    """GIVEN a malformed endpoint WHEN parsed THEN ValueError."""
+    with pytest.raises(ValueError, match="endpoint"):
+        Endpoint.parse(text)
+
+
+def test_read_credentials_reads_the_requested_stage(aws):
+    """GIVEN a secret with two versions WHEN read by stage THEN each stage's value is returned."""
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    client.create_secret(Name="db", SecretString=json.dumps(SECRET))
+    client.put_secret_value(
+        SecretId="db",
+        ClientRequestToken="t" * 32,
+        SecretString=json.dumps({**SECRET, "password": "next-Value"}),
+        VersionStages=["AWSPENDING"],
+    )
+    assert db.read_credentials(client, "db").password == "s3cr3t-Value"
+    assert db.read_credentials(client, "db", version_stage="AWSPENDING").password == "next-Value"
+
+
+# --- TLS --------------------------------------------------------------------------------------
+
+
+def test_ssl_context_requires_a_verified_certificate_and_hostname(postgres_server):
+    """GIVEN a CA bundle WHEN a context is built THEN it verifies certificate and hostname."""
+    context = db.build_ssl_context(postgres_server.ca_path)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+
+
+def test_the_bundle_path_comes_from_the_environment_or_the_layer(monkeypatch):
+    """GIVEN DB_CA_BUNDLE set or not WHEN resolved THEN env wins, else the layer's file."""
+    monkeypatch.setenv(db.ENV_CA_BUNDLE, "/opt/custom.pem")
+    assert db.ca_bundle_path() == "/opt/custom.pem"
+    monkeypatch.delenv(db.ENV_CA_BUNDLE)
+    assert db.ca_bundle_path().endswith("drcommon/rds-ca-bundle.pem")
+
+
+def test_a_missing_bundle_refuses_to_connect_instead_of_falling_back(tmp_path, monkeypatch):
+    """GIVEN no CA bundle WHEN connecting THEN TlsConfigurationError, never plaintext."""
+    monkeypatch.setenv(db.ENV_CA_BUNDLE, str(tmp_path / "missing.pem"))
+    with pytest.raises(TlsConfigurationError, match="not found"):
+        db.connect(DbCredentials.from_secret(SECRET))
+
+
+def test_a_file_that_is_not_a_bundle_is_refused(tmp_path):
+    """GIVEN a file without certificates WHEN used as bundle THEN TlsConfigurationError."""
+    bogus = tmp_path / "bogus.pem"
+    bogus.write_text("not a certificate")
+    with pytest.raises(TlsConfigurationError, match="not a usable PEM bundle"):
+        db.build_ssl_context(str(bogus))
+
+
+def test_unverified_contexts_are_refused():
+    """GIVEN a context that skips verification WHEN connecting THEN refused before any I/O."""
+    lax = ssl.create_default_context()
+    lax.check_hostname = False
+    lax.verify_mode = ssl.CERT_NONE
+    creds = DbCredentials.from_secret(SECRET)
+    with pytest.raises(TlsConfigurationError, match="CERT_REQUIRED"):
+        db.connect(creds, ssl_context=lax)
+    with pytest.raises(TlsConfigurationError, match="plaintext"):
+        db.require_verified(None)
+
+
+def test_connect_uses_verified_tls_and_the_statement_timeout(postgres_server):
+    """GIVEN the server's CA WHEN connecting THEN the session is TLS with our statement_timeout."""
+    creds = DbCredentials.from_secret(postgres_server.secret_dict())
+    conn = db.connect(
+        creds,
+        ssl_context=db.build_ssl_context(postgres_server.ca_path),
+        timeout=3,
+        statement_timeout_ms=1234,
+    )
+    try:
+        assert conn.run("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == [[True]]
+        assert conn.run("SHOW statement_timeout") == [["1234ms"]]
+    finally:
+        conn.close()
+
+
+def test_default_context_comes_from_db_ca_bundle(postgres_server, monkeypatch):
+    """GIVEN DB_CA_BUNDLE pointing at the server's CA WHEN connecting without a context THEN TLS."""
+    monkeypatch.setenv(db.ENV_CA_BUNDLE, postgres_server.ca_path)
+    conn = db.connect(DbCredentials.from_secret(postgres_server.secret_dict()), timeout=3)
+    try:
+        assert conn.run("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == [[True]]
+    finally:
+        conn.close()
+
+
+def test_a_server_certificate_from_another_ca_is_rejected(postgres_server):
+    """GIVEN a bundle that did not sign the server cert WHEN connecting THEN verification fails."""
+    creds = DbCredentials.from_secret(postgres_server.secret_dict())
+    with pytest.raises(ssl.SSLCertVerificationError):
+        db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.untrusted_ca_path))
+
+
+@contextlib.contextmanager
+def _server_that_declines_tls():
+    """A fake PostgreSQL that answers 'N' (no TLS) to the SSLRequest, as a plaintext server would."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(8)
+                conn.sendall(b"N")
+                conn.recv(1024)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        thread.join(5)
+
+
+def test_a_server_that_declines_tls_is_refused_not_used_in_plaintext(postgres_server):
+    """GIVEN a server that declines TLS WHEN connecting THEN pg8000 refuses: no plaintext login."""
+    creds = DbCredentials.from_secret(postgres_server.secret_dict())
+    with (
+        _server_that_declines_tls() as port,
+        pytest.raises(pg8000.native.InterfaceError, match="refuses SSL"),
+    ):
+        db.connect(
+            creds.at(Endpoint("127.0.0.1", port)),
+            ssl_context=db.build_ssl_context(postgres_server.ca_path),
+            timeout=2,
+        )
+
+
+def test_connect_to_a_silent_endpoint_times_out_quickly(postgres_server):
+    """GIVEN a port that accepts TCP but never answers WHEN connecting THEN it fails in ~timeout."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=8)
+    try:
+        creds = DbCredentials.from_secret(postgres_server.secret_dict()).at(
+            Endpoint("127.0.0.1", listener.getsockname()[1])
+        )
+        started = time.monotonic()
+        with pytest.raises(Exception):  # noqa: B017, PT011 - pg8000 wraps socket.timeout variously
+            db.connect(
+                creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=0.3
+            )
+        assert time.monotonic() - started < 2
+    finally:
+        listener.close()
+
+
+def test_timeouts_must_be_positive():
+    """GIVEN no timeout WHEN connecting THEN refused: a connection must never block forever."""
+    with pytest.raises(ValueError, match="timeout"):
+        db.connect(DbCredentials.from_secret(SECRET), ssl_context=_verified_context(), timeout=0)
+
+
+def _verified_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+# --- errors and SQL ----------------------------------------------------------------------------
+
+
+def test_alter_role_sql_quotes_role_and_password():
+    """GIVEN hostile names WHEN building ALTER ROLE THEN identifier/literal quoting contains them."""
+    sql = db.alter_role_password_sql('we"ird', "it's; DROP TABLE x; --")
+    assert sql == """ALTER ROLE "we""ird" WITH PASSWORD 'it''s; DROP TABLE x; --'"""
+    with pytest.raises(ValueError, match="password"):
+        db.alter_role_password_sql("x", "")
+
+
+def test_quoted_password_round_trips_through_the_server(postgres_server):
+    """GIVEN a password full of quote characters WHEN set via ALTER ROLE THEN it logs in verbatim."""
+    role, _ = postgres_server.create_role()
+    tricky = "a'b\"c$1;--%s\\d{}"
+    admin = postgres_server.connect()
+    try:
+        admin.run(db.alter_role_password_sql(role, tricky))
+    finally:
+        admin.close()
+    creds = DbCredentials.from_secret(postgres_server.secret_dict(role, tricky))
+    conn = db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=3)
+    try:
+        assert conn.run("SELECT current_user") == [[role]]
+    finally:
+        conn.close()
+
+
+def test_a_wrong_password_is_recognised_as_an_auth_failure(postgres_server):
+    """GIVEN a wrong password WHEN logging in THEN is_auth_failure and a secret-free description."""
+    creds = DbCredentials.from_secret(postgres_server.secret_dict(password="wrong-Password-1"))
+    with pytest.raises(pg8000.native.DatabaseError) as caught:
+        db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=3)
+    assert db.is_auth_failure(caught.value)
+    assert db.sqlstate(caught.value) == "28P01"
+    assert "wrong-Password-1" not in db.describe_error(caught.value)
+    assert not db.is_auth_failure(RuntimeError("x"))

@@ -1,0 +1,588 @@
+"""Failover coordinator: the decision table end to end, plus races, failures and bad events.
+
+Each scenario row is GIVEN (topology, alarms, lag, lock) / WHEN (an event) / THEN (status, the
+mutating AWS calls made, SNS messages, page flag). RDS answers come from Stubbers with real
+request shapes; everything else is moto.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aws_fixtures import (  # noqa: F401 - fixture
+    DR,
+    DR_CLUSTER,
+    ENV,
+    LOCK_TABLE,
+    PRIMARY,
+    World,
+    alarm_event,
+    client,
+    failing_over,
+    manual_event,
+    moto_aws,
+    probe_alarm,
+    rds_event,
+    topology,
+    writer_alarm,
+)
+
+from failover_coordinator import handler
+from failover_coordinator.events import InvalidEvent
+
+FAILOVER_DONE = {"PutItem", "FailoverGlobalCluster", "UpdateItem", "Invoke", "Publish"}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One row of the decision table."""
+
+    name: str
+    event: dict[str, Any]
+    expect_status: str
+    expect_mutations: frozenset[str]
+    # GIVEN
+    writer_region: str = PRIMARY
+    failover_state: dict[str, Any] | None = None
+    target_status: str = "available"
+    target_instances: tuple[str, ...] = ("available",)
+    dr_probe: str = "OK"  # probe alarm in the DR (target) region
+    primary_writer: str = "OK"  # writer alarm in the primary region
+    primary_api_unreachable: bool = False
+    lag_ms: float | None = 800
+    lock: dict[str, Any] | None = None
+    # the role change, when the decision proceeds: None, "ok", "throttle_then_ok", "error"
+    role_change: str | None = None
+    operation: str = "failover"
+    polls_in_progress: int = 2
+    completes: bool = True
+    timeout: float = 300.0
+    observes: bool = True
+    # THEN
+    expect_sns: int = 1
+    expect_page: bool = False
+    expect_lock_state: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SCENARIOS = [
+    Scenario(
+        name="healthy_alarm_back_to_ok_is_ignored",
+        event=alarm_event("OK"),
+        observes=False,
+        expect_status="ignored",
+        expect_mutations=frozenset(),
+        expect_sns=0,
+    ),
+    Scenario(
+        name="healthy_both_vantage_points_ok_no_op",
+        event=alarm_event(),
+        expect_status="no_action",
+        expect_mutations=frozenset({"Publish"}),
+    ),
+    Scenario(
+        name="primary_down_lag_within_budget_fails_over",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lag_ms=800,
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="primary_down_lag_over_budget_refuses_and_pages",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lag_ms=90_000,
+        expect_status="refused",
+        expect_mutations=frozenset({"Publish"}),
+        expect_page=True,
+    ),
+    Scenario(
+        name="primary_down_lag_unknown_refuses_and_pages",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lag_ms=None,
+        expect_status="refused",
+        expect_mutations=frozenset({"Publish"}),
+        expect_page=True,
+    ),
+    Scenario(
+        name="only_dr_vantage_point_unhealthy_no_action",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="OK",
+        expect_status="no_action",
+        expect_mutations=frozenset({"Publish"}),
+    ),
+    Scenario(
+        name="only_primary_vantage_point_unhealthy_no_action",
+        event=manual_event("failover"),
+        dr_probe="OK",
+        primary_writer="ALARM",
+        expect_status="no_action",
+        expect_mutations=frozenset({"Publish"}),
+    ),
+    Scenario(
+        name="failover_already_in_progress_no_action",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        failover_state=failing_over(DR),
+        expect_status="no_action",
+        expect_mutations=frozenset({"Publish"}),
+    ),
+    Scenario(
+        name="target_already_writer_no_op",
+        event=manual_event("failover", PRIMARY),
+        expect_status="no_action",
+        expect_mutations=frozenset({"Publish"}),
+    ),
+    Scenario(
+        name="target_without_available_instance_refuses",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        target_instances=("modifying",),
+        expect_status="refused",
+        expect_mutations=frozenset({"Publish"}),
+        expect_page=True,
+    ),
+    Scenario(
+        name="planned_switchover",
+        event=manual_event("switchover"),
+        role_change="ok",
+        operation="switchover",
+        expect_status="completed",
+        expect_mutations=frozenset(
+            {"PutItem", "SwitchoverGlobalCluster", "UpdateItem", "Invoke", "Publish"}
+        ),
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="switchover_with_unhealthy_writer_refuses",
+        event=manual_event("switchover"),
+        primary_writer="ALARM",
+        expect_status="refused",
+        expect_mutations=frozenset({"Publish"}),
+        expect_page=True,
+    ),
+    Scenario(
+        name="dry_run_reports_and_mutates_nothing",
+        event=manual_event("failover", dry_run=True),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        expect_status="dry_run",
+        expect_mutations=frozenset(),
+        expect_sns=0,
+        extra={"verdict": "proceed"},
+    ),
+    Scenario(
+        name="api_throttling_is_retried",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        role_change="throttle_then_ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="failure_mid_way_is_reported_and_recorded",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        role_change="error",
+        expect_status="failed",
+        expect_mutations=frozenset({"PutItem", "FailoverGlobalCluster", "UpdateItem", "Publish"}),
+        expect_page=True,
+        expect_lock_state="failed",
+    ),
+    Scenario(
+        name="primary_region_api_unreachable_counts_as_unhealthy",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_api_unreachable=True,
+        role_change="ok",
+        expect_status="completed",
+        # The old writer's region is dead: no drain attempt.
+        expect_mutations=frozenset(FAILOVER_DONE - {"Invoke"}),
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="manual_force_overrides_lag_budget",
+        event=manual_event("failover", force=True),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lag_ms=90_000,
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="stale_lease_is_taken_over",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lock={
+            "State": "in_progress",
+            "Owner": "crashed-invocation",
+            "Operation": "failover",
+            "TargetRegion": DR,
+            "ExpiresAt": 1,
+        },
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="failed_attempt_blocks_until_cleared",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lock={"State": "failed", "Owner": "earlier", "Operation": "failover", "TargetRegion": DR},
+        expect_status="blocked",
+        # The conditional put is attempted and refused by DynamoDB.
+        expect_mutations=frozenset({"PutItem", "Publish"}),
+        expect_page=True,
+        expect_lock_state="failed",
+    ),
+    Scenario(
+        name="force_takes_over_a_failed_attempt",
+        event=manual_event("failover", force=True),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lock={"State": "failed", "Owner": "earlier", "Operation": "failover", "TargetRegion": DR},
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="completion_not_seen_in_time_is_unconfirmed",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        role_change="ok",
+        timeout=60.0,  # 40 s of waiting after the reserve: 4 polls 10 s apart
+        polls_in_progress=4,
+        completes=False,
+        expect_status="unconfirmed",
+        expect_mutations=frozenset({"PutItem", "FailoverGlobalCluster", "UpdateItem", "Publish"}),
+        expect_page=True,
+        expect_lock_state="unconfirmed",
+    ),
+]
+
+
+def _given(world: World, sc: Scenario) -> None:
+    world.set_alarm(probe_alarm(DR), DR, sc.dr_probe)
+    world.set_alarm(writer_alarm(PRIMARY), PRIMARY, sc.primary_writer)
+    if sc.primary_api_unreachable:
+        world.factory.unreachable.add(("cloudwatch", PRIMARY))
+    if sc.lag_ms is not None:
+        world.put_lag(sc.lag_ms)
+    if sc.lock is not None:
+        world.put_lock(**sc.lock)
+    if not sc.observes:
+        return
+    target = sc.event.get("targetRegion", DR)
+    world.expect_topology(topology(sc.writer_region, sc.failover_state))
+    world.expect_cluster(target, sc.target_status, sc.target_instances)
+    if sc.role_change is None:
+        return
+    world.expect_topology(topology(sc.writer_region))  # re-read under the lock
+    if sc.role_change == "throttle_then_ok":
+        world.expect_role_change_error(sc.operation, "Throttling", target)
+    if sc.role_change == "error":
+        world.expect_role_change_error(sc.operation, "InvalidGlobalClusterStateFault", target)
+        return
+    world.expect_role_change(sc.operation, target)
+    world.expect_wait(sc.polls_in_progress, completes=sc.completes, target=target)
+
+
+@pytest.mark.usefixtures("moto_aws")
+@pytest.mark.parametrize("sc", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_decision_table(sc: Scenario) -> None:
+    # GIVEN the world of the scenario
+    world = World().build()
+    _given(world, sc)
+
+    # WHEN the coordinator handles the event
+    result = world.run(sc.event, timeout=sc.timeout)
+
+    # THEN the outcome, the mutating calls, the notifications and the lock match the table
+    assert result.status == sc.expect_status, result.detail
+    assert world.factory.mutations() == sc.expect_mutations
+    messages = world.messages()
+    assert len(messages) == sc.expect_sns
+    assert result.page is sc.expect_page
+    if messages:
+        assert messages[0]["status"] == sc.expect_status
+        assert messages[0]["page"] is sc.expect_page
+        assert "total_ms" in messages[0]["durationsMs"]
+    if sc.expect_lock_state is not None:
+        assert world.lock_item()["State"] == sc.expect_lock_state
+    if "verdict" in sc.extra:
+        assert result.decision is not None
+        assert result.decision.verdict.value == sc.extra["verdict"]
+    world.assert_all_stubs_used()
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_throttled_failover_call_is_sent_twice_with_backoff() -> None:
+    # GIVEN a primary outage and an RDS API that throttles the first failover request
+    world = World().build()
+    _given(world, next(s for s in SCENARIOS if s.name == "api_throttling_is_retried"))
+
+    # WHEN the coordinator fails over
+    result = world.run(alarm_event())
+
+    # THEN the request was retried after a backoff sleep and the failover completed
+    assert result.status == "completed"
+    assert world.factory.operations().count("FailoverGlobalCluster") == 2
+    assert world.clock.sleeps[0] == 1.0  # the backoff, then the poll interval
+    assert result.durations_ms["role_change_ms"] > 0
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_completed_failover_reports_decision_durations_and_drain() -> None:
+    # GIVEN a primary outage with a small lag
+    world = World().build()
+    sc = SCENARIOS[2]
+    _given(world, sc)
+
+    # WHEN the coordinator fails over
+    result = world.run(sc.event)
+
+    # THEN the summary carries the checks, the measured durations and the drain of the old writer
+    (message,) = world.messages()
+    assert message["decision"]["verdict"] == "proceed"
+    assert {c["name"] for c in message["decision"]["checks"]} >= {
+        "writer_unhealthy_twice",
+        "lag_within_budget",
+    }
+    assert message["durationsMs"]["role_change_ms"] == pytest.approx(20_000)  # 2 polls x 10 s
+    assert message["drain"]["ok"] is True
+    assert '"region": "us-east-1"' in message["drain"]["detail"]
+    assert {p.name for p in result.metrics()} >= {"FailoverCompleted", "RoleChangeDuration"}
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_second_concurrent_invocation_is_blocked_by_the_lock() -> None:
+    # GIVEN a primary outage and a first invocation that is waiting for the failover to finish
+    world = World().build()
+    world.set_alarm(probe_alarm(DR), DR, "ALARM")
+    world.set_alarm(writer_alarm(PRIMARY), PRIMARY, "ALARM")
+    world.put_lag(500)
+    world.expect_topology(topology())
+    world.expect_cluster(DR)
+    world.expect_topology(topology())
+    world.expect_role_change("failover")
+    world.expect_topology(topology(PRIMARY, failing_over(DR)))  # first poll, then it sleeps
+    # The second invocation still sees an idle topology (the race the lock exists for).
+    world.expect_topology(topology())
+    world.expect_cluster(DR)
+    world.expect_topology(topology(DR))  # the first invocation's next poll: done
+    second: list[Any] = []
+
+    def second_invocation() -> None:
+        if not second:
+            second.append(world.run(alarm_event(), request_id="req-2"))
+
+    world.clock.on_sleep.append(second_invocation)
+
+    # WHEN the second invocation runs while the first one sleeps between polls
+    first = world.run(alarm_event(), request_id="req-1")
+
+    # THEN only the first failed over; the second was blocked without notifying
+    assert first.status == "completed"
+    assert second[0].status == "blocked"
+    assert "owner req-1" in second[0].detail
+    assert world.factory.operations().count("FailoverGlobalCluster") == 1
+    assert [m["status"] for m in world.messages()] == ["completed"]
+    world.assert_all_stubs_used()
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_failure_mid_way_is_not_repeated_by_the_next_trigger() -> None:
+    # GIVEN a failover that the RDS API rejected mid-way
+    world = World().build()
+    sc = next(s for s in SCENARIOS if s.name == "failure_mid_way_is_reported_and_recorded")
+    _given(world, sc)
+    first = world.run(sc.event)
+    assert first.status == "failed"
+    assert not first.ok
+    world.messages()
+
+    # WHEN the alarm fires again (the topology still shows the old writer)
+    world.expect_topology(topology())
+    world.expect_cluster(DR)
+    again = world.run(alarm_event(), request_id="req-2")
+
+    # THEN the failover is not attempted again: the failed lock blocks it and pages
+    assert again.status == "blocked"
+    assert world.factory.operations().count("FailoverGlobalCluster") == 1
+    (message,) = world.messages()
+    assert message["page"] is True
+    assert "failed" in message["lock"]
+    assert world.lock_item()["Owner"] == "req-1"
+    world.assert_all_stubs_used()
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_rds_event_is_recorded_and_never_triggers_a_failover() -> None:
+    # GIVEN an earlier failover whose completion was not seen in time
+    world = World().build()
+    world.put_lock(State="unconfirmed", Owner="req-1", Operation="failover", TargetRegion=DR)
+    world.expect_topology(topology(DR))
+
+    # WHEN RDS reports the global failover as finished
+    result = world.run(rds_event("RDS-EVENT-0185"))
+
+    # THEN it is notified, the lock is resolved, and no RDS mutation happened
+    assert result.status == "recorded"
+    assert world.factory.mutations() == {"UpdateItem", "Publish"}
+    assert world.lock_item()["State"] == "completed"
+    (message,) = world.messages()
+    assert message["rdsEventId"] == "RDS-EVENT-0185"
+    world.assert_all_stubs_used()
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_rds_event_for_another_cluster_leaves_the_lock_alone() -> None:
+    # GIVEN an unconfirmed lock
+    world = World().build()
+    world.put_lock(State="unconfirmed", Owner="req-1", Operation="failover", TargetRegion=DR)
+    world.expect_topology(topology())
+
+    # WHEN an RDS failure event about some other cluster arrives
+    result = world.run(rds_event("RDS-EVENT-0239", source_id="someone-elses-cluster"))
+
+    # THEN it is only notified (paging: a failed failover), the lock is untouched
+    assert result.status == "recorded"
+    assert result.page is True
+    assert world.factory.mutations() == {"Publish"}
+    assert world.lock_item()["State"] == "unconfirmed"
+
+
+BAD_EVENTS = [
+    pytest.param("not a dict", id="not_an_object"),
+    pytest.param({}, id="empty"),
+    pytest.param({"source": "aws.ec2", "detail": {}}, id="unknown_source"),
+    pytest.param({"action": "promote", "targetRegion": DR}, id="unknown_action"),
+    pytest.param({"action": "failover", "targetRegion": "eu-west-1"}, id="foreign_region"),
+    pytest.param({"action": "failover", "targetRegion": DR, "dryrun": True}, id="misspelt_key"),
+    pytest.param({"action": "failover", "targetRegion": DR, "dryRun": "yes"}, id="string_bool"),
+    pytest.param(alarm_event(name="someone-elses-alarm"), id="foreign_alarm"),
+    pytest.param({**alarm_event(), "detail-type": "Scheduled Event"}, id="wrong_detail_type"),
+    pytest.param({**alarm_event(), "detail": {"alarmName": probe_alarm(DR)}}, id="no_state"),
+    pytest.param({"source": "aws.rds", "detail-type": "RDS DB Cluster Event"}, id="rds_no_detail"),
+]
+
+
+@pytest.mark.usefixtures("moto_aws")
+@pytest.mark.parametrize("event", BAD_EVENTS)
+def test_malformed_or_unknown_event_is_rejected_without_any_aws_call(event: Any) -> None:
+    # GIVEN a healthy world
+    world = World().build(drainers=False)
+
+    # WHEN a malformed or unknown event arrives
+    with pytest.raises(InvalidEvent) as excinfo:
+        world.run(event)
+
+    # THEN the error says what is wrong and no AWS call at all was made
+    assert str(excinfo.value)
+    assert world.factory.calls == []
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_handler_runs_end_to_end_and_emits_metrics(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the handler wired to the test world through its module-level seams
+    world = World().build()
+    _given(world, SCENARIOS[2])
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", world.factory)
+    monkeypatch.setattr(handler, "CLOCK", world.clock)
+
+    # WHEN EventBridge invokes the function
+    out = handler.lambda_handler(alarm_event(), world.context())
+
+    # THEN it returns the JSON summary and flushes EMF metrics for the environment
+    assert out["status"] == "completed"
+    assert out["ok"] is True
+    assert out["decision"]["targetArn"].endswith(f":cluster:{DR_CLUSTER}")
+    emitted = capsys.readouterr().out
+    assert '"FailoverCompleted"' in emitted
+    assert '"Environment": "dev"' in emitted or '"Environment":"dev"' in emitted
+
+
+@pytest.mark.usefixtures("moto_aws")
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_handler_rejects_a_bad_event_before_touching_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the handler with a recording client factory
+    world = World().build(drainers=False)
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", world.factory)
+    monkeypatch.setattr(handler, "CLOCK", world.clock)
+
+    # WHEN a request names an unknown action
+    with pytest.raises(InvalidEvent, match="action must be"):
+        handler.lambda_handler({"action": "nuke", "targetRegion": DR}, world.context())
+
+    # THEN nothing was called
+    assert world.factory.calls == []
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_state_is_re_read_under_the_lock_before_acting() -> None:
+    # GIVEN a primary outage, but another actor starts a failover right after we observed
+    world = World().build()
+    world.set_alarm(probe_alarm(DR), DR, "ALARM")
+    world.set_alarm(writer_alarm(PRIMARY), PRIMARY, "ALARM")
+    world.put_lag(500)
+    world.expect_topology(topology())
+    world.expect_cluster(DR)
+    world.expect_topology(topology(PRIMARY, failing_over(DR)))  # the re-read under the lock
+
+    # WHEN the coordinator runs
+    result = world.run(alarm_event())
+
+    # THEN it does not start a second operation and frees the lock
+    assert result.status == "no_action"
+    assert "FailoverGlobalCluster" not in world.factory.operations()
+    assert world.lock_item()["State"] == "completed"
+    world.assert_all_stubs_used()
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_no_lock_table_means_no_failover() -> None:
+    # GIVEN a primary outage but the lock table is missing (a wiring fault)
+    world = World().build()
+    client("dynamodb", DR).delete_table(TableName=LOCK_TABLE)
+    world.set_alarm(probe_alarm(DR), DR, "ALARM")
+    world.set_alarm(writer_alarm(PRIMARY), PRIMARY, "ALARM")
+    world.put_lag(500)
+    world.expect_topology(topology())
+    world.expect_cluster(DR)
+
+    # WHEN the coordinator runs
+    result = world.run(alarm_event())
+
+    # THEN it refuses to act without the lock, and pages
+    assert result.status == "failed"
+    assert "could not take the failover lock" in result.detail
+    assert world.factory.mutations() == {"PutItem", "Publish"}
+    assert world.messages()[0]["page"] is True

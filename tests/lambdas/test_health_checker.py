@@ -1,0 +1,593 @@
+"""Health checker: probes on a real PostgreSQL, contract metrics in moto CloudWatch, time bounds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import socket
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from awsfakes import DR_REGION, GLOBAL_CLUSTER_ID, PRIMARY_REGION, global_cluster_response
+from awsfakes import stubbed_client as make_stubbed_client
+
+from drcommon import contract, db
+from drcommon.db import Endpoint
+from health_checker import evaluation, handler
+from health_checker.checker import run_health_check
+from health_checker.probes import ProbeResult, probe, read_heartbeat_lag_ms, write_heartbeat
+from health_checker.settings import Settings, SettingsError
+
+SECRET_ID = "aurora-dr-test-db"
+ENVIRONMENT = "citest"
+NOT_ROUTABLE = "no-such-host.invalid"
+
+
+# --- helpers and fixtures ---------------------------------------------------------------------
+
+
+def make_settings(server, **overrides: Any) -> Settings:
+    """Settings whose three endpoints all point at the test server unless overridden."""
+    endpoint = Endpoint(server.host, server.port)
+    values: dict[str, Any] = {
+        "environment": ENVIRONMENT,
+        "local_region": PRIMARY_REGION,
+        "peer_region": DR_REGION,
+        "global_cluster_id": GLOBAL_CLUSTER_ID,
+        "secret_id": SECRET_ID,
+        "cluster_endpoint": endpoint,
+        "reader_endpoint": endpoint,
+        "peer_cluster_endpoint": endpoint,
+        "probe_timeout_seconds": 2.0,
+        "run_budget_seconds": 5.0,
+        "ca_bundle": server.ca_path,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def connector(server, timeout: float = 2.0):
+    """The connect function the handler builds, trusting the test CA."""
+    return functools.partial(
+        db.connect, ssl_context=db.build_ssl_context(server.ca_path), timeout=timeout
+    )
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nobody listens on: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port():
+    """A loopback port that completes the TCP handshake and then never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+    yield listener.getsockname()[1]
+    # Closing resets the queued connections, which ends any probe thread still waiting on them.
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def database(postgres_server) -> str:
+    """A database for this module's whole runs (heartbeat upserts make reuse harmless)."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture
+def cloud(aws, postgres_server, database):
+    """moto Secrets Manager + CloudWatch in the primary region, with the DB secret."""
+    sm = boto3.client("secretsmanager", region_name=PRIMARY_REGION)
+    sm.create_secret(
+        Name=SECRET_ID, SecretString=json.dumps(postgres_server.secret_dict(database=database))
+    )
+    return SimpleNamespace(
+        sm=sm,
+        cw=boto3.client("cloudwatch", region_name=PRIMARY_REGION),
+        database=database,
+    )
+
+
+def stub_rds(writer_region: str | None = None, *, error: str | None = None):
+    """An RDS client answering describe_global_clusters once (or failing with `error`)."""
+    client, stubber = make_stubbed_client("rds", PRIMARY_REGION)
+    if error:
+        stubber.add_client_error(
+            "describe_global_clusters", service_error_code=error, http_status_code=500
+        )
+    else:
+        stubber.add_response(
+            "describe_global_clusters",
+            global_cluster_response(writer_region),
+            {"GlobalClusterIdentifier": GLOBAL_CLUSTER_ID},
+        )
+    return client
+
+
+def run(settings: Settings, cloud, rds, *, connect=None, server=None, budget: float = 5.0):
+    """Run one health check against moto and the given RDS client."""
+    return run_health_check(
+        settings,
+        secretsmanager=cloud.sm,
+        rds=rds,
+        cloudwatch=cloud.cw,
+        connect=connect or connector(server),
+        budget_seconds=budget,
+    )
+
+
+def published(cloudwatch) -> dict[tuple[str, str], float]:
+    """{(metric name, ClusterRegion): value} of everything in the contract namespace."""
+    now = dt.datetime.now(dt.UTC)
+    result = {}
+    for metric in cloudwatch.list_metrics(Namespace=contract.NAMESPACE)["Metrics"]:
+        dimensions = {d["Name"]: d["Value"] for d in metric["Dimensions"]}
+        # Exactly the contract's dimension set, with this stack's environment.
+        assert dimensions.keys() == contract.dimensions("e", "r").keys()
+        assert dimensions[contract.DIMENSION_ENVIRONMENT] == ENVIRONMENT
+        data = cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {
+                    "Id": "m",
+                    "MetricStat": {"Metric": metric, "Period": 60, "Stat": "Maximum"},
+                }
+            ],
+            StartTime=now - dt.timedelta(minutes=10),
+            EndTime=now + dt.timedelta(minutes=10),
+        )
+        values = data["MetricDataResults"][0]["Values"]
+        assert len(values) == 1
+        result[(metric["MetricName"], dimensions[contract.DIMENSION_CLUSTER_REGION])] = values[0]
+    return result
+
+
+# --- probes on a real PostgreSQL ----------------------------------------------------------------
+
+
+def test_writer_probe_upserts_the_heartbeat_and_reads_a_round_trip_lag(postgres_server):
+    """GIVEN a writer without heartbeat table WHEN probed THEN the table and this region's row exist
+    and the lag is the write round trip (well under a second)."""
+    database = postgres_server.create_database()
+    creds = db.DbCredentials.from_secret(postgres_server.secret_dict(database=database))
+    connect = connector(postgres_server)
+    endpoint = Endpoint(postgres_server.host, postgres_server.port)
+
+    result = probe(
+        lambda ep: connect(creds.at(ep)), endpoint, heartbeat_region="us-east-1", read_lag=True
+    )
+    again = probe(
+        lambda ep: connect(creds.at(ep)), endpoint, heartbeat_region="us-east-1", read_lag=True
+    )
+
+    assert result.ok and result.is_writer and result.heartbeat_written, result.error
+    assert 0 <= result.heartbeat_lag_ms < 1000
+    assert again.heartbeat_written  # the upsert, not a duplicate-key error
+    conn = postgres_server.connect(database=database)
+    try:
+        rows = conn.run(f"SELECT region FROM {contract.HEARTBEAT_TABLE}")  # noqa: S608
+    finally:
+        conn.close()
+    assert rows == [["us-east-1"]]
+
+
+def test_reader_lag_is_the_age_of_the_newest_beat(postgres_server):
+    """GIVEN beats written 5 s and 60 s ago WHEN a reader probe reads them THEN lag is ~5000 ms."""
+    database = postgres_server.create_database()
+    conn = postgres_server.connect(database=database)
+    try:
+        write_heartbeat(conn, "us-east-1")
+        conn.run(
+            f"UPDATE {contract.HEARTBEAT_TABLE} "  # noqa: S608 - constant table name
+            "SET beat_at = clock_timestamp() - interval '5 seconds'"
+        )
+        conn.run(
+            f"INSERT INTO {contract.HEARTBEAT_TABLE} VALUES "  # noqa: S608 - constant table name
+            "('us-west-2', clock_timestamp() - interval '60 seconds')"
+        )
+    finally:
+        conn.close()
+    creds = db.DbCredentials.from_secret(postgres_server.secret_dict(database=database))
+    connect = connector(postgres_server)
+
+    result = probe(
+        lambda ep: connect(creds.at(ep)),
+        Endpoint(postgres_server.host, postgres_server.port),
+        read_lag=True,
+        check_writer=False,
+    )
+
+    assert result.ok and result.is_writer is None and not result.heartbeat_written
+    assert 5000 <= result.heartbeat_lag_ms < 7000
+
+
+def test_a_cluster_without_heartbeat_table_reports_no_lag(postgres_server):
+    """GIVEN a fresh database WHEN its lag is read THEN None (nothing to measure), no error."""
+    conn = postgres_server.connect(database=postgres_server.create_database())
+    try:
+        assert read_heartbeat_lag_ms(conn) is None
+    finally:
+        conn.close()
+
+
+class FakeReplicaConnection:
+    """A connection to a cluster in recovery (a secondary), recording the SQL it is sent."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def run(self, sql: str, **params: Any) -> list[list[Any]]:
+        self.statements.append(sql)
+        if sql == "SELECT 1":
+            return [[1]]
+        if "pg_is_in_recovery" in sql:
+            return [[True]]
+        if "to_regclass" in sql:
+            return [[True]]
+        if "clock_timestamp() - max(beat_at)" in sql:
+            return [[1500.0]]
+        raise AssertionError(f"unexpected SQL on a replica: {sql}")
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def test_a_secondary_is_not_a_writer_and_is_never_written_to():
+    """GIVEN a cluster in recovery WHEN probed with a heartbeat region THEN no write, lag read."""
+    conn = FakeReplicaConnection()
+    result = probe(lambda ep: conn, Endpoint("x"), heartbeat_region="us-west-2", read_lag=True)
+    assert result.ok and result.is_writer is False and not result.heartbeat_written
+    assert result.heartbeat_lag_ms == 1500.0
+    assert not any("INSERT" in sql or "CREATE" in sql for sql in conn.statements)
+    assert evaluation.writer_available(result) == 0
+
+
+# --- pure decisions -----------------------------------------------------------------------------
+
+UP = ProbeResult(endpoint="peer", ok=True, is_writer=True, latency_ms=3.0)
+READER = ProbeResult(endpoint="peer", ok=True, is_writer=False, latency_ms=3.0)
+DOWN = ProbeResult.failed("peer", "refused")
+
+
+@pytest.mark.parametrize(
+    ("writer_region", "peer", "expected"),
+    [
+        (PRIMARY_REGION, None, 1),  # we hold the writer role: no peer writer to lose
+        (PRIMARY_REGION, DOWN, 1),  # ... whatever the peer looks like
+        (DR_REGION, UP, 1),  # the peer holds it and answers as a writer
+        (DR_REGION, READER, 0),  # the peer holds it per API but answers read-only
+        (DR_REGION, DOWN, 0),  # the peer holds it and is unreachable
+        (None, UP, 1),  # role unreadable: the probe decides
+        (None, DOWN, 0),
+        (None, None, 0),
+    ],
+)
+def test_peer_writer_available_follows_the_contract(writer_region, peer, expected):
+    """GIVEN who holds the writer role and the peer probe WHEN evaluated THEN the contract value."""
+    assert evaluation.peer_writer_available(PRIMARY_REGION, writer_region, peer) == expected
+
+
+@pytest.mark.parametrize(
+    ("writer_region", "probe_peer"),
+    [(PRIMARY_REGION, False), (DR_REGION, True), (None, True)],
+)
+def test_the_peer_is_probed_unless_this_region_is_the_writer(writer_region, probe_peer):
+    """GIVEN the writer region WHEN deciding THEN the peer is probed unless we are the writer."""
+    assert evaluation.should_probe_peer(PRIMARY_REGION, writer_region) is probe_peer
+
+
+def test_writer_available_needs_the_committed_heartbeat():
+    """GIVEN a writer whose heartbeat failed WHEN evaluated THEN 0: it did not accept a write."""
+    no_write = ProbeResult(endpoint="c", ok=True, is_writer=True, heartbeat_written=False)
+    assert evaluation.writer_available(no_write) == 0
+    assert evaluation.writer_available(None) == 0
+
+
+def test_metric_data_uses_contract_names_units_and_dimensions():
+    """GIVEN values WHEN turned into MetricData THEN names, units, dimensions follow the contract
+    and unmeasured (None) values are left out."""
+    values = {m: 1.0 for m in contract.ALL_METRICS} | {contract.HEARTBEAT_LAG: None}
+    stamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    data = evaluation.metric_data(
+        values,
+        environment="prod",
+        local_region="us-east-1",
+        peer_region="us-west-2",
+        timestamp=stamp,
+    )
+    by_name = {d["MetricName"]: d for d in data}
+    assert set(by_name) == {m.name for m in contract.ALL_METRICS} - {contract.HEARTBEAT_LAG.name}
+    for metric in contract.ALL_METRICS:
+        if metric is contract.HEARTBEAT_LAG:
+            continue
+        region = "us-west-2" if metric.peer else "us-east-1"
+        expected = [{"Name": k, "Value": v} for k, v in contract.dimensions("prod", region).items()]
+        assert by_name[metric.name]["Dimensions"] == expected
+        assert by_name[metric.name]["Unit"] == metric.unit.value
+        assert by_name[metric.name]["Timestamp"] == stamp
+
+
+# --- whole runs: moto CloudWatch + Secrets Manager, stubbed RDS, real PostgreSQL -----------------
+
+
+def test_the_writer_region_publishes_every_contract_metric(cloud, postgres_server):
+    """GIVEN this region holds the writer role and every endpoint answers WHEN a run completes THEN
+    every contract metric is published once with the contract's dimensions; the peer is not probed.
+    """
+    report = run(
+        make_settings(postgres_server), cloud, stub_rds(PRIMARY_REGION), server=postgres_server
+    )
+
+    metrics = published(cloud.cw)
+    assert set(metrics) == {
+        ("WriterAvailable", PRIMARY_REGION),
+        ("ReaderAvailable", PRIMARY_REGION),
+        ("PeerWriterAvailable", DR_REGION),
+        ("ProbeLatency", PRIMARY_REGION),
+        ("HeartbeatLag", PRIMARY_REGION),
+    }
+    assert {m.name for m in contract.ALL_METRICS} == {name for name, _ in metrics}
+    assert metrics[("WriterAvailable", PRIMARY_REGION)] == 1
+    assert metrics[("ReaderAvailable", PRIMARY_REGION)] == 1
+    assert metrics[("PeerWriterAvailable", DR_REGION)] == 1
+    assert 0 < metrics[("ProbeLatency", PRIMARY_REGION)] < 2000
+    assert 0 <= metrics[("HeartbeatLag", PRIMARY_REGION)] < 1000
+    assert report.observation.peer is None
+    assert report.errors == {}
+
+
+def test_the_peer_is_probed_when_it_holds_the_writer_role(cloud, postgres_server):
+    """GIVEN the peer region holds the writer role and answers as a writer WHEN run THEN
+    PeerWriterAvailable=1 under the peer's ClusterRegion."""
+    report = run(make_settings(postgres_server), cloud, stub_rds(DR_REGION), server=postgres_server)
+    assert report.observation.peer is not None and report.observation.peer.is_writer
+    assert published(cloud.cw)[("PeerWriterAvailable", DR_REGION)] == 1
+
+
+def test_an_unreachable_peer_writer_yields_zero(cloud, postgres_server, closed_port):
+    """GIVEN the peer holds the writer role but its endpoint refuses connections WHEN run THEN 0."""
+    settings = make_settings(
+        postgres_server, peer_cluster_endpoint=Endpoint("127.0.0.1", closed_port)
+    )
+    report = run(settings, cloud, stub_rds(DR_REGION), server=postgres_server)
+    assert published(cloud.cw)[("PeerWriterAvailable", DR_REGION)] == 0
+    assert "peer" in report.errors
+
+
+def test_the_peer_is_probed_anyway_when_the_role_cannot_be_read(cloud, postgres_server):
+    """GIVEN describe_global_clusters fails WHEN run THEN the peer is probed and decides the value."""
+    report = run(
+        make_settings(postgres_server),
+        cloud,
+        stub_rds(error="InternalFailure"),
+        server=postgres_server,
+    )
+    assert report.observation.writer_region is None
+    assert report.observation.peer is not None
+    assert "writerRole" in report.errors
+    assert published(cloud.cw)[("PeerWriterAvailable", DR_REGION)] == 1
+
+
+def test_unreachable_endpoints_yield_zero_quickly(cloud, postgres_server, closed_port):
+    """GIVEN every endpoint refuses connections WHEN run THEN availability 0 within a second, and
+    no latency or lag is invented."""
+    down = Endpoint("127.0.0.1", closed_port)
+    settings = make_settings(
+        postgres_server, cluster_endpoint=down, reader_endpoint=down, peer_cluster_endpoint=down
+    )
+    started = time.monotonic()
+    run(settings, cloud, stub_rds(DR_REGION), server=postgres_server)
+    assert time.monotonic() - started < 1.0
+    assert published(cloud.cw) == {
+        ("WriterAvailable", PRIMARY_REGION): 0,
+        ("ReaderAvailable", PRIMARY_REGION): 0,
+        ("PeerWriterAvailable", DR_REGION): 0,
+    }
+
+
+def test_silent_endpoints_are_cut_off_by_the_probe_timeout(cloud, postgres_server, silent_port):
+    """GIVEN endpoints that accept TCP and never answer WHEN run with a 0.3 s probe timeout THEN the
+    concurrent probes all fail in about one timeout and the metrics say 0."""
+    silent = Endpoint("127.0.0.1", silent_port)
+    settings = make_settings(
+        postgres_server,
+        cluster_endpoint=silent,
+        reader_endpoint=silent,
+        peer_cluster_endpoint=silent,
+    )
+    started = time.monotonic()
+    run(settings, cloud, stub_rds(None), connect=connector(postgres_server, timeout=0.3))
+    assert time.monotonic() - started < 1.5
+    metrics = published(cloud.cw)
+    assert metrics[("WriterAvailable", PRIMARY_REGION)] == 0
+    assert metrics[("PeerWriterAvailable", DR_REGION)] == 0
+
+
+def test_the_run_budget_bounds_the_run_even_if_sockets_would_wait_longer(
+    cloud, postgres_server, silent_port
+):
+    """GIVEN hung endpoints and a 30 s socket timeout WHEN run with a 0.5 s budget THEN the run
+    returns in about the budget, the hung probes count as 0 and the metrics are published."""
+    silent = Endpoint("127.0.0.1", silent_port)
+    settings = make_settings(postgres_server, cluster_endpoint=silent, reader_endpoint=silent)
+    started = time.monotonic()
+    report = run(
+        settings,
+        cloud,
+        stub_rds(PRIMARY_REGION),
+        connect=connector(postgres_server, timeout=30),
+        budget=0.5,
+    )
+    assert time.monotonic() - started < 1.5
+    assert "timed out" in report.errors["cluster"]
+    metrics = published(cloud.cw)
+    assert metrics[("WriterAvailable", PRIMARY_REGION)] == 0
+    assert metrics[("ReaderAvailable", PRIMARY_REGION)] == 0
+
+
+def test_a_rotation_in_flight_does_not_look_like_an_outage(cloud, postgres_server):
+    """GIVEN the database already has the AWSPENDING password (setSecret done, finishSecret not)
+    WHEN run THEN the probe retries with AWSPENDING and the writer is available."""
+    role, password = postgres_server.create_role()
+    database = postgres_server.create_database()  # the role's own heartbeat table
+    good = postgres_server.secret_dict(role, password, database=database)
+    cloud.sm.put_secret_value(
+        SecretId=SECRET_ID,
+        SecretString=json.dumps({**good, "password": "stale-Password-1"}),
+        VersionStages=["AWSCURRENT"],
+    )
+    cloud.sm.put_secret_value(
+        SecretId=SECRET_ID,
+        ClientRequestToken="p" * 32,
+        SecretString=json.dumps(good),
+        VersionStages=["AWSPENDING"],
+    )
+    admin = postgres_server.connect(database=database)
+    try:  # the role must be able to create the heartbeat table in this database
+        admin.run(f"GRANT CREATE ON SCHEMA public TO {role}")
+    finally:
+        admin.close()
+
+    report = run(
+        make_settings(postgres_server), cloud, stub_rds(PRIMARY_REGION), server=postgres_server
+    )
+
+    assert report.values["WriterAvailable"] == 1, report.errors
+
+
+def test_an_unreadable_secret_still_publishes_availability(cloud, postgres_server):
+    """GIVEN the secret cannot be read WHEN run THEN the probes are 0 and still published."""
+    settings = make_settings(postgres_server, secret_id="no-such-secret")
+    report = run(settings, cloud, stub_rds(PRIMARY_REGION), server=postgres_server)
+    assert "credentials" in report.errors
+    assert published(cloud.cw) == {
+        ("WriterAvailable", PRIMARY_REGION): 0,
+        ("ReaderAvailable", PRIMARY_REGION): 0,
+        ("PeerWriterAvailable", DR_REGION): 1,  # we hold the writer role: no peer writer to lose
+    }
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+ENV = {
+    "ENVIRONMENT_SUFFIX": "dev",
+    "LOCAL_REGION": "us-east-1",
+    "PEER_REGION": "us-west-2",
+    "GLOBAL_CLUSTER_IDENTIFIER": "aurora-dr-dev",
+    "DB_SECRET_ID": "aurora-dr-dev-master",
+    "CLUSTER_ENDPOINT": "c.cluster-x.us-east-1.rds.amazonaws.com",
+    "READER_ENDPOINT": "c.cluster-ro-x.us-east-1.rds.amazonaws.com",
+    "PEER_CLUSTER_ENDPOINT": "d.cluster-y.us-west-2.rds.amazonaws.com",
+}
+
+
+def test_settings_read_every_variable_with_defaults():
+    """GIVEN the wired environment WHEN read THEN typed settings with the documented defaults."""
+    settings = Settings.from_env(ENV)
+    assert settings.peer_cluster_endpoint == Endpoint("d.cluster-y.us-west-2.rds.amazonaws.com")
+    assert settings.probe_timeout_seconds == 4.0
+    assert settings.run_budget_seconds == 12.0
+    assert settings.ca_bundle is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"DB_SECRET_ID": ""}, "DB_SECRET_ID is required"),
+        ({"LOCAL_REGION": "useast1"}, "LOCAL_REGION='useast1' is not an AWS region"),
+        ({"PEER_REGION": "us-east-1"}, "must differ"),
+        ({"READER_ENDPOINT": "host:http"}, "READER_ENDPOINT"),
+        ({"ENVIRONMENT_SUFFIX": "Dev_1"}, "ENVIRONMENT_SUFFIX"),
+        ({"PROBE_TIMEOUT_SECONDS": "60"}, "PROBE_TIMEOUT_SECONDS='60' must be between"),
+        ({"RUN_BUDGET_SECONDS": "soon"}, "RUN_BUDGET_SECONDS='soon' is not a number"),
+    ],
+)
+def test_settings_errors_name_the_variable(changes, message):
+    """GIVEN a missing or malformed variable WHEN read THEN SettingsError names it."""
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**ENV, **changes})
+
+
+# --- the handler ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def handler_env(cloud, postgres_server, monkeypatch):
+    """The handler's environment, aimed at the test server, with a moto global cluster."""
+    endpoint = f"{postgres_server.host}:{postgres_server.port}"
+    env = {
+        **ENV,
+        "ENVIRONMENT_SUFFIX": ENVIRONMENT,
+        "GLOBAL_CLUSTER_IDENTIFIER": GLOBAL_CLUSTER_ID,
+        "DB_SECRET_ID": SECRET_ID,
+        "CLUSTER_ENDPOINT": endpoint,
+        "READER_ENDPOINT": endpoint,
+        "PEER_CLUSTER_ENDPOINT": f"{NOT_ROUTABLE}:5432",
+        "DB_CA_BUNDLE": postgres_server.ca_path,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    rds = boto3.client("rds", region_name=PRIMARY_REGION)
+    rds.create_global_cluster(
+        GlobalClusterIdentifier=GLOBAL_CLUSTER_ID, Engine="aurora-postgresql", EngineVersion="15.4"
+    )
+    # moto shows the primary as writer only when it joined through create_db_cluster.
+    rds.create_db_cluster(
+        DBClusterIdentifier="aurora-us-east-1",
+        Engine="aurora-postgresql",
+        EngineVersion="15.4",
+        GlobalClusterIdentifier=GLOBAL_CLUSTER_ID,
+        MasterUsername="dbadmin",
+        MasterUserPassword="not-used-by-the-test",
+    )
+    return cloud
+
+
+def test_the_handler_runs_a_scheduled_check(handler_env, lambda_context):
+    """GIVEN the wired environment WHEN EventBridge's schedule invokes the handler THEN it publishes
+    the contract metrics and returns the values."""
+    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    result = handler.lambda_handler(event, lambda_context)
+    assert result["writerRegion"] == PRIMARY_REGION
+    assert result["values"]["WriterAvailable"] == 1
+    assert result["values"]["PeerWriterAvailable"] == 1
+    assert ("WriterAvailable", PRIMARY_REGION) in published(handler_env.cw)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"source": "aws.rds", "detail-type": "RDS DB Cluster Event"},
+        {"detail-type": "Scheduled Event"},
+        ["not", "an", "object"],
+        "run",
+    ],
+)
+def test_unknown_events_are_rejected_before_anything_is_published(
+    handler_env, lambda_context, event
+):
+    """GIVEN an event that is not a schedule WHEN invoked THEN a clear error and no metric."""
+    with pytest.raises(handler.EventError, match="Scheduled Event"):
+        handler.lambda_handler(event, lambda_context)
+    assert handler_env.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
+
+
+def test_a_missing_variable_fails_the_run_with_its_name(handler_env, lambda_context, monkeypatch):
+    """GIVEN a required variable unset WHEN invoked THEN SettingsError naming it, nothing published."""
+    monkeypatch.delenv("READER_ENDPOINT")
+    with pytest.raises(SettingsError, match="READER_ENDPOINT"):
+        handler.lambda_handler({}, lambda_context)
+    assert handler_env.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
+
+
+def test_aws_clients_get_short_timeouts_and_few_retries():
+    """GIVEN the probe timeout WHEN building the botocore config THEN short timeouts, 2 attempts."""
+    config = handler.aws_config(4.0)
+    assert config.connect_timeout == 2.0
+    assert config.read_timeout == 4.0
+    assert config.retries == {"max_attempts": 2, "mode": "standard"}

@@ -1,0 +1,368 @@
+"""Secret rotation: four idempotent steps against the writer found at run time (real PostgreSQL,
+moto Secrets Manager with a DR replica, Stubber for the RDS topology moto cannot express)."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import uuid
+import zipfile
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pg8000.native
+import pytest
+from awsfakes import (
+    DR_REGION,
+    GLOBAL_CLUSTER_ID,
+    PRIMARY_REGION,
+    cluster_arn,
+    db_cluster_response,
+    global_cluster_response,
+    stubbed_client,
+)
+
+from drcommon import db
+from secret_rotation import handler
+from secret_rotation.events import EventError, parse_event
+from secret_rotation.rotation import EXCLUDED_PASSWORD_CHARACTERS, RotationError, Rotator
+from secret_rotation.settings import Settings, SettingsError
+
+SECRET_ID = "aurora-dr-test-master"
+# The host stored in the secret: stale on purpose. Rotation must never use it.
+STALE_HOST = "old-primary.cluster-x.invalid"
+
+
+class StubbedRds:
+    """RDS clients per region whose answers say: the writer is `writer_region` at host:port."""
+
+    def __init__(self, writer_region: str, host: str, port: int) -> None:
+        self.writer_region, self.host, self.port = writer_region, host, port
+        self.clients: dict[str, Any] = {}
+        self.stubbers: dict[str, Any] = {}
+        for region in (PRIMARY_REGION, DR_REGION):
+            self.clients[region], self.stubbers[region] = stubbed_client("rds", region)
+
+    def expect_lookups(self, count: int, *, failover_status: str | None = None) -> None:
+        """Queue `count` writer lookups (describe_global_clusters, then describe_db_clusters)."""
+        for _ in range(count):
+            self.stubbers[PRIMARY_REGION].add_response(
+                "describe_global_clusters",
+                global_cluster_response(self.writer_region, failover_status=failover_status),
+                {"GlobalClusterIdentifier": GLOBAL_CLUSTER_ID},
+            )
+            if failover_status:
+                continue
+            self.stubbers[self.writer_region].add_response(
+                "describe_db_clusters",
+                db_cluster_response(self.writer_region, self.host, self.port),
+                {"DBClusterIdentifier": cluster_arn(self.writer_region)},
+            )
+
+    def for_region(self, region: str) -> Any:
+        """The `rds_for_region` dependency of the Rotator."""
+        return self.clients[region]
+
+    def assert_all_used(self) -> None:
+        """Every queued answer was asked for (no step skipped its lookup)."""
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+def placeholder_rotation_lambda() -> str:
+    """A moto Lambda to name as rotation function (moto records the invocations, runs nothing)."""
+    iam = boto3.client("iam", region_name=PRIMARY_REGION)
+    role = iam.create_role(
+        RoleName="rotation",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("placeholder.py", "def handler(event, context):\n    return None\n")
+    return boto3.client("lambda", region_name=PRIMARY_REGION).create_function(
+        FunctionName="rotation",
+        Runtime="python3.12",
+        Role=role,
+        Handler="placeholder.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )["FunctionArn"]
+
+
+@pytest.fixture
+def world(aws, postgres_server):
+    """A login role on the test server, its secret (replicated to the DR region) with a stale host,
+    rotation enabled with a pending token, and a writer in the DR region (after a switchover)."""
+    role, password = postgres_server.create_role()
+    sm = boto3.client("secretsmanager", region_name=PRIMARY_REGION)
+    secret = postgres_server.secret_dict(role, password, host=STALE_HOST)
+    secret["globalClusterIdentifier"] = GLOBAL_CLUSTER_ID
+    sm.create_secret(
+        Name=SECRET_ID,
+        SecretString=json.dumps(secret),
+        AddReplicaRegions=[{"Region": DR_REGION}],
+    )
+    token = str(uuid.uuid4())
+    # What Secrets Manager does before invoking createSecret: a version staged AWSPENDING without
+    # a value. moto does the same for a rotation Lambda it does not run (no Docker).
+    sm.rotate_secret(
+        SecretId=SECRET_ID,
+        ClientRequestToken=token,
+        RotationLambdaARN=placeholder_rotation_lambda(),
+        RotationRules={"AutomaticallyAfterDays": 30},
+    )
+    rds = StubbedRds(DR_REGION, postgres_server.host, postgres_server.port)
+    settings = Settings(
+        local_region=PRIMARY_REGION,
+        global_cluster_id=GLOBAL_CLUSTER_ID,
+        ca_bundle=postgres_server.ca_path,
+    )
+    rotator = Rotator(
+        settings,
+        secretsmanager=sm,
+        rds_for_region=rds.for_region,
+        connect=functools.partial(
+            db.connect, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=3
+        ),
+    )
+    return SimpleNamespace(
+        sm=sm,
+        rds=rds,
+        rotator=rotator,
+        token=token,
+        role=role,
+        old_password=password,
+        server=postgres_server,
+    )
+
+
+def step(world, name: str) -> str:
+    """Run one rotation step for the world's token; returns the action taken."""
+    event = {"SecretId": SECRET_ID, "ClientRequestToken": world.token, "Step": name}
+    return world.rotator.rotate(parse_event(event)).action
+
+
+def can_log_in(world, password: str) -> bool:
+    """True when the role logs in to the test server with `password`."""
+    try:
+        world.server.connect(world.role, password).close()
+    except pg8000.native.DatabaseError as exc:
+        if db.is_auth_failure(exc):
+            return False
+        raise
+    return True
+
+
+def stages(world) -> dict[str, list[str]]:
+    """VersionIdsToStages of the secret."""
+    return world.sm.describe_secret(SecretId=SECRET_ID)["VersionIdsToStages"]
+
+
+def test_a_full_rotation_changes_the_password_on_the_current_writer(world):
+    """GIVEN a secret whose host is stale and a writer in the DR region WHEN the four steps run,
+    each invoked twice THEN the new password works, the old one does not, AWSCURRENT moved, and
+    every second invocation was a no-op."""
+    world.rds.expect_lookups(4)  # setSecret x2, testSecret x2
+
+    # createSecret
+    assert step(world, "createSecret") == "created"
+    pending = json.loads(
+        world.sm.get_secret_value(
+            SecretId=SECRET_ID, VersionId=world.token, VersionStage="AWSPENDING"
+        )["SecretString"]
+    )
+    assert step(world, "createSecret") == "already_pending"
+    again = world.sm.get_secret_value(SecretId=SECRET_ID, VersionId=world.token)["SecretString"]
+    assert json.loads(again)["password"] == pending["password"]
+    new_password = pending["password"]
+    assert new_password != world.old_password and len(new_password) == 32
+    assert not set(new_password) & set(EXCLUDED_PASSWORD_CHARACTERS)
+    assert pending["host"] == STALE_HOST and pending["username"] == world.role
+
+    # setSecret: against the writer from the RDS API (the DR cluster), not the secret's host
+    assert step(world, "setSecret") == "password_set"
+    assert can_log_in(world, new_password) and not can_log_in(world, world.old_password)
+    assert step(world, "setSecret") == "already_set"
+    assert can_log_in(world, new_password)
+
+    # testSecret
+    assert step(world, "testSecret") == "tested"
+    assert step(world, "testSecret") == "tested"
+
+    # finishSecret
+    old_version = next(v for v, s in stages(world).items() if "AWSCURRENT" in s)
+    assert step(world, "finishSecret") == "finished"
+    assert "AWSCURRENT" in stages(world)[world.token]
+    assert "AWSPREVIOUS" in stages(world)[old_version]
+    assert step(world, "finishSecret") == "already_current"
+    current = json.loads(
+        world.sm.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")["SecretString"]
+    )
+    assert current["password"] == new_password
+
+    # Any step of a finished rotation is a no-op, without touching RDS or the database.
+    assert step(world, "setSecret") == "already_current"
+    world.rds.assert_all_used()
+
+    # The DR replica serves the new value (replication is Secrets Manager's job).
+    replica = boto3.client("secretsmanager", region_name=DR_REGION)
+    replicated = replica.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")
+    assert json.loads(replicated["SecretString"]) == current
+
+
+def test_set_secret_targets_the_writer_from_the_api(world):
+    """GIVEN the writer is in the DR region WHEN setSecret runs THEN it looked up the DR member's
+    cluster in the DR region and reports that endpoint, not the secret's host."""
+    world.rds.expect_lookups(1)
+    step(world, "createSecret")
+    outcome = world.rotator.rotate(
+        parse_event({"SecretId": SECRET_ID, "ClientRequestToken": world.token, "Step": "setSecret"})
+    )
+    assert outcome.target == f"{world.server.host}:{world.server.port}"
+    assert STALE_HOST not in outcome.target
+    world.rds.assert_all_used()
+
+
+def test_rotation_waits_while_the_global_cluster_changes_roles(world):
+    """GIVEN a switchover in progress WHEN setSecret runs THEN RotationError and no ALTER ROLE."""
+    world.rds.expect_lookups(1, failover_status="switching-over")
+    step(world, "createSecret")
+    with pytest.raises(RotationError, match="switching-over: retry after the role change"):
+        step(world, "setSecret")
+    assert can_log_in(world, world.old_password)
+
+
+def test_set_secret_fails_clearly_when_no_credentials_log_in(world):
+    """GIVEN neither AWSCURRENT nor AWSPENDING logs in WHEN setSecret runs THEN a clear error."""
+    world.rds.expect_lookups(1)
+    step(world, "createSecret")
+    admin = world.server.connect()
+    try:
+        admin.run(db.alter_role_password_sql(world.role, "Somebody-Else-Changed-It-1"))
+    finally:
+        admin.close()
+    with pytest.raises(
+        RotationError, match=r"cannot log in to the writer .* AWSCURRENT or AWSPENDING"
+    ):
+        step(world, "setSecret")
+
+
+def test_test_secret_fails_when_the_pending_password_does_not_log_in(world):
+    """GIVEN createSecret ran but setSecret did not WHEN testSecret runs THEN RotationError."""
+    world.rds.expect_lookups(1)
+    step(world, "createSecret")
+    with pytest.raises(RotationError, match="AWSPENDING cannot log in"):
+        step(world, "testSecret")
+
+
+# --- state checks: clear errors, no mutation ------------------------------------------------------
+
+
+def test_rotation_refuses_a_secret_without_rotation_enabled(world):
+    """GIVEN rotation disabled WHEN a step runs THEN RotationError and no new version."""
+    world.sm.cancel_rotate_secret(SecretId=SECRET_ID)
+    before = stages(world)
+    with pytest.raises(RotationError, match="rotation is not enabled"):
+        step(world, "createSecret")
+    assert stages(world) == before
+
+
+def test_rotation_refuses_a_token_that_is_not_staged(world):
+    """GIVEN a token Secrets Manager never staged WHEN a step runs THEN RotationError, no change."""
+    before = stages(world)
+    world.token = str(uuid.uuid4())
+    with pytest.raises(RotationError, match="has no stage for rotation"):
+        step(world, "createSecret")
+    assert stages(world) == before
+
+
+def test_rotation_refuses_to_run_on_the_replica(world, postgres_server):
+    """GIVEN the function runs in the DR region against the replica WHEN a step runs THEN
+    RotationError naming the primary region, and nothing is written."""
+    replica = boto3.client("secretsmanager", region_name=DR_REGION)
+    rotator = Rotator(
+        Settings(local_region=DR_REGION, global_cluster_id=GLOBAL_CLUSTER_ID),
+        secretsmanager=replica,
+        rds_for_region=world.rds.for_region,
+        connect=lambda creds: pytest.fail("no database access expected"),
+    )
+    before = stages(world)
+    event = {"SecretId": SECRET_ID, "ClientRequestToken": world.token, "Step": "createSecret"}
+    with pytest.raises(RotationError, match="replica of us-east-1"):
+        rotator.rotate(parse_event(event))
+    assert stages(world) == before
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({}, "missing SecretId, ClientRequestToken, Step"),
+        ({"SecretId": SECRET_ID, "ClientRequestToken": "t" * 36}, "missing Step"),
+        (
+            {"SecretId": SECRET_ID, "ClientRequestToken": "t" * 36, "Step": "deleteSecret"},
+            "'Step' must be one of",
+        ),
+        ({"SecretId": "", "ClientRequestToken": "t" * 36, "Step": "setSecret"}, "'SecretId'"),
+        (
+            {"SecretId": SECRET_ID, "ClientRequestToken": "short", "Step": "setSecret"},
+            "'ClientRequestToken'",
+        ),
+        ("createSecret", "JSON object"),
+        ({"source": "aws.events", "detail-type": "Scheduled Event"}, "not a Secrets Manager"),
+    ],
+)
+def test_malformed_events_fail_before_any_aws_call(
+    aws, event, message, monkeypatch, lambda_context
+):
+    """GIVEN a malformed or unknown event WHEN the handler runs THEN EventError and the secret is
+    untouched (no client is even created)."""
+    monkeypatch.setenv("LOCAL_REGION", PRIMARY_REGION)
+    monkeypatch.setenv("GLOBAL_CLUSTER_IDENTIFIER", GLOBAL_CLUSTER_ID)
+    sm = boto3.client("secretsmanager", region_name=PRIMARY_REGION)
+    sm.create_secret(Name=SECRET_ID, SecretString=json.dumps({"password": "unchanged"}))
+    before = sm.describe_secret(SecretId=SECRET_ID)["VersionIdsToStages"]
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            handler.boto3, "client", lambda *a, **k: pytest.fail("no AWS client for a bad event")
+        )
+        with pytest.raises(EventError, match=message):
+            handler.lambda_handler(event, lambda_context)
+    assert sm.describe_secret(SecretId=SECRET_ID)["VersionIdsToStages"] == before
+
+
+def test_the_handler_runs_create_secret_with_real_clients(world, monkeypatch, lambda_context):
+    """GIVEN the wired environment WHEN Secrets Manager invokes createSecret THEN a pending
+    version is stored (the other steps need the RDS topology moto cannot express)."""
+    monkeypatch.setenv("LOCAL_REGION", PRIMARY_REGION)
+    monkeypatch.setenv("GLOBAL_CLUSTER_IDENTIFIER", GLOBAL_CLUSTER_ID)
+    monkeypatch.setenv("DB_CA_BUNDLE", world.server.ca_path)
+    event = {"SecretId": SECRET_ID, "ClientRequestToken": world.token, "Step": "createSecret"}
+    assert handler.lambda_handler(event, lambda_context)["action"] == "created"
+    pending = world.sm.get_secret_value(
+        SecretId=SECRET_ID, VersionId=world.token, VersionStage="AWSPENDING"
+    )
+    assert json.loads(pending["SecretString"])["password"] != world.old_password
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+def test_settings_defaults_and_errors():
+    """GIVEN the environment WHEN read THEN defaults apply and bad values name the variable."""
+    env = {"LOCAL_REGION": "us-east-1", "GLOBAL_CLUSTER_IDENTIFIER": "gdb"}
+    settings = Settings.from_env(env)
+    assert (settings.password_length, settings.rds_endpoint_urls) == (32, {})
+    urls = {"us-west-2": "https://vpce-1.rds.us-west-2.vpce.amazonaws.com"}
+    assert (
+        Settings.from_env({**env, "RDS_ENDPOINT_URLS": json.dumps(urls)}).rds_endpoint_urls == urls
+    )
+    for changes, message in [
+        ({"GLOBAL_CLUSTER_IDENTIFIER": ""}, "GLOBAL_CLUSTER_IDENTIFIER is required"),
+        ({"PASSWORD_LENGTH": "8"}, "PASSWORD_LENGTH='8' must be between 16 and 99"),
+        ({"PASSWORD_LENGTH": "20.5"}, "PASSWORD_LENGTH must be an integer"),
+        ({"RDS_ENDPOINT_URLS": "[1]"}, "RDS_ENDPOINT_URLS must be a JSON object"),
+        ({"RDS_ENDPOINT_URLS": '{"us-west-2": "http://x"}'}, "https://"),
+    ]:
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env({**env, **changes})
