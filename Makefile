@@ -5,7 +5,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: plan test lint format clean
+.PHONY: plan test lint format layer clean
 
 $(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirements-layer.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(BIN)/activate-stamp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+## layer: build build/lambda-layer.zip (pinned arm64/py3.12 wheels, drcommon, RDS CA bundle);
+## needed before `pulumi preview`/`pulumi up`. CA_BUNDLE=path uses a local copy of the bundle.
+layer: $(BIN)/activate-stamp
+	$(BIN)/python scripts/build_layer.py $(if $(CA_BUNDLE),--ca-bundle $(CA_BUNDLE))
 
 lint: $(BIN)/activate-stamp
 	$(BIN)/ruff check .

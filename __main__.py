@@ -1,14 +1,16 @@
 """aurora-dr: an Aurora PostgreSQL global database that survives the loss of a region.
 
 Wiring only: settings -> providers -> keys -> networks -> peering -> database -> monitoring
--> DNS -> exports. Every decision lives
+-> DNS -> DR automation -> exports. Every decision lives
 in config.py, sizing.py, naming.py and the components.
 """
 
 import pulumi
 import pulumi_aws as aws
 
+import automation
 from components.dashboard import Dashboard, DashboardArgs, DashboardRegion
+from components.dr_automation import DrAutomation, DrAutomationArgs, RegionContext
 from components.failover_dns import (
     FailoverDns,
     FailoverDnsArgs,
@@ -74,6 +76,7 @@ networks = {
             endpoint_az_count=sizing.endpoint_az_count,
             flow_log_retention_days=sizing.flow_log_retention_days,
             kms_key_arn=keys[role].arn,
+            endpoint_services=automation.endpoint_services_for(role),
         ),
         opts=pulumi.ResourceOptions(providers=[providers[role]]),
     )
@@ -201,6 +204,44 @@ dns = FailoverDns(
     opts=pulumi.ResourceOptions(providers=[providers["primary"]]),
 )
 
+automation_contexts = {
+    role: RegionContext(
+        role=role,
+        region=regions[role],
+        provider=providers[role],
+        kms_key_arn=keys[role].arn,
+        subnet_ids=networks[role].subnet_ids,
+        lambda_security_group_id=networks[role].lambda_security_group.id,
+        db_security_group_id=networks[role].db_security_group.id,
+        db_subnet_group_name=database.subnet_group_names[role],
+        cluster_arn=clusters[role].arn,
+        cluster_endpoint=clusters[role].endpoint,
+        reader_endpoint=clusters[role].reader_endpoint,
+        topic_arn=monitoring[role].topic.arn,
+        probe_alarm=monitoring[role].health_alarms[contract.PEER_WRITER_AVAILABLE.name],
+        writer_alarm=monitoring[role].health_alarms[contract.WRITER_AVAILABLE.name],
+        failover_events_rule=monitoring[role].failover_events_rule,
+        rds_endpoint_url=networks[role].rds_endpoint_url,
+    )
+    for role in regions
+}
+dr_automation = DrAutomation(
+    "automation",
+    DrAutomationArgs(
+        environment_suffix=settings.environment_suffix,
+        account_id=identity.account_id,
+        partition=partition,
+        sizing=sizing,
+        primary=automation_contexts["primary"],
+        dr=automation_contexts["dr"],
+        global_cluster_id=database.global_cluster.id,
+        global_cluster_arn=database.global_cluster.arn,
+        secret_arn=database.secret.arn,
+        secret_name=database.secret.name,
+        secret_id=database.secret.id,
+    ),
+)
+
 pulumi.export("primaryRegion", settings.primary_region)
 pulumi.export("drRegion", settings.dr_region)
 pulumi.export("primaryVpcId", networks["primary"].vpc.id)
@@ -222,3 +263,10 @@ pulumi.export("readerDnsName", dns.names["reader"])
 pulumi.export("primaryAlertTopicArn", monitoring["primary"].topic.arn)
 pulumi.export("drAlertTopicArn", monitoring["dr"].topic.arn)
 pulumi.export("dashboardName", dashboard.dashboard_name)
+pulumi.export(
+    "functionArns",
+    {
+        key: {region: function.arn for region, function in by_region.items()}
+        for key, by_region in dr_automation.functions.items()
+    },
+)

@@ -16,6 +16,7 @@ from lambdas.drcommon import contract
 from sizing import Sizing
 
 RDS_NAMESPACE = "AWS/RDS"
+LAMBDA_NAMESPACE = "AWS/Lambda"
 GREATER = "GreaterThanThreshold"
 LESS = "LessThanThreshold"
 
@@ -208,6 +209,25 @@ def health_alarm_specs(
             )
         )
     return specs
+
+
+def function_error_alarm_spec(sizing: Sizing, label: str, function_name: Any) -> AlarmSpec:
+    """Any error of a DR function in one period raises its alarm: these functions run rarely
+    and matter most exactly when something else is already wrong."""
+    return AlarmSpec(
+        key=f"{label}-errors",
+        namespace=LAMBDA_NAMESPACE,
+        metric_name="Errors",
+        dimensions={"FunctionName": function_name},
+        statistic="Sum",
+        comparison=GREATER,
+        threshold=0,
+        period=sizing.alarm_period_seconds,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        treat_missing_data="notBreaching",
+        description=f"The {label} function failed.",
+    )
 
 
 def _kebab(name: str) -> str:

@@ -38,7 +38,7 @@ def region_key_policy(*, partition: str, account_id: str, region: str) -> Policy
     """Key policy of a region's customer-managed key.
 
     The account root keeps administration (so IAM policies can grant use and the key can never be
-    orphaned); RDS and Secrets Manager use the key on behalf of this account's principals through
+    orphaned); RDS, Secrets Manager and DynamoDB use the key on behalf of this account's principals through
     `kms:ViaService`; CloudWatch Logs, and the services that publish to encrypted SNS topics
     (CloudWatch alarms, EventBridge, RDS event notifications), use it as service principals.
     """
@@ -52,7 +52,7 @@ def region_key_policy(*, partition: str, account_id: str, region: str) -> Policy
             "Resource": "*",
         },
         {
-            "Sid": "RdsAndSecretsManagerInThisRegion",
+            "Sid": "AwsServicesOnBehalfOfThisAccountInThisRegion",
             "Effect": "Allow",
             "Principal": {"AWS": "*"},
             "Action": [*KMS_DATA_ACTIONS, "kms:CreateGrant", "kms:ListGrants"],
@@ -63,6 +63,7 @@ def region_key_policy(*, partition: str, account_id: str, region: str) -> Policy
                     "kms:ViaService": [
                         f"rds.{region}.amazonaws.com",
                         f"secretsmanager.{region}.amazonaws.com",
+                        f"dynamodb.{region}.amazonaws.com",
                     ],
                 }
             },
@@ -98,7 +99,8 @@ def region_key_policy(*, partition: str, account_id: str, region: str) -> Policy
 
 
 def flow_log_delivery_policy(log_group_arn: str) -> Policy:
-    """What VPC Flow Logs needs to write into one log group (and nothing else)."""
+    """What VPC Flow Logs needs to write into one log group the stack created (and nothing else:
+    no CreateLogGroup, no account-wide DescribeLogGroups)."""
     return policy_document(
         {
             "Effect": "Allow",
@@ -108,10 +110,5 @@ def flow_log_delivery_policy(log_group_arn: str) -> Policy:
                 "logs:DescribeLogStreams",
             ],
             "Resource": [log_group_arn, f"{log_group_arn}:*"],
-        },
-        {
-            "Effect": "Allow",
-            "Action": "logs:DescribeLogGroups",
-            "Resource": "*",
         },
     )

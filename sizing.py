@@ -99,7 +99,9 @@ class Sizing:
     probe_latency_threshold_ms: int
     """Health-checker probe latency (connect + TLS login + query) alarm threshold."""
     heartbeat_lag_threshold_ms: int
-    """Heartbeat lag observed by the health checker (alarm above)."""
+    """Heartbeat lag observed by the health checker (alarm above). The writer beats once a
+    minute, so a secondary's observed lag includes up to 60 s of schedule delay: keep this
+    above 60 000 plus the replication lag you tolerate."""
 
     # --- DNS -----------------------------------------------------------------------------------
     dns_ttl_seconds: int
@@ -118,6 +120,9 @@ class Sizing:
     """Copy the newest automated snapshot into the DR region with the DR key on every run."""
     restore_test: bool
     """Restore the newest snapshot into a throw-away cluster and probe it (costs instance-hours)."""
+    restore_test_instance_class: str
+    """Class of the throw-away restore-test instance: not a global-database member, so the
+    cheapest burstable class is allowed."""
 
 
 SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
@@ -156,7 +161,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             connections_threshold=500,
             max_used_transaction_ids_threshold=1_000_000_000,
             probe_latency_threshold_ms=5_000,
-            heartbeat_lag_threshold_ms=120_000,
+            heartbeat_lag_threshold_ms=150_000,
             dns_ttl_seconds=60,
             health_check_rate_minutes=1,
             failover_lag_budget_ms=300_000,
@@ -164,6 +169,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             backup_verify_rate_hours=24,
             copy_snapshot_to_dr=False,
             restore_test=False,
+            restore_test_instance_class="db.t4g.medium",
         ),
         "prod": Sizing(
             az_count=3,
@@ -199,7 +205,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             connections_threshold=1_500,
             max_used_transaction_ids_threshold=1_000_000_000,
             probe_latency_threshold_ms=2_000,
-            heartbeat_lag_threshold_ms=30_000,
+            heartbeat_lag_threshold_ms=90_000,
             dns_ttl_seconds=30,
             health_check_rate_minutes=1,
             failover_lag_budget_ms=60_000,
@@ -207,6 +213,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             backup_verify_rate_hours=24,
             copy_snapshot_to_dr=True,
             restore_test=True,
+            restore_test_instance_class="db.t4g.medium",
         ),
     }
 )

@@ -87,6 +87,7 @@ class GlobalAurora(pulumi.ComponentResource):
             opts=primary_opts.merge(protected),
         )
 
+        self.subnet_group_names: dict[str, pulumi.Output[str]] = {}
         self.monitoring_role_arn: pulumi.Output[str] | None = None
         if sizing.monitoring_interval_seconds > 0:
             monitoring_role = aws.iam.Role(
@@ -174,6 +175,7 @@ class GlobalAurora(pulumi.ComponentResource):
             subnet_ids=list(placement.subnet_ids),
             opts=opts,
         )
+        self.subnet_group_names["primary" if role == "primary" else "dr"] = subnet_group.name
         cluster_parameters = aws.rds.ClusterParameterGroup(
             f"{name}-{role}-cluster-params",
             name=regional_name(suffix, region, "cluster-params"),

@@ -15,11 +15,6 @@ from policies import assume_role_policy, flow_log_delivery_policy
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443
 
-# AWS APIs the VPC-attached functions call (no NAT gateway, so each needs an interface endpoint):
-# Secrets Manager for credentials and rotation, RDS for writer discovery and the backup verifier,
-# CloudWatch (`monitoring`) for health metrics, SNS for the verifier's reports.
-LAMBDA_ENDPOINT_SERVICES: tuple[str, ...] = ("secretsmanager", "rds", "monitoring", "sns")
-
 
 @dataclass(frozen=True)
 class NetworkArgs:
@@ -34,7 +29,9 @@ class NetworkArgs:
     flow_log_retention_days: int
     kms_key_arn: pulumi.Input[str]
     """The region's key: encrypts the flow-log group."""
-    endpoint_services: tuple[str, ...] = LAMBDA_ENDPOINT_SERVICES
+    endpoint_services: tuple[str, ...]
+    """AWS APIs the VPC-attached functions of this region call (`automation.endpoint_services_for`):
+    without a NAT gateway each needs an interface endpoint."""
 
 
 class Network(pulumi.ComponentResource):
@@ -214,6 +211,12 @@ class Network(pulumi.ComponentResource):
             for service in args.endpoint_services
         }
 
+        self.rds_endpoint_url = (
+            self.endpoints["rds"].dns_entries.apply(_first_dns_name).apply(lambda n: f"https://{n}")
+            if "rds" in self.endpoints
+            else None
+        )
+
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,
@@ -237,3 +240,10 @@ class Network(pulumi.ComponentResource):
             tags={"Name": physical_name},
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def _first_dns_name(entries) -> str:
+    """Endpoint-specific (regional) DNS name of an interface endpoint: resolvable from anywhere,
+    so the peer region reaches this endpoint over the peering without private DNS."""
+    first = entries[0]
+    return first["dns_name"] if isinstance(first, dict) else first.dns_name

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.network import POSTGRES_PORT, Network
+from components.network import HTTPS_PORT, POSTGRES_PORT, Network
 from naming import physical_name
 
 
@@ -27,7 +27,8 @@ class PeeredVpcsArgs:
 class PeeredVpcs(pulumi.ComponentResource):
     """Requester + auto-accepting accepter, remote DNS resolution on both sides (so each region
     resolves the other's RDS endpoints to private addresses), a route to the peer CIDR in every
-    route table of both VPCs, and PostgreSQL between the regions' database and Lambda groups."""
+    route table of both VPCs, PostgreSQL between the regions' database and Lambda groups, and
+    HTTPS from each region's functions to the other region's API endpoints."""
 
     def __init__(
         self, name: str, args: PeeredVpcsArgs, opts: pulumi.ResourceOptions | None = None
@@ -105,6 +106,29 @@ class PeeredVpcs(pulumi.ComponentResource):
                 from_port=POSTGRES_PORT,
                 to_port=POSTGRES_PORT,
                 description=f"PostgreSQL to the peer region's VPC ({peer.cidr}): health probes",
+                opts=side_opts,
+            )
+            # Without NAT, the peer region's RDS API is reached through the peer VPC's interface
+            # endpoint (its endpoint-specific DNS name) over the peering: rotation after a
+            # switchover, and the backup verifier's snapshot listing.
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{side}-endpoints-from-peer",
+                security_group_id=local.endpoint_security_group.id,
+                cidr_ipv4=peer.cidr,
+                ip_protocol="tcp",
+                from_port=HTTPS_PORT,
+                to_port=HTTPS_PORT,
+                description=f"HTTPS from the peer region's VPC ({peer.cidr}) to the AWS API endpoints",
+                opts=side_opts,
+            )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-{side}-lambda-to-peer-endpoints",
+                security_group_id=local.lambda_security_group.id,
+                cidr_ipv4=peer.cidr,
+                ip_protocol="tcp",
+                from_port=HTTPS_PORT,
+                to_port=HTTPS_PORT,
+                description=f"HTTPS to the peer region's API endpoints ({peer.cidr}) over peering",
                 opts=side_opts,
             )
 

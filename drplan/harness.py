@@ -159,6 +159,11 @@ def _mock_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) ->
             endpoint=f"{identifier}.mock.{region}.rds.amazonaws.com",
             dbiResourceId=f"db-{name}",
         )
+    elif type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        service = str(inputs.get("serviceName", "")).rsplit(".", 1)[-1]
+        outputs["dnsEntries"] = [
+            {"dnsName": f"vpce-{name}.{service}.{region}.vpce.amazonaws.com", "hostedZoneId": "Z1"}
+        ]
     elif type_ == "random:index/randomPassword:RandomPassword":
         outputs["result"] = f"mock-generated-{name}"
     elif type_ == "aws:secretsmanager/secret:Secret":

@@ -89,6 +89,8 @@ def test_every_sizing_uses_values_aws_accepts(name):
     assert entry.flow_log_retention_days in retention_values
     assert entry.log_retention_days in retention_values
     assert entry.health_datapoints_to_alarm <= entry.health_evaluation_periods
+    # a secondary's heartbeat is up to one schedule interval old before any replication lag
+    assert entry.heartbeat_lag_threshold_ms > entry.health_check_rate_minutes * 60_000
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,356 @@
+"""DrAutomation on what the dev and prod stacks register, and its packaging."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import zipfile
+
+import pulumi
+import pytest
+
+import automation
+import lambda_packaging
+from drplan.harness import PlanRun
+from tests.infra.queries import key_arns_by_region, region_roles, security_group
+
+FUNCTION = "aws:lambda/function:Function"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+# DESIGN §6, restated here on purpose: the test must fail if the code drifts from the design.
+DESIGN_TABLE = {
+    "failover_coordinator": (300, 512, {"primary", "dr"}),
+    "connection_drainer": (60, 256, {"primary", "dr"}),
+    "health_checker": (30, 256, {"primary", "dr"}),
+    "secret_rotation": (300, 512, {"primary"}),
+    "backup_verifier": (900, 1024, {"dr"}),
+}
+# AWS APIs each database-connecting function calls from inside its VPC (from the Lambda code).
+VPC_API_CALLS = {
+    "connection_drainer": {"secretsmanager"},
+    "health_checker": {"secretsmanager", "rds", "monitoring"},
+    "secret_rotation": {"secretsmanager", "rds"},
+    "backup_verifier": {"rds", "secretsmanager"},
+}
+# Actions that accept no resource scoping, so `"*"` is the only possible resource.
+JUSTIFIED_UNSCOPED = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+    "cloudwatch:PutMetricData",
+    "cloudwatch:GetMetricData",
+    "cloudwatch:ListMetrics",
+    "secretsmanager:GetRandomPassword",
+}
+
+
+def functions(plan: PlanRun) -> dict[tuple[str, str], object]:
+    """(function key, region) -> registration."""
+    found = {}
+    for fn in plan.of_type(FUNCTION):
+        key = fn.inputs["handler"].split(".", 1)[0]
+        found[(key, fn.region)] = fn
+    return found
+
+
+def policies_by_role_id(plan: PlanRun) -> dict[str, dict]:
+    return {p.inputs["role"]: json.loads(p.inputs["policy"]) for p in plan.of_type(ROLE_POLICY)}
+
+
+def function_policy(plan: PlanRun, fn) -> dict:
+    roles = {r.outputs["arn"]: r for r in plan.of_type("aws:iam/role:Role")}
+    return policies_by_role_id(plan)[roles[fn.inputs["role"]].id]
+
+
+def test_functions_are_placed_and_sized_as_designed(plan: PlanRun):
+    roles = region_roles(plan)
+    deployed = functions(plan)
+    expected = {
+        (key, roles[role]) for key, (_, _, placed) in DESIGN_TABLE.items() for role in placed
+    }
+    assert set(deployed) == expected
+    for (key, _), fn in deployed.items():
+        timeout, memory, _ = DESIGN_TABLE[key]
+        assert (fn.inputs["timeout"], fn.inputs["memorySize"]) == (timeout, memory)
+        assert fn.inputs["runtime"] == "python3.12"
+        assert fn.inputs["architectures"] == ["arm64"]
+        assert fn.inputs["handler"] == f"{key}.handler.lambda_handler"
+
+
+def test_database_functions_run_in_the_private_subnets_with_their_endpoints(plan: PlanRun):
+    for (key, region), fn in functions(plan).items():
+        if key not in VPC_API_CALLS:
+            assert "vpcConfig" not in fn.inputs, f"{key} needs no VPC"
+            continue
+        subnets = {s.id for s in plan.of_type("aws:ec2/subnet:Subnet") if s.region == region}
+        config = fn.inputs["vpcConfig"]
+        assert set(config["subnetIds"]) == subnets and len(subnets) == 3
+        assert config["securityGroupIds"] == [security_group(plan, region, "lambda").id]
+        endpoints = {
+            e.inputs["serviceName"].rsplit(".", 1)[-1]
+            for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+            if e.region == region and e.inputs["vpcEndpointType"] == "Interface"
+        }
+        missing = VPC_API_CALLS[key] - endpoints
+        assert not missing, f"{key} in {region} cannot reach {missing} without NAT"
+
+
+def test_no_iam_statement_allows_every_action_and_star_resources_are_justified(plan: PlanRun):
+    statements = [
+        s for p in plan.of_type(ROLE_POLICY) for s in json.loads(p.inputs["policy"])["Statement"]
+    ]
+    assert statements
+    unscoped = set()
+    for stmt in statements:
+        actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+        for action in actions:
+            assert action != "*" and not action.endswith(":*"), f"wildcard action {action}"
+        resources = stmt["Resource"] if isinstance(stmt["Resource"], list) else [stmt["Resource"]]
+        if "*" in resources:
+            unscoped |= set(actions)
+    assert unscoped <= JUSTIFIED_UNSCOPED, (
+        f"unjustified '*' resource for {unscoped - JUSTIFIED_UNSCOPED}"
+    )
+    assert set(automation.UNSCOPED_ACTIONS) == JUSTIFIED_UNSCOPED
+
+
+def test_rotation_may_touch_only_this_stacks_secret(plan: PlanRun):
+    (secret,) = plan.of_type("aws:secretsmanager/secret:Secret")
+    for (key, _), fn in functions(plan).items():
+        for stmt in function_policy(plan, fn)["Statement"]:
+            secret_actions = [a for a in stmt["Action"] if a.startswith("secretsmanager:")]
+            if not secret_actions or stmt["Resource"] == "*":
+                continue
+            for resource in stmt["Resource"]:
+                assert resource.rsplit(":", 1)[-1] == secret.outputs["arn"].rsplit(":", 1)[-1]
+                assert resource.split(":")[3] == fn.region or key == "secret_rotation"
+            if key != "secret_rotation":
+                assert set(secret_actions) == {"secretsmanager:GetSecretValue"}
+
+
+def test_only_the_coordinator_may_fail_over_and_only_this_global_cluster(plan: PlanRun):
+    (global_cluster,) = plan.of_type("aws:rds/globalCluster:GlobalCluster")
+    clusters = {c.outputs["arn"] for c in plan.of_type("aws:rds/cluster:Cluster")}
+    for (key, _), fn in functions(plan).items():
+        for stmt in function_policy(plan, fn)["Statement"]:
+            mutating = {"rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"} & set(
+                stmt["Action"]
+            )
+            if not mutating:
+                continue
+            assert key == "failover_coordinator"
+            assert set(stmt["Resource"]) == {global_cluster.outputs["arn"], *clusters}
+
+
+def test_rotation_is_wired_to_the_rotation_function_and_the_stacks_secret(
+    plans: dict[str, PlanRun],
+):
+    for stack, plan in plans.items():
+        (rotation,) = plan.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+        (secret,) = plan.of_type("aws:secretsmanager/secret:Secret")
+        rotation_fn = functions(plan)[("secret_rotation", region_roles(plan)["primary"])]
+        assert rotation.inputs["secretId"] == secret.id
+        assert rotation.inputs["rotationLambdaArn"] == rotation_fn.outputs["arn"]
+        assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] == 30
+        permissions = [
+            p
+            for p in plan.of_type("aws:lambda/permission:Permission")
+            if p.inputs["principal"] == "secretsmanager.amazonaws.com"
+        ]
+        assert [p.inputs["sourceArn"] for p in permissions] == [secret.outputs["arn"]], stack
+
+
+def test_schedules_run_at_the_stated_rates(plan: PlanRun):
+    roles = region_roles(plan)
+    rules = {r.name: r for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")}
+    targets = plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    deployed = functions(plan)
+    schedules = {}
+    for target in targets:
+        rule = next(r for r in rules.values() if r.inputs["name"] == target.inputs["rule"])
+        if "scheduleExpression" in rule.inputs:
+            fn = next(f for f in deployed.values() if f.outputs["arn"] == target.inputs["arn"])
+            key = fn.inputs["handler"].split(".", 1)[0]
+            schedules[(key, fn.region)] = rule.inputs["scheduleExpression"]
+    assert schedules == {
+        ("health_checker", roles["primary"]): "rate(1 minute)",
+        ("health_checker", roles["dr"]): "rate(1 minute)",
+        ("backup_verifier", roles["dr"]): "rate(24 hours)",
+    }
+
+
+def test_coordinator_is_single_flight_reports_failures_and_wakes_on_alarm_and_rds_events(
+    plan: PlanRun,
+):
+    configs = {
+        c.inputs["functionName"]: c
+        for c in plan.of_type("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
+    }
+    topics = {t.outputs["arn"]: t.region for t in plan.of_type("aws:sns/topic:Topic")}
+    alarms = {a.outputs["arn"]: a for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
+    rules = plan.of_type("aws:cloudwatch/eventRule:EventRule")
+    targets = plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    for (key, region), fn in functions(plan).items():
+        config = configs[fn.inputs["name"]]
+        destination = config.inputs["destinationConfig"]["onFailure"]["destination"]
+        assert topics[destination] == region, f"{key} failures go to another region"
+        if key != "failover_coordinator":
+            continue
+        assert fn.inputs["reservedConcurrentExecutions"] == 1
+        assert config.inputs["maximumRetryAttempts"] == 0
+        triggering = [
+            r
+            for r in rules
+            if any(
+                t.inputs["rule"] == r.inputs["name"] and t.inputs["arn"] == fn.outputs["arn"]
+                for t in targets
+            )
+        ]
+        patterns = [json.loads(r.inputs["eventPattern"]) for r in triggering]
+        alarm_patterns = [p for p in patterns if p["source"] == ["aws.cloudwatch"]]
+        assert len(alarm_patterns) == 1
+        (alarm_arn,) = alarm_patterns[0]["resources"]
+        assert alarms[alarm_arn].inputs["metricName"] == "PeerWriterAvailable"
+        assert alarms[alarm_arn].region == region
+        assert any(p["source"] == ["aws.rds"] for p in patterns)
+
+
+def test_every_function_has_an_error_alarm_and_an_encrypted_log_group(plan: PlanRun):
+    keys = key_arns_by_region(plan)
+    topics = {t.outputs["arn"]: t.region for t in plan.of_type("aws:sns/topic:Topic")}
+    error_alarms = {
+        a.inputs["dimensions"]["FunctionName"]: a
+        for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs["namespace"] == "AWS/Lambda"
+    }
+    groups = {g.inputs["name"]: g for g in plan.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    for fn in plan.of_type(FUNCTION):
+        alarm = error_alarms[fn.inputs["name"]]
+        assert alarm.inputs["metricName"] == "Errors"
+        assert {topics[a] for a in alarm.inputs["alarmActions"] + alarm.inputs["okActions"]} == {
+            fn.region
+        }
+        group = groups[f"/aws/lambda/{fn.inputs['name']}"]
+        assert group.inputs["kmsKeyId"] == keys[fn.region]
+        assert group.region == fn.region
+        assert fn.inputs["loggingConfig"]["logGroup"] == group.inputs["name"]
+
+
+def test_environment_carries_identifiers_never_secrets(plan: PlanRun):
+    (password,) = plan.of_type("random:index/randomPassword:RandomPassword")
+    secret_value = password.outputs["result"]
+    for fn in plan.of_type(FUNCTION):
+        assert not [p for p in fn.secret_inputs if p.startswith("environment")]
+        for name, value in fn.inputs["environment"]["variables"].items():
+            assert secret_value not in str(value), f"{fn.name} {name} carries the password"
+            assert "password" not in name.lower() or name == "PASSWORD_LENGTH"
+
+
+@pytest.mark.parametrize("key", sorted(DESIGN_TABLE))
+def test_environment_matches_what_each_function_reads(plan: PlanRun, key: str):
+    settings = importlib.import_module(f"{key}.settings")
+    required = set(settings.REQUIRED_ENV_VARS) - {"AWS_REGION"}
+    readable = (
+        required
+        | set(getattr(settings, "OPTIONAL_ENV_VARS", ()))
+        | set(getattr(settings, "RESTORE_ENV_VARS", ()))
+    )
+    for (function_key, _), fn in functions(plan).items():
+        if function_key != key:
+            continue
+        variables = set(fn.inputs["environment"]["variables"])
+        assert required <= variables, f"{key} misses {required - variables}"
+        assert variables <= readable, f"{key} gets unknown {variables - readable}"
+
+
+def test_lock_tables_are_keyed_expiring_and_encrypted_in_each_coordinators_region(plan: PlanRun):
+    keys = key_arns_by_region(plan)
+    tables = plan.of_type("aws:dynamodb/table:Table")
+    assert {t.region for t in tables} == set(region_roles(plan).values())
+    for table in tables:
+        assert table.inputs["hashKey"] == "LockId"
+        assert table.inputs["ttl"] == {"attributeName": "ExpiresAt", "enabled": True}
+        assert table.inputs["serverSideEncryption"] == {
+            "enabled": True,
+            "kmsKeyArn": keys[table.region],
+        }
+
+
+def test_layer_per_region_for_the_function_runtime(plan: PlanRun):
+    layers = {layer.region: layer for layer in plan.of_type("aws:lambda/layerVersion:LayerVersion")}
+    assert set(layers) == set(region_roles(plan).values())
+    for fn in plan.of_type(FUNCTION):
+        layer = layers[fn.region]
+        assert fn.inputs["layers"] == [layer.outputs["arn"]]
+        assert layer.inputs["compatibleRuntimes"] == ["python3.12"]
+        assert layer.inputs["compatibleArchitectures"] == ["arm64"]
+
+
+def test_cross_region_api_access_goes_through_the_peer_vpc_endpoint(plan: PlanRun):
+    roles = region_roles(plan)
+    deployed = functions(plan)
+    endpoints = {
+        e.region: e.outputs["dnsEntries"][0]["dnsName"]
+        for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["serviceName"].endswith(".rds")
+    }
+    rotation_env = deployed[("secret_rotation", roles["primary"])].inputs["environment"][
+        "variables"
+    ]
+    assert json.loads(rotation_env["RDS_ENDPOINT_URLS"]) == {
+        roles["dr"]: f"https://{endpoints[roles['dr']]}"
+    }
+    verifier_env = deployed[("backup_verifier", roles["dr"])].inputs["environment"]["variables"]
+    assert verifier_env["PEER_RDS_ENDPOINT_URL"] == f"https://{endpoints[roles['primary']]}"
+
+
+def test_function_archives_hold_only_the_package_and_are_byte_identical(tmp_path):
+    members = lambda_packaging.function_members("health_checker")
+    assert members
+    assert all(name.startswith("health_checker/") for name in members)
+    assert "health_checker/handler.py" in members
+    assert not [n for n in members if "__pycache__" in n or n.endswith(".pyc")]
+    first = lambda_packaging.write_deterministic_zip(members, tmp_path / "a.zip")
+    second = lambda_packaging.write_deterministic_zip(members, tmp_path / "b.zip")
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        assert {i.date_time for i in archive.infolist()} == {lambda_packaging.FIXED_ZIP_TIME}
+
+
+def test_layer_members_put_dependencies_and_drcommon_under_python(tmp_path):
+    site = tmp_path / "site"
+    (site / "pg8000").mkdir(parents=True)
+    (site / "pg8000" / "__init__.py").write_text("")
+    (site / "bin").mkdir()
+    (site / "bin" / "tool").write_text("")
+    members = lambda_packaging.layer_members(site)
+    assert "python/pg8000/__init__.py" in members
+    assert "python/drcommon/contract.py" in members
+    assert not [m for m in members if m.startswith("python/bin/")]
+
+
+def test_layer_is_built_for_arm64_python312_from_wheels_only(tmp_path):
+    command = lambda_packaging.pip_install_command("python", tmp_path / "r.txt", tmp_path / "t")
+    assert "--only-binary=:all:" in command
+    assert command[command.index("--platform") + 1] == "manylinux2014_aarch64"
+    assert command[command.index("--python-version") + 1] == "3.12"
+
+
+def test_a_missing_layer_stops_a_real_deployment_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(lambda_packaging, "_under_mocks", lambda: False)
+    with pytest.raises(pulumi.RunError, match="make layer"):
+        lambda_packaging.layer_archive(lambda_packaging.PROJECT_DIR / "build" / "absent.zip")
+
+
+def test_endpoint_services_cover_the_functions_of_each_region():
+    assert automation.endpoint_services_for("primary") == ("monitoring", "rds", "secretsmanager")
+    assert automation.endpoint_services_for("dr") == ("monitoring", "rds", "secretsmanager")
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "expected"), [(1, "minute", "rate(1 minute)"), (24, "hour", "rate(24 hours)")]
+)
+def test_rate_expressions(value, unit, expected):
+    assert automation.rate_expression(value, unit) == expected
