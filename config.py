@@ -39,6 +39,7 @@ DEFAULTS: Mapping[str, str] = {
     "commitAuthor": "unknown",
     "prNumber": "unknown",
     "team": "unknown",
+    "rtoTargetSeconds": "300",
 }
 
 # The suffix ends every physical name. The tightest limit it meets is 64 characters (IAM role and
@@ -96,6 +97,8 @@ class StackSettings:
     alert_email: str | None
     dns_zone_name: str
     tags: Tags
+    rto_target_seconds: int
+    """Recovery-time objective the offline plan's `--check` holds the modeled RTO to."""
 
     @property
     def private_zone_name(self) -> str:
@@ -223,6 +226,13 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
                 "spaces and _ . : / = + - @."
             )
 
+    rto_target = get("rtoTargetSeconds")
+    if not rto_target.isdigit() or not 60 <= int(rto_target) <= 86_400:
+        problems.append(
+            f"rtoTargetSeconds {rto_target!r} is not a number of seconds: use a whole number "
+            "from 60 to 86400 (e.g. 300)."
+        )
+
     if problems:
         raise ConfigError(problems)
 
@@ -238,6 +248,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         engine_version=engine_version,
         alert_email=alert_email,
         dns_zone_name=dns_zone_name,
+        rto_target_seconds=int(rto_target),
         tags=Tags(
             environment=suffix,
             repository=tag_values["repository"],

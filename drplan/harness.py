@@ -453,9 +453,12 @@ def run_program(
     *,
     project_dir: Path = PROJECT_DIR,
     preview: bool = False,
+    before_program: Callable[[], None] | None = None,
 ) -> PlanRun:
     """Run `__main__.py` for `stack` with its real config files; `overrides` replace single keys
-    (`None` removes one). Raises `ProgramFailed` wrapping whatever the program raised."""
+    (`None` removes one). `before_program` runs after the project's modules are evicted and
+    before the program imports them afresh: tests use it to patch, e.g., the sizing map.
+    Raises `ProgramFailed` wrapping whatever the program raised."""
     config = load_stack_config(stack, project_dir)
     for key, value in (overrides or {}).items():
         full_key = key if ":" in key else f"aurora-dr:{key}"
@@ -466,6 +469,8 @@ def run_program(
     _evict_project_modules(project_dir)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
+    if before_program is not None:
+        before_program()
 
     def program() -> None:
         runpy.run_path(str(project_dir), run_name="__main__")

@@ -20,13 +20,20 @@ def test_defaults_follow_the_design():
     assert settings.private_zone_name == "dev.db.internal"
 
 
-def test_pulumi_yaml_defaults_match_config_py():
-    from drplan.harness import load_stack_config
+def test_pulumi_yaml_declares_every_key_with_config_py_defaults():
+    import yaml
 
-    loaded = load_stack_config("dev")
-    assert parse_settings({k.split(":", 1)[1]: v for k, v in loaded.items()}) == parse_settings(
-        {"environmentSuffix": "dev", "sizing": "test"}
-    )
+    from config import CONFIG_KEYS, DEFAULTS
+    from drplan.harness import PROJECT_DIR
+
+    schema = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+    assert set(schema) == set(CONFIG_KEYS)
+    for key, entry in schema.items():
+        assert entry.get("description"), f"{key} has no description"
+        assert entry.get("type") in {"string", "integer"}
+        if key in DEFAULTS:
+            assert str(entry["default"]) == DEFAULTS[key], key
+    assert "default" not in schema["environmentSuffix"]
 
 
 BAD_CONFIG = [
@@ -46,6 +53,7 @@ BAD_CONFIG = [
     ({"masterUsername": "postgres"}, "masterUsername 'postgres' is reserved", "dbadmin"),
     ({"primaryRegion": "mars-1"}, "primaryRegion 'mars-1' is not an AWS region", "us-east-1"),
     ({"dnsZoneName": "bad_zone"}, "dnsZoneName 'bad_zone'", "db.internal"),
+    ({"rtoTargetSeconds": "5m"}, "rtoTargetSeconds '5m'", "60 to 86400"),
 ]
 
 

@@ -15,15 +15,15 @@ def test_plan_prints_both_regions_the_peering_and_the_outputs(stack, capsys):
     assert main(["--stack", stack]) == 0
     out = capsys.readouterr().out
     # THEN it names both regions, the VPCs, subnets, peering and accepter, and the outputs
-    assert "== us-east-1" in out and "== us-west-2" in out
+    assert "-- us-east-1" in out and "-- us-west-2" in out
     assert "ec2:VpcPeeringConnection" in out and "ec2:VpcPeeringConnectionAccepter" in out
     assert f"aurora-dr-vpc-use1-{stack}" in out and f"aurora-dr-vpc-usw2-{stack}" in out
-    assert "== stack outputs" in out and "peeringConnectionId" in out
+    assert "== Stack outputs" in out and "peeringConnectionId" in out
 
 
 def test_json_plan_counts_what_the_issue_promises(capsys):
     assert main(["--stack", "dev", "--format", "json"]) == 0
-    plan = json.loads(capsys.readouterr().out)
+    plan = json.loads(capsys.readouterr().out)["inventory"]
     totals = plan["totals"]
     assert totals["aws:ec2/vpc:Vpc"] == 2
     assert totals["aws:ec2/subnet:Subnet"] == 6

@@ -1,0 +1,320 @@
+"""Recovery-time and recovery-point budget of a stack, read from what the program registers.
+
+Every figure the program decides (probe schedule, alarm periods and datapoints, record TTLs, the
+coordinator's trigger path and timeouts) is read from the registered resources, so changing the
+sizing map moves the budget. What AWS decides (how long a promotion takes, how fast Route 53
+follows an alarm) comes from `data/recovery_assumptions.json`, each figure with its source.
+
+The model is worst-case for our own mechanisms (a failure just after a probe waits a whole
+interval) and typical for AWS actions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drplan.cost import function_schedules
+from drplan.harness import PlanRun, Registration
+from lambdas.drcommon import contract
+
+ASSUMPTIONS_FILE = Path(__file__).resolve().parent / "data" / "recovery_assumptions.json"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+FUNCTION = "aws:lambda/function:Function"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One contribution to a phase, with where the number comes from."""
+
+    label: str
+    seconds: float
+    origin: str
+
+
+@dataclass
+class Phase:
+    """Detection, decision, AWS action or DNS."""
+
+    name: str
+    parts: list[Part] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        """Duration of the phase."""
+        return sum(p.seconds for p in self.parts)
+
+
+@dataclass
+class RecoveryPath:
+    """One recovery scenario (unplanned failover or planned switchover)."""
+
+    scenario: str
+    phases: list[Phase]
+    automatic: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        """Modeled recovery time."""
+        return sum(p.seconds for p in self.phases)
+
+
+@dataclass
+class RpoStatement:
+    """What bounds data loss."""
+
+    managed_rpo_seconds: int | None
+    rpo_lag_alarm_ms: dict[str, float]
+    replication_lag_alarm_ms: dict[str, float]
+    coordinator_lag_gate_ms: dict[str, float]
+
+
+@dataclass
+class RecoveryBudget:
+    """Both scenarios and the RPO statement."""
+
+    unplanned: RecoveryPath
+    planned: RecoveryPath
+    rpo: RpoStatement
+
+
+def load_assumptions(path: Path = ASSUMPTIONS_FILE) -> dict[str, dict[str, Any]]:
+    """AWS behaviour assumptions: key -> {value, source}."""
+    return json.loads(path.read_text())["assumptions"]
+
+
+class _Reader:
+    """Looks up the registered facts the model needs."""
+
+    def __init__(self, run: PlanRun) -> None:
+        self.run = run
+        self.primary = run.outputs["primaryRegion"]
+        self.dr = run.outputs["drRegion"]
+        self.schedules = function_schedules(run)
+
+    def function(self, key: str, region: str) -> Registration | None:
+        return next(
+            (
+                f
+                for f in self.run.of_type(FUNCTION)
+                if f.region == region and f.inputs["handler"].startswith(f"{key}.")
+            ),
+            None,
+        )
+
+    def env(self, function: Registration | None, name: str) -> str | None:
+        if function is None:
+            return None
+        return (function.inputs.get("environment") or {}).get("variables", {}).get(name)
+
+    def health_alarm(self, region: str, metric: contract.HealthMetric) -> Registration:
+        matches = [
+            a
+            for a in self.run.of_type(ALARM)
+            if a.region == region
+            and a.inputs.get("namespace") == contract.NAMESPACE
+            and a.inputs.get("metricName") == metric.name
+        ]
+        if len(matches) != 1:
+            raise LookupError(f"expected one {metric.name} alarm in {region}, found {len(matches)}")
+        return matches[0]
+
+    def probe_interval(self, region: str) -> tuple[float, str]:
+        checker = self.function("health_checker", region)
+        seconds = self.schedules.get(checker.outputs.get("arn", "")) if checker else None
+        if not seconds:
+            raise LookupError(f"no health-checker schedule in {region}")
+        return float(seconds), f"registered: health checker schedule in {region}"
+
+    def writer_ttl(self) -> tuple[float, str]:
+        records = [
+            r
+            for r in self.run.of_type("aws:route53/record:Record")
+            if str(r.inputs.get("name", "")).startswith("writer.")
+        ]
+        ttl = max(float(r.inputs["ttl"]) for r in records)
+        return ttl, "registered: writer record TTL"
+
+    def triggered_by_alarm(self, region: str, alarm: Registration) -> bool:
+        """An EventBridge rule on this alarm's state change targets the region's coordinator."""
+        coordinator = self.function("failover_coordinator", region)
+        if coordinator is None:
+            return False
+        for rule in self.run.of_type("aws:cloudwatch/eventRule:EventRule"):
+            if rule.region != region or "eventPattern" not in rule.inputs:
+                continue
+            pattern = json.loads(rule.inputs["eventPattern"])
+            if alarm.outputs.get("arn") not in pattern.get("resources", []):
+                continue
+            for target in self.run.of_type("aws:cloudwatch/eventTarget:EventTarget"):
+                if target.inputs.get("rule") == rule.inputs.get("name") and target.inputs.get(
+                    "arn"
+                ) == coordinator.outputs.get("arn"):
+                    return True
+        return False
+
+
+def _alarm_parts(alarm: Registration, *, to_ok: bool) -> Part:
+    period = float(alarm.inputs["period"])
+    evaluation = int(alarm.inputs["evaluationPeriods"])
+    datapoints = int(alarm.inputs.get("datapointsToAlarm", evaluation))
+    # ALARM needs M breaching datapoints; OK needs the breaching ones to leave the N-window.
+    count = (evaluation - datapoints + 1) if to_ok else datapoints
+    verb = "clears" if to_ok else "fires"
+    return Part(
+        f"{alarm.inputs['metricName']} alarm {verb} ({count} x {period:.0f} s)",
+        count * period,
+        f"registered: {alarm.inputs.get('name')} period x "
+        + ("(evaluation - datapoints + 1)" if to_ok else "datapoints to alarm"),
+    )
+
+
+def _assumed(assumptions: dict, key: str, label: str) -> Part:
+    entry = assumptions[key]
+    return Part(label, float(entry["value"]), f"assumption: {entry['source']}")
+
+
+def _registered_number(
+    reader: _Reader, function: Registration | None, env: str, label: str
+) -> Part | None:
+    value = reader.env(function, env)
+    if value is None:
+        return None
+    return Part(label, float(value), f"registered: {env} of {function.inputs.get('name')}")
+
+
+def recovery_budget(run: PlanRun, assumptions: dict | None = None) -> RecoveryBudget:
+    """Model the unplanned regional failover and the planned switchover of `run`."""
+    assumptions = assumptions or load_assumptions()
+    reader = _Reader(run)
+    dr, primary = reader.dr, reader.primary
+    probe_seconds, probe_origin = reader.probe_interval(dr)
+    ttl_seconds, ttl_origin = reader.writer_ttl()
+    probe_alarm = reader.health_alarm(dr, contract.PEER_WRITER_AVAILABLE)
+    dr_writer_alarm = reader.health_alarm(dr, contract.WRITER_AVAILABLE)
+    primary_writer_alarm = reader.health_alarm(primary, contract.WRITER_AVAILABLE)
+    coordinator = reader.function("failover_coordinator", dr)
+    poll = _registered_number(
+        reader, coordinator, "POLL_INTERVAL_SECONDS", "coordinator sees completion (one poll)"
+    ) or _assumed(assumptions, "completion_poll_seconds", "coordinator sees completion (one poll)")
+    route53 = _assumed(
+        assumptions, "route53_health_check_update_seconds", "Route 53 follows the alarm"
+    )
+    ttl = Part("clients' cached answer expires (TTL)", ttl_seconds, ttl_origin)
+    first_probe = Part(
+        "next health probe runs (worst case: a full interval)", probe_seconds, probe_origin
+    )
+
+    automatic = reader.triggered_by_alarm(dr, probe_alarm)
+    notes = []
+    if not automatic:
+        notes.append(
+            "no rule routes the DR probe alarm to the DR coordinator: recovery waits for an operator"
+        )
+    unplanned = RecoveryPath(
+        scenario="unplanned regional failover (primary region lost)",
+        automatic=automatic,
+        notes=notes,
+        phases=[
+            Phase("detection", [first_probe, _alarm_parts(probe_alarm, to_ok=False)]),
+            Phase(
+                "decision",
+                [
+                    _assumed(
+                        assumptions,
+                        "eventbridge_delivery_seconds",
+                        "alarm event reaches the coordinator",
+                    ),
+                    _assumed(
+                        assumptions, "coordinator_gate_seconds", "coordinator checks its gates"
+                    ),
+                ],
+            ),
+            Phase(
+                "AWS action",
+                [
+                    _assumed(
+                        assumptions,
+                        "failover_global_cluster_seconds",
+                        "FailoverGlobalCluster (AllowDataLoss)",
+                    ),
+                    poll,
+                ],
+            ),
+            Phase(
+                "DNS",
+                [
+                    Part("DR health probe sees the new writer", probe_seconds, probe_origin),
+                    _alarm_parts(dr_writer_alarm, to_ok=True),
+                    route53,
+                    ttl,
+                ],
+            ),
+        ],
+    )
+    # A switchover moves DNS once the old primary's writer alarm fires *and* the new one clears;
+    # both follow the same probe schedule, so the slower of the two alarm transitions counts.
+    demote, promote = (
+        _alarm_parts(primary_writer_alarm, to_ok=False),
+        _alarm_parts(dr_writer_alarm, to_ok=True),
+    )
+    planned = RecoveryPath(
+        scenario="planned switchover (operator, no data loss)",
+        automatic=True,
+        phases=[
+            Phase("detection", [Part("operator decision (not counted)", 0, "by definition")]),
+            Phase(
+                "decision",
+                [_assumed(assumptions, "coordinator_gate_seconds", "coordinator checks its gates")],
+            ),
+            Phase(
+                "AWS action",
+                [
+                    _assumed(
+                        assumptions, "switchover_global_cluster_seconds", "SwitchoverGlobalCluster"
+                    ),
+                    poll,
+                ],
+            ),
+            Phase(
+                "DNS",
+                [
+                    Part("health probes see the new roles", probe_seconds, probe_origin),
+                    max(demote, promote, key=lambda p: p.seconds),
+                    route53,
+                    ttl,
+                ],
+            ),
+        ],
+    )
+    return RecoveryBudget(unplanned=unplanned, planned=planned, rpo=_rpo(run, reader))
+
+
+def _rpo(run: PlanRun, reader: _Reader) -> RpoStatement:
+    managed = None
+    for group in run.of_type("aws:rds/clusterParameterGroup:ClusterParameterGroup"):
+        for parameter in group.inputs.get("parameters") or []:
+            if parameter.get("name") == "rds.global_db_rpo":
+                managed = int(parameter["value"])
+
+    def thresholds(metric: str) -> dict[str, float]:
+        return {
+            a.region: float(a.inputs["threshold"])
+            for a in run.of_type(ALARM)
+            if a.inputs.get("metricName") == metric
+        }
+
+    gates = {}
+    for region in (reader.primary, reader.dr):
+        value = reader.env(reader.function("failover_coordinator", region), "LAG_BUDGET_MS")
+        if value is not None:
+            gates[region] = float(value)
+    return RpoStatement(
+        managed_rpo_seconds=managed,
+        rpo_lag_alarm_ms=thresholds("AuroraGlobalDBRPOLag"),
+        replication_lag_alarm_ms=thresholds("AuroraGlobalDBReplicationLag"),
+        coordinator_lag_gate_ms=gates,
+    )

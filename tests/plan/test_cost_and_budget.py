@@ -1,0 +1,182 @@
+"""Cost estimate, recovery budget and the checks of the offline plan."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from types import MappingProxyType
+
+import pytest
+
+from drplan import cost as cost_module
+from drplan.__main__ import main
+from drplan.budget import recovery_budget
+from drplan.cost import estimate_cost, load_prices, schedule_seconds
+from drplan.harness import PlanRun, run_program
+
+
+@pytest.fixture(scope="module")
+def runs() -> dict[str, PlanRun]:
+    return {stack: run_program(stack) for stack in ("dev", "prod")}
+
+
+def test_every_price_names_its_source_and_date():
+    prices = load_prices()
+    keys = set(prices["global"])
+    for table in prices["regions"].values():
+        keys |= set(table)
+    for key in keys:
+        source = prices["sources"].get(key)
+        assert source, f"price {key} has no source"
+        assert source["source"].startswith("https://")
+        assert len(source["recorded"]) == 10  # YYYY-MM-DD
+
+
+def test_every_registered_resource_is_priced_or_declared_free(runs):
+    for stack, sizing in (("dev", "test"), ("prod", "prod")):
+        report = estimate_cost(runs[stack], sizing)
+        assert report.unpriced == [], stack
+        assert report.total() > 0
+
+
+def test_instances_are_priced_by_class_and_count_in_both_regions(runs):
+    prices = load_prices()
+    report = estimate_cost(runs["prod"], "prod")
+    for region in ("us-east-1", "us-west-2"):
+        hourly = prices["regions"][region]["aurora_instance_hour"]["db.r6g.xlarge"]
+        assert report.by_item(region)["Aurora db.r6g.xlarge"] == pytest.approx(2 * 730 * hourly)
+    dev = estimate_cost(runs["dev"], "test")
+    assert dev.by_item("us-east-1")["Aurora db.r6g.large"] == pytest.approx(730 * 0.26)
+
+
+def test_secret_replicas_count_as_secrets(runs):
+    report = estimate_cost(runs["dev"], "test")
+    assert report.by_item("us-east-1")["Secrets Manager secrets"] == pytest.approx(0.40)
+    assert report.by_item("us-west-2")["Secrets Manager secrets"] == pytest.approx(0.40)
+
+
+def test_lambda_cost_follows_the_registered_schedules(runs):
+    report = estimate_cost(runs["dev"], "test")
+    health_requests = [
+        line
+        for line in report.lines
+        if line.item == "Lambda requests" and line.region == "us-west-2" and line.quantity > 0.04
+    ]
+    # the health checker runs every minute: 43,800 invocations a month
+    assert health_requests[0].quantity == pytest.approx(43_800 / 1e6)
+
+
+def test_an_unpriced_resource_type_fails_the_check_and_is_named(monkeypatch, capsys):
+    # GIVEN a price file that has never heard of KMS keys
+    prices = copy.deepcopy(load_prices())
+    for table in prices["regions"].values():
+        del table["kms_key_month"]
+    monkeypatch.setattr(cost_module, "load_prices", lambda path=None: prices)
+    # WHEN the plan runs with --check
+    exit_code = main(["--stack", "dev", "--check"])
+    # THEN it fails and names the keys it could not price
+    err = capsys.readouterr().err
+    assert exit_code == 1
+    assert "unpriced: aws:kms/key:Key aurora-dr-key-use1-dev" in err
+    assert "unpriced: aws:kms/key:Key aurora-dr-key-usw2-dev" in err
+
+
+def test_a_region_without_prices_is_unpriced_not_free(runs):
+    prices = copy.deepcopy(load_prices())
+    del prices["regions"]["us-west-2"]
+    report = estimate_cost(runs["dev"], "test", prices)
+    assert any("us-west-2" in item for item in report.unpriced)
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [
+        ("rate(1 minute)", 60),
+        ("rate(24 hours)", 86_400),
+        ("rate(2 days)", 172_800),
+        ("cron(0 * * * ? *)", None),
+    ],
+)
+def test_schedule_seconds(expression, seconds):
+    assert schedule_seconds(expression) == seconds
+
+
+def _run_with_prod_sizing(**changes) -> PlanRun:
+    def patch_sizing() -> None:
+        import sizing
+
+        sizing.SIZING = MappingProxyType(
+            {**sizing.SIZING, "prod": dataclasses.replace(sizing.SIZING["prod"], **changes)}
+        )
+
+    return run_program("prod", before_program=patch_sizing)
+
+
+def test_one_more_health_datapoint_delays_detection_by_one_alarm_period(runs):
+    # GIVEN prod as configured, and prod with one more breaching datapoint needed to alarm
+    from sizing import SIZING
+
+    prod = SIZING["prod"]
+    slower = _run_with_prod_sizing(
+        health_evaluation_periods=prod.health_evaluation_periods + 1,
+        health_datapoints_to_alarm=prod.health_datapoints_to_alarm + 1,
+    )
+    # WHEN both are modeled
+    before, after = recovery_budget(runs["prod"]), recovery_budget(slower)
+    # THEN detection, and the unplanned RTO, move by exactly one alarm period
+    period = prod.alarm_period_seconds
+    assert after.unplanned.phases[0].seconds - before.unplanned.phases[0].seconds == period
+    assert after.unplanned.seconds - before.unplanned.seconds == period
+
+
+def test_a_slower_health_check_schedule_moves_the_rto(runs):
+    from sizing import SIZING
+
+    prod = SIZING["prod"]
+    slower = _run_with_prod_sizing(health_check_rate_minutes=prod.health_check_rate_minutes + 1)
+    before, after = recovery_budget(runs["prod"]), recovery_budget(slower)
+    # one more minute before the first failed probe, and one more before the new writer's probe
+    assert after.unplanned.seconds - before.unplanned.seconds == 2 * 60
+
+
+def test_rto_parts_say_where_each_number_comes_from(runs):
+    budget = recovery_budget(runs["prod"])
+    for path in (budget.unplanned, budget.planned):
+        for phase in path.phases:
+            for part in phase.parts:
+                assert part.origin.startswith(("registered:", "assumption:", "by definition"))
+    assert budget.unplanned.automatic
+
+
+def test_rpo_statement_reads_the_alarms_and_the_coordinator_gate(runs):
+    from sizing import SIZING
+
+    rpo = recovery_budget(runs["prod"]).rpo
+    assert rpo.managed_rpo_seconds is None
+    assert set(rpo.rpo_lag_alarm_ms.values()) == {SIZING["prod"].rpo_lag_threshold_ms}
+    assert set(rpo.coordinator_lag_gate_ms.values()) == {SIZING["prod"].failover_lag_budget_ms}
+
+
+def test_markdown_renders_tables(capsys):
+    assert main(["--stack", "dev", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# aurora-dr plan: stack `dev`")
+    assert "| region | item | per month |" in out
+    assert "| phase | step | time | from |" in out
+    assert "## Checks" in out
+
+
+def test_compare_shows_both_stacks_side_by_side(capsys):
+    assert main(["--stack", "dev", "--compare", "prod"]) == 0
+    out = capsys.readouterr().out
+    assert "dev (test)" in out and "prod (prod)" in out
+    assert "cost total / month" in out and "unplanned RTO" in out
+
+
+def test_json_carries_cost_and_budget(capsys):
+    assert main(["--stack", "prod", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["cost"]["total"] > 1000
+    assert document["budget"]["unplanned"]["seconds"] > 0
+    assert document["rto_target_seconds"] == 300
