@@ -45,7 +45,7 @@ def inventory_lines(inventory: Inventory, markdown: bool) -> list[str]:
                 [c.component, ", ".join(f"{n} {short_type(t)}" for t, n in c.counts.items())]
                 for c in components.values()
             ]
-            lines += _table(["component", "resources"], rows, markdown=True) + [""]
+            lines += [*_table(["component", "resources"], rows, markdown=True), ""]
             continue
         lines.append(f"-- {region} ({total} resources)")
         for summary in components.values():
