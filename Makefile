@@ -16,11 +16,12 @@ $(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirement
 plan: $(BIN)/activate-stamp
 	$(BIN)/python -m drplan --stack $(STACK)
 
-## test: lint, format check and every test (starts a throw-away PostgreSQL 15 as `postgres`)
+## test: lint, format and workflow checks, and every test (starts a throw-away PostgreSQL 15 as `postgres`)
 test: $(BIN)/activate-stamp
 	scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/actionlint
 	$(BIN)/python -m pytest -q
 
 ## layer: build build/lambda-layer.zip (pinned arm64/py3.12 wheels, drcommon, RDS CA bundle);
@@ -31,6 +32,7 @@ layer: $(BIN)/activate-stamp
 lint: $(BIN)/activate-stamp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/actionlint
 
 format: $(BIN)/activate-stamp
 	$(BIN)/ruff check --fix .

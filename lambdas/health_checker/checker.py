@@ -23,7 +23,7 @@ from drcommon import contract, db
 from drcommon.db import DbCredentials, Endpoint
 from drcommon.observability import get_logger
 from drcommon.topology import describe_global_cluster
-from health_checker import evaluation
+from health_checker import evaluation, page
 from health_checker.probes import ProbeResult, probe
 from health_checker.settings import Settings
 
@@ -41,6 +41,7 @@ class HealthReport:
     values: dict[str, float | None]
     errors: dict[str, str]
     elapsed_ms: float
+    page: page.PageOutcome | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -58,6 +59,7 @@ class HealthReport:
                 if result is not None
             },
             "elapsedMs": round(self.elapsed_ms, 1),
+            "page": asdict(self.page) if self.page is not None else None,
         }
 
 
@@ -132,12 +134,14 @@ def run_health_check(
     cloudwatch: Any,
     connect: ConnectCredentials,
     budget_seconds: float,
+    lambda_client: Any = None,
     clock: Clock = time.monotonic,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> HealthReport:
     """Probe, decide and publish every contract metric once; returns what was published.
 
     Only `put_metric_data` errors propagate (nothing was published: the Lambda run must fail).
+    When the peer writer is lost and a coordinator is configured, it is paged after publishing.
     """
     started = clock()
     deadline = started + budget_seconds
@@ -213,11 +217,23 @@ def run_health_check(
         timestamp=timestamp,
     )
     cloudwatch.put_metric_data(Namespace=contract.NAMESPACE, MetricData=data)
+    outcome = None
+    if settings.coordinator_function_name and page.should_page(
+        values, settings.local_region, writer_region
+    ):
+        outcome = page.page_coordinator(
+            lambda_client,
+            settings.coordinator_function_name,
+            local_region=settings.local_region,
+            peer_region=settings.peer_region,
+            observed_at=timestamp,
+        )
     report = HealthReport(
         observation=observation,
         values={metric.name: value for metric, value in values.items()},
         errors=errors,
         elapsed_ms=(clock() - started) * 1000.0,
+        page=outcome,
     )
     logger.info("health check published", extra=report.as_dict())
     return report

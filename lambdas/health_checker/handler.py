@@ -10,6 +10,7 @@ from botocore.config import Config
 
 from drcommon import db
 from drcommon.observability import get_logger
+from health_checker import resolve
 from health_checker.checker import run_health_check
 from health_checker.settings import Settings
 
@@ -26,9 +27,12 @@ class EventError(ValueError):
 
 
 def validate_event(event: Any) -> str:
-    """Accept an EventBridge 'Scheduled Event' or an empty object (manual run); returns which."""
+    """Accept an EventBridge 'Scheduled Event', an empty object (manual run) or a manual
+    `{"resolve": [...]}` DNS lookup; returns which ("schedule", "manual", "resolve")."""
     if event is None or event == {}:
         return "manual"
+    if isinstance(event, dict) and set(event) == {"resolve"}:
+        return "resolve"
     if (
         isinstance(event, dict)
         and event.get("detail-type") == "Scheduled Event"
@@ -38,7 +42,7 @@ def validate_event(event: Any) -> str:
     shape = sorted(event) if isinstance(event, dict) else type(event).__name__
     raise EventError(
         "health_checker accepts an EventBridge 'Scheduled Event' (source aws.events or "
-        f"aws.scheduler) or an empty object {{}}; got {shape}"
+        f'aws.scheduler), an empty object {{}} or {{"resolve": [names]}}; got {shape}'
     )
 
 
@@ -51,11 +55,22 @@ def aws_config(probe_timeout_seconds: float) -> Config:
     )
 
 
+def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The manual DNS lookup (see `resolve`): no probe, no metric."""
+    names = resolve.requested_names(event["resolve"], settings.environment)
+    resolved = resolve.resolve_names(names, timeout_seconds=settings.probe_timeout_seconds)
+    logger.info("names resolved", extra={"resolved": resolved})
+    return {"resolved": resolved}
+
+
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Probe this region's and the peer's cluster and publish the health metrics."""
+    """Probe this region's and the peer's cluster and publish the health metrics (or, for a
+    manual `resolve` event, only look names up)."""
     trigger = validate_event(event)
     settings = Settings.from_env()
+    if trigger == "resolve":
+        return resolve_event(event, settings)
     config = aws_config(settings.probe_timeout_seconds)
     region = settings.local_region
     remaining = context.get_remaining_time_in_millis() / 1000.0
@@ -76,5 +91,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         cloudwatch=boto3.client("cloudwatch", region_name=region, config=config),
         connect=connect,
         budget_seconds=budget,
+        lambda_client=(
+            boto3.client("lambda", region_name=region, config=config)
+            if settings.coordinator_function_name
+            else None
+        ),
     )
     return report.as_dict()

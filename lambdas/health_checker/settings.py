@@ -27,6 +27,8 @@ ENV_READER_ENDPOINT = "READER_ENDPOINT"  # this region's reader endpoint
 ENV_PEER_CLUSTER_ENDPOINT = "PEER_CLUSTER_ENDPOINT"  # the peer region's cluster endpoint
 ENV_PROBE_TIMEOUT = "PROBE_TIMEOUT_SECONDS"  # per connect / per socket read, default 4
 ENV_RUN_BUDGET = "RUN_BUDGET_SECONDS"  # wall-time budget for all probes of one run, default 12
+# This region's failover coordinator, paged at once when the peer writer is lost (optional).
+ENV_COORDINATOR_FUNCTION = "COORDINATOR_FUNCTION_NAME"
 
 REQUIRED_ENV_VARS = (
     ENV_ENVIRONMENT,
@@ -38,7 +40,7 @@ REQUIRED_ENV_VARS = (
     ENV_READER_ENDPOINT,
     ENV_PEER_CLUSTER_ENDPOINT,
 )
-OPTIONAL_ENV_VARS = (ENV_PROBE_TIMEOUT, ENV_RUN_BUDGET, ENV_CA_BUNDLE)
+OPTIONAL_ENV_VARS = (ENV_PROBE_TIMEOUT, ENV_RUN_BUDGET, ENV_CA_BUNDLE, ENV_COORDINATOR_FUNCTION)
 
 DEFAULT_PROBE_TIMEOUT_SECONDS = 4.0
 DEFAULT_RUN_BUDGET_SECONDS = 12.0
@@ -63,6 +65,7 @@ class Settings:
     probe_timeout_seconds: float = DEFAULT_PROBE_TIMEOUT_SECONDS
     run_budget_seconds: float = DEFAULT_RUN_BUDGET_SECONDS
     ca_bundle: str | None = None
+    coordinator_function_name: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,4 +99,5 @@ class Settings:
                 env, ENV_RUN_BUDGET, DEFAULT_RUN_BUDGET_SECONDS, 0.1, 20.0
             ),
             ca_bundle=envconfig.optional(env, ENV_CA_BUNDLE),
+            coordinator_function_name=envconfig.optional(env, ENV_COORDINATOR_FUNCTION),
         )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 
+import boto3
 import pytest
+from awsfakes import PRIMARY_REGION
 from pg import PostgresServer, PostgresUnavailable, start_postgres
 
 FAKE_AWS_ENV = {
@@ -83,3 +88,37 @@ class FakeLambdaContext:
 def lambda_context() -> FakeLambdaContext:
     """A Lambda context with a 30 s budget."""
     return FakeLambdaContext()
+
+
+# --- shared by the health-checker test modules -------------------------------------------------
+
+HEALTH_SECRET_ID = "aurora-dr-test-db"
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nobody listens on: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def database(postgres_server) -> str:
+    """A database for the health-checker runs (heartbeat upserts make reuse harmless)."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture
+def cloud(aws, postgres_server, database):
+    """moto Secrets Manager + CloudWatch in the primary region, with the DB secret."""
+    sm = boto3.client("secretsmanager", region_name=PRIMARY_REGION)
+    sm.create_secret(
+        Name=HEALTH_SECRET_ID,
+        SecretString=json.dumps(postgres_server.secret_dict(database=database)),
+    )
+    return SimpleNamespace(
+        sm=sm,
+        cw=boto3.client("cloudwatch", region_name=PRIMARY_REGION),
+        database=database,
+    )

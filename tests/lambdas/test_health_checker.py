@@ -7,13 +7,13 @@ import functools
 import json
 import socket
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import boto3
 import pytest
 from awsfakes import DR_REGION, GLOBAL_CLUSTER_ID, PRIMARY_REGION, global_cluster_response
 from awsfakes import stubbed_client as make_stubbed_client
+from conftest import HEALTH_SECRET_ID as SECRET_ID  # the secret the `cloud` fixture creates
 
 from drcommon import contract, db
 from drcommon.db import Endpoint
@@ -22,7 +22,6 @@ from health_checker.checker import run_health_check
 from health_checker.probes import ProbeResult, probe, read_heartbeat_lag_ms, write_heartbeat
 from health_checker.settings import Settings, SettingsError
 
-SECRET_ID = "aurora-dr-test-db"
 ENVIRONMENT = "citest"
 NOT_ROUTABLE = "no-such-host.invalid"
 
@@ -58,40 +57,12 @@ def connector(server, timeout: float = 2.0):
 
 
 @pytest.fixture
-def closed_port() -> int:
-    """A loopback port nobody listens on: connections are refused at once."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
 def silent_port():
     """A loopback port that completes the TCP handshake and then never says a word."""
     listener = socket.create_server(("127.0.0.1", 0), backlog=16)
     yield listener.getsockname()[1]
     # Closing resets the queued connections, which ends any probe thread still waiting on them.
     listener.close()
-
-
-@pytest.fixture(scope="module")
-def database(postgres_server) -> str:
-    """A database for this module's whole runs (heartbeat upserts make reuse harmless)."""
-    return postgres_server.create_database()
-
-
-@pytest.fixture
-def cloud(aws, postgres_server, database):
-    """moto Secrets Manager + CloudWatch in the primary region, with the DB secret."""
-    sm = boto3.client("secretsmanager", region_name=PRIMARY_REGION)
-    sm.create_secret(
-        Name=SECRET_ID, SecretString=json.dumps(postgres_server.secret_dict(database=database))
-    )
-    return SimpleNamespace(
-        sm=sm,
-        cw=boto3.client("cloudwatch", region_name=PRIMARY_REGION),
-        database=database,
-    )
 
 
 def stub_rds(writer_region: str | None = None, *, error: str | None = None):
