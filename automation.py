@@ -91,7 +91,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=256,
         roles=(PRIMARY, DR),
         vpc=True,
-        endpoint_services=("secretsmanager", "rds", "monitoring"),
+        # `lambda`: a failed peer-writer probe pages the coordinator at once (RTO).
+        endpoint_services=("secretsmanager", "rds", "monitoring", "lambda"),
         # A missed minute is replaced by the next scheduled run.
         max_async_retries=0,
     ),
@@ -134,6 +135,12 @@ def rate_expression(value: int, unit: str) -> str:
     if value < 1:
         raise ValueError(f"a schedule rate must be at least 1 {unit}, got {value}")
     return f"rate({value} {unit if value == 1 else unit + 's'})"
+
+
+def function_arn(partition: str, region: str, account_id: str, name: str) -> str:
+    """ARN of a Lambda function by name (known before the function exists, which breaks the
+    cycle between the health checker paging the coordinator and the coordinator probing it)."""
+    return f"arn:{partition}:lambda:{region}:{account_id}:function:{name}"
 
 
 def replica_arn(arn: str, region: str) -> str:
@@ -186,6 +193,8 @@ class StackArns:
     """The region's alert topic: summaries and failed asynchronous invocations."""
     alarm_arns: Sequence[str] = ()
     drainer_arns: Sequence[str] = ()
+    health_checker_arns: Sequence[str] = ()
+    coordinator_arn: str = ""
     lock_table_arn: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -230,6 +239,8 @@ def function_statements(key: str, arns: StackArns) -> list[dict]:
             statement(["secretsmanager:GetSecretValue"], [_secret_here(arns)]),
             statement(["kms:Decrypt"], list(arns.key_arns)),
             statement(["rds:DescribeGlobalClusters"], [arns.global_cluster_arn]),
+            # Page this region's coordinator when the peer writer is lost.
+            statement(["lambda:InvokeFunction"], [arns.coordinator_arn]),
             statement(
                 ["cloudwatch:PutMetricData"],
                 "*",
@@ -278,7 +289,8 @@ def function_statements(key: str, arns: StackArns) -> list[dict]:
                 ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                 [arns.lock_table_arn],
             ),
-            statement(["lambda:InvokeFunction"], list(arns.drainer_arns)),
+            # Drain the old writer; probe the new one right after promotion.
+            statement(["lambda:InvokeFunction"], [*arns.drainer_arns, *arns.health_checker_arns]),
         ]
     if key == "backup_verifier":
         stem = f"{VERIFY_RESOURCE_PREFIX}-{arns.extra['environment']}"

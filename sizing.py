@@ -110,6 +110,12 @@ class Sizing:
     # --- DR automation -------------------------------------------------------------------------
     health_check_rate_minutes: int
     """Health checker schedule (minutes); the health alarms' period assumes 1."""
+    probe_timeout_seconds: int
+    """Health checker: connect / read timeout of one database probe."""
+    probe_run_budget_seconds: int
+    """Health checker: wall-time budget of all probes of one run (well inside its 30 s)."""
+    failover_poll_seconds: int
+    """Coordinator: how often it polls the global cluster while a failover completes."""
     failover_lag_budget_ms: int
     """The coordinator refuses an unplanned failover when RPO lag exceeds this (unless forced)."""
     backup_max_age_hours: int
@@ -164,6 +170,9 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             heartbeat_lag_threshold_ms=150_000,
             dns_ttl_seconds=60,
             health_check_rate_minutes=1,
+            probe_timeout_seconds=4,
+            probe_run_budget_seconds=12,
+            failover_poll_seconds=10,
             failover_lag_budget_ms=300_000,
             backup_max_age_hours=26,
             backup_verify_rate_hours=24,
@@ -208,6 +217,9 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             heartbeat_lag_threshold_ms=90_000,
             dns_ttl_seconds=30,
             health_check_rate_minutes=1,
+            probe_timeout_seconds=4,
+            probe_run_budget_seconds=12,
+            failover_poll_seconds=10,
             failover_lag_budget_ms=60_000,
             backup_max_age_hours=26,
             backup_verify_rate_hours=24,

@@ -121,6 +121,15 @@ class DrAutomation(pulumi.ComponentResource):
     def _function_name(self, spec: FunctionSpec, ctx: RegionContext) -> str:
         return regional_name(self._args.environment_suffix, ctx.region, spec.short_name)
 
+    def _name_of(self, key: str, ctx: RegionContext) -> str:
+        """Physical name of a function, known before it exists (see `function_arn`)."""
+        return self._function_name(automation.FUNCTIONS_BY_KEY[key], ctx)
+
+    def _arn_of(self, key: str, ctx: RegionContext) -> str:
+        return automation.function_arn(
+            self._args.partition, ctx.region, self._args.account_id, self._name_of(key, ctx)
+        )
+
     def _logical(self, spec: FunctionSpec, ctx: RegionContext, part: str) -> str:
         return f"{self._name}-{ctx.role}-{spec.short_name}-{part}"
 
@@ -145,6 +154,10 @@ class DrAutomation(pulumi.ComponentResource):
             "CLUSTER_ENDPOINT": ctx.cluster_endpoint,
             "READER_ENDPOINT": ctx.reader_endpoint,
             "PEER_CLUSTER_ENDPOINT": self._peer(ctx).cluster_endpoint,
+            "PROBE_TIMEOUT_SECONDS": str(self._args.sizing.probe_timeout_seconds),
+            "RUN_BUDGET_SECONDS": str(self._args.sizing.probe_run_budget_seconds),
+            # Deployed later in this component: referenced by name to avoid a cycle.
+            "COORDINATOR_FUNCTION_NAME": self._name_of("failover_coordinator", ctx),
         }
 
     def _rotation_env(self, ctx: RegionContext) -> dict[str, pulumi.Input[str]]:
@@ -193,6 +206,9 @@ class DrAutomation(pulumi.ComponentResource):
             "LOCK_TABLE_NAME": self.lock_tables[ctx.role].name,
             "SNS_TOPIC_ARN": ctx.topic_arn,
             "LAG_BUDGET_MS": str(self._args.sizing.failover_lag_budget_ms),
+            "POLL_INTERVAL_SECONDS": str(self._args.sizing.failover_poll_seconds),
+            "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": self.functions["health_checker"][ctx.region].name,
+            "PEER_HEALTH_CHECKER_FUNCTION_NAME": self.functions["health_checker"][peer.region].name,
         }
 
     # --- resources -----------------------------------------------------------------------------
@@ -234,7 +250,12 @@ class DrAutomation(pulumi.ComponentResource):
             "drainers": [],
             "lock_table": "",
         }
+        inputs["health_checkers"] = []
+        inputs["coordinator"] = self._arn_of("failover_coordinator", ctx)
         if spec.key == "failover_coordinator":
+            inputs["health_checkers"] = [
+                fn.arn for fn in self.functions.get("health_checker", {}).values()
+            ]
             inputs["alarms"] = [
                 a.arn
                 for a in (ctx.probe_alarm, ctx.writer_alarm, peer.probe_alarm, peer.writer_alarm)
@@ -264,6 +285,8 @@ class DrAutomation(pulumi.ComponentResource):
                 topic_arn=values["topic"],
                 alarm_arns=values["alarms"],
                 drainer_arns=values["drainers"],
+                health_checker_arns=values["health_checkers"],
+                coordinator_arn=values["coordinator"],
                 lock_table_arn=values["lock_table"],
                 extra={"namespace": contract.NAMESPACE, "environment": args.environment_suffix},
             )

@@ -138,6 +138,42 @@ class _Reader:
         ttl = max(float(r.inputs["ttl"]) for r in records)
         return ttl, "registered: writer record TTL"
 
+    def policy_allows_invoke(self, function: Registration, target: Registration) -> bool:
+        """The function's role may invoke `target` (read from its registered inline policy)."""
+        roles = {r.outputs.get("arn"): r.id for r in self.run.of_type("aws:iam/role:Role")}
+        role_id = roles.get(function.inputs.get("role"))
+        for policy in self.run.of_type("aws:iam/rolePolicy:RolePolicy"):
+            if policy.inputs.get("role") != role_id:
+                continue
+            for statement in json.loads(policy.inputs["policy"])["Statement"]:
+                resources = statement["Resource"]
+                resources = [resources] if isinstance(resources, str) else resources
+                if "lambda:InvokeFunction" in statement["Action"] and (
+                    target.outputs.get("arn") in resources
+                ):
+                    return True
+        return False
+
+    def pages_coordinator(self, region: str) -> bool:
+        """The region's health checker pages its coordinator directly on a failed peer probe."""
+        checker = self.function("health_checker", region)
+        coordinator = self.function("failover_coordinator", region)
+        if checker is None or coordinator is None:
+            return False
+        named = self.env(checker, "COORDINATOR_FUNCTION_NAME") == coordinator.inputs.get("name")
+        return named and self.policy_allows_invoke(checker, coordinator)
+
+    def probes_after_promotion(self, region: str) -> bool:
+        """The coordinator runs the new writer region's health checker right after promotion."""
+        coordinator = self.function("failover_coordinator", region)
+        checker = self.function("health_checker", region)
+        if coordinator is None or checker is None:
+            return False
+        named = self.env(coordinator, "LOCAL_HEALTH_CHECKER_FUNCTION_NAME") == checker.inputs.get(
+            "name"
+        )
+        return named and self.policy_allows_invoke(coordinator, checker)
+
     def triggered_by_alarm(self, region: str, alarm: Registration) -> bool:
         """An EventBridge rule on this alarm's state change targets the region's coordinator."""
         coordinator = self.function("failover_coordinator", region)
@@ -208,31 +244,54 @@ def recovery_budget(run: PlanRun, assumptions: dict | None = None) -> RecoveryBu
         "next health probe runs (worst case: a full interval)", probe_seconds, probe_origin
     )
 
-    automatic = reader.triggered_by_alarm(dr, probe_alarm)
+    alarm_path = [first_probe, _alarm_parts(probe_alarm, to_ok=False)]
+    alarm_decision = [
+        _assumed(
+            assumptions, "eventbridge_delivery_seconds", "alarm event reaches the coordinator"
+        ),
+        _assumed(assumptions, "coordinator_gate_seconds", "coordinator checks its gates"),
+    ]
+    paged = reader.pages_coordinator(dr)
+    automatic = paged or reader.triggered_by_alarm(dr, probe_alarm)
     notes = []
     if not automatic:
         notes.append(
             "no rule routes the DR probe alarm to the DR coordinator: recovery waits for an operator"
         )
+    checker = reader.function("health_checker", dr)
+    if paged:
+        # The failed probe itself pages the coordinator; with the primary region lost, its API
+        # is unreachable, which satisfies the second vantage point at once. (A partial outage,
+        # APIs up and database down, waits for the primary's own writer alarm instead.)
+        timeout = _registered_number(
+            reader, checker, "PROBE_TIMEOUT_SECONDS", "the failed probe times out"
+        ) or Part("the failed probe times out", 0, "registered: default")
+        detection = [first_probe, timeout]
+        decision = [
+            _assumed(
+                assumptions, "lambda_async_invoke_seconds", "health checker pages the coordinator"
+            ),
+            _assumed(assumptions, "coordinator_gate_seconds", "coordinator checks its gates"),
+        ]
+        notes.append(
+            "detection: the DR health checker pages the coordinator on its first failed probe; "
+            f"without it the probe alarm path takes {sum(p.seconds for p in alarm_path):.0f} s"
+        )
+    else:
+        detection, decision = alarm_path, alarm_decision
+    if reader.probes_after_promotion(dr):
+        new_writer_probe = _registered_number(
+            reader, checker, "RUN_BUDGET_SECONDS", "coordinator runs the DR health probe at once"
+        ) or Part("coordinator runs the DR health probe at once", 0, "registered: default")
+    else:
+        new_writer_probe = Part("DR health probe sees the new writer", probe_seconds, probe_origin)
     unplanned = RecoveryPath(
         scenario="unplanned regional failover (primary region lost)",
         automatic=automatic,
         notes=notes,
         phases=[
-            Phase("detection", [first_probe, _alarm_parts(probe_alarm, to_ok=False)]),
-            Phase(
-                "decision",
-                [
-                    _assumed(
-                        assumptions,
-                        "eventbridge_delivery_seconds",
-                        "alarm event reaches the coordinator",
-                    ),
-                    _assumed(
-                        assumptions, "coordinator_gate_seconds", "coordinator checks its gates"
-                    ),
-                ],
-            ),
+            Phase("detection", detection),
+            Phase("decision", decision),
             Phase(
                 "AWS action",
                 [
@@ -246,12 +305,7 @@ def recovery_budget(run: PlanRun, assumptions: dict | None = None) -> RecoveryBu
             ),
             Phase(
                 "DNS",
-                [
-                    Part("DR health probe sees the new writer", probe_seconds, probe_origin),
-                    _alarm_parts(dr_writer_alarm, to_ok=True),
-                    route53,
-                    ttl,
-                ],
+                [new_writer_probe, _alarm_parts(dr_writer_alarm, to_ok=True), route53, ttl],
             ),
         ],
     )
@@ -282,6 +336,8 @@ def recovery_budget(run: PlanRun, assumptions: dict | None = None) -> RecoveryBu
             Phase(
                 "DNS",
                 [
+                    # The new writer is probed at once, but the old primary's checker keeps its
+                    # schedule: its alarm has to see the demotion.
                     Part("health probes see the new roles", probe_seconds, probe_origin),
                     max(demote, promote, key=lambda p: p.seconds),
                     route53,

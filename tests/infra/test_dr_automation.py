@@ -28,7 +28,7 @@ DESIGN_TABLE = {
 # AWS APIs each database-connecting function calls from inside its VPC (from the Lambda code).
 VPC_API_CALLS = {
     "connection_drainer": {"secretsmanager"},
-    "health_checker": {"secretsmanager", "rds", "monitoring"},
+    "health_checker": {"secretsmanager", "rds", "monitoring", "lambda"},
     "secret_rotation": {"secretsmanager", "rds"},
     "backup_verifier": {"rds", "secretsmanager"},
 }
@@ -345,8 +345,27 @@ def test_a_missing_layer_stops_a_real_deployment_with_the_fix(tmp_path, monkeypa
 
 
 def test_endpoint_services_cover_the_functions_of_each_region():
-    assert automation.endpoint_services_for("primary") == ("monitoring", "rds", "secretsmanager")
-    assert automation.endpoint_services_for("dr") == ("monitoring", "rds", "secretsmanager")
+    expected = ("lambda", "monitoring", "rds", "secretsmanager")
+    assert automation.endpoint_services_for("primary") == expected
+    assert automation.endpoint_services_for("dr") == expected
+
+
+def test_health_checkers_page_their_own_regions_coordinator(plan: PlanRun):
+    deployed = functions(plan)
+    for region in region_roles(plan).values():
+        checker = deployed[("health_checker", region)]
+        coordinator = deployed[("failover_coordinator", region)]
+        variables = checker.inputs["environment"]["variables"]
+        assert variables["COORDINATOR_FUNCTION_NAME"] == coordinator.inputs["name"]
+        invokable = {
+            resource
+            for stmt in function_policy(plan, checker)["Statement"]
+            if "lambda:InvokeFunction" in stmt["Action"]
+            for resource in stmt["Resource"]
+        }
+        assert invokable == {coordinator.outputs["arn"]}
+        coordinator_env = coordinator.inputs["environment"]["variables"]
+        assert coordinator_env["LOCAL_HEALTH_CHECKER_FUNCTION_NAME"] == checker.inputs["name"]
 
 
 @pytest.mark.parametrize(
