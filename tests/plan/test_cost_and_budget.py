@@ -196,3 +196,11 @@ def test_json_carries_cost_and_budget(capsys):
     assert document["cost"]["total"] > 1000
     assert document["budget"]["unplanned"]["seconds"] > 0
     assert document["rto_target_seconds"] == 300
+
+
+def test_the_readme_tables_are_the_tools_current_output():
+    from drplan import readme
+
+    assert readme.current_block() == readme.generated_block(), (
+        "README.md's cost/recovery tables are stale: run `venv/bin/python -m drplan.readme`"
+    )
