@@ -268,6 +268,9 @@ class GlobalAurora(pulumi.ComponentResource):
                 availability_zone=zone,
                 db_parameter_group_name=instance_parameters.name,
                 publicly_accessible=False,
+                # Security Hub RDS.35 asks for automatic minor upgrades; members of a global
+                # database must run the same minor version and are upgraded together through
+                # the global cluster, so a per-instance upgrade stays off.
                 auto_minor_version_upgrade=False,
                 ca_cert_identifier=aurora_settings.CA_CERTIFICATE_IDENTIFIER,
                 # Tier 0 for the first instance, so a local failover prefers it, then the others.
