@@ -1,4 +1,4 @@
-"""The coordinator's side effects: start the role change, wait for it, drain, notify.
+"""The coordinator's side effects: start the role change, wait for it, probe, drain, notify.
 
 Each function does one thing against one client, so the orchestration in `coordinator.py`
 reads as the runbook it automates.
@@ -112,12 +112,47 @@ def wait_for_writer(
 
 
 @dataclass(frozen=True)
-class DrainOutcome:
-    """Result of asking the old writer's region to drain sessions."""
+class InvokeOutcome:
+    """Result of a best-effort synchronous invocation of a helper function (drain, probe)."""
 
     ok: bool
     detail: str
     seconds: float
+
+
+def invoke_sync(
+    factory: Any,
+    *,
+    what: str,
+    region: str,
+    function_name: str,
+    payload: bytes,
+    timeout_seconds: float,
+    clock: Clock,
+) -> InvokeOutcome:
+    """Invoke `function_name` in `region` synchronously, bounded by `timeout_seconds`.
+
+    Best effort by design: a failure, a function error or a timeout is reported, never raised.
+    The client is a one-off with a read timeout of `timeout_seconds` (a synchronous invoke
+    answers only when the function returns) and a single attempt: a retry would double the wait,
+    and for the drainer could drain twice.
+    """
+    started = clock.monotonic()
+    config = client_config(
+        connect_timeout=min(3.0, timeout_seconds), read_timeout=timeout_seconds, max_attempts=1
+    )
+    try:
+        client = factory("lambda", region, config=config)
+        response = client.invoke(
+            FunctionName=function_name, InvocationType="RequestResponse", Payload=payload
+        )
+        body = response["Payload"].read().decode("utf-8", "replace")
+        if response.get("FunctionError"):
+            detail = f"{what} reported {response['FunctionError']}: {body[:500]}"
+            return InvokeOutcome(False, detail, clock.monotonic() - started)
+        return InvokeOutcome(True, body[:500], clock.monotonic() - started)
+    except (ClientError, BotoCoreError) as exc:
+        return InvokeOutcome(False, f"{what} not reachable: {exc}", clock.monotonic() - started)
 
 
 def drain_old_writer(
@@ -128,30 +163,42 @@ def drain_old_writer(
     payload: dict[str, Any],
     timeout_seconds: float,
     clock: Clock,
-) -> DrainOutcome:
-    """Invoke the connection drainer in `region` synchronously, bounded by `timeout_seconds`.
-
-    Best effort by design: a failed or slow drain is reported, never raised. The client has a
-    single attempt: a retried synchronous invoke could drain twice and would double the wait.
-    """
-    started = clock.monotonic()
-    config = client_config(
-        connect_timeout=min(3.0, timeout_seconds), read_timeout=timeout_seconds, max_attempts=1
+) -> InvokeOutcome:
+    """Invoke the connection drainer in `region` synchronously (see `invoke_sync`)."""
+    return invoke_sync(
+        factory,
+        what="drainer",
+        region=region,
+        function_name=function_name,
+        payload=json.dumps(payload).encode(),
+        timeout_seconds=timeout_seconds,
+        clock=clock,
     )
-    try:
-        client = factory("lambda", region, config=config)
-        response = client.invoke(
-            FunctionName=function_name,
-            InvocationType="RequestResponse",
-            Payload=json.dumps(payload).encode(),
-        )
-        body = response["Payload"].read().decode("utf-8", "replace")
-        if response.get("FunctionError"):
-            detail = f"drainer reported {response['FunctionError']}: {body[:500]}"
-            return DrainOutcome(False, detail, clock.monotonic() - started)
-        return DrainOutcome(True, body[:500], clock.monotonic() - started)
-    except (ClientError, BotoCoreError) as exc:
-        return DrainOutcome(False, f"drainer not reachable: {exc}", clock.monotonic() - started)
+
+
+def probe_new_writer(
+    factory: Any,
+    *,
+    region: str,
+    function_name: str,
+    timeout_seconds: float,
+    clock: Clock,
+) -> InvokeOutcome:
+    """Run the health checker of the new writer's region now (its manual `{}` event).
+
+    Route 53 follows the new writer through the alarm on its `WriterAvailable` metric, which the
+    checker otherwise publishes only at its next scheduled minute: probing right after the
+    promotion takes up to a minute off the DNS part of the recovery time.
+    """
+    return invoke_sync(
+        factory,
+        what="health checker",
+        region=region,
+        function_name=function_name,
+        payload=b"{}",
+        timeout_seconds=timeout_seconds,
+        clock=clock,
+    )
 
 
 def notify(sns: Any, topic_arn: str, *, subject: str, summary: dict[str, Any]) -> bool:

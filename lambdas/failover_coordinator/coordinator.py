@@ -8,10 +8,13 @@ Order matters for safety:
    (double-checked): another invocation may have completed the same failover in between;
 4. from the moment the lock is held, every failure is recorded on the lock item (`failed` or
    `unconfirmed`), so a re-invocation is blocked instead of repeating the operation blindly;
-5. the old writer is drained after the role change (catalog changes replicate to every region,
-   so sessions can only be cut on the demoted cluster), best effort and only when its region
-   answered the health read;
-6. every non-dry-run outcome worth a human's attention is published to SNS with durations.
+5. once the role change is confirmed, the new writer region's health checker is run at once
+   (best effort, bounded) so that `WriterAvailable` - and with it the Route 53 failover record -
+   follows the new writer now rather than at the checker's next scheduled minute;
+6. then the old writer is drained (catalog changes replicate to every region, so sessions can
+   only be cut on the demoted cluster), best effort and only when its region answered the
+   health read;
+7. every non-dry-run outcome worth a human's attention is published to SNS with durations.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from failover_coordinator.decision import (
     Observations,
     Policy,
     Request,
+    Trigger,
     Verdict,
     decide,
 )
@@ -41,6 +45,7 @@ from failover_coordinator.events import (
     RDS_FAILURE_EVENTS,
     Ignored,
     RdsNotice,
+    StalePage,
     parse_event,
 )
 from failover_coordinator.lock import FailoverLock, LockUnavailable
@@ -51,6 +56,10 @@ logger = Logger(service="failover_coordinator", child=True)
 
 # Seconds kept back from the Lambda's remaining time for recording the outcome (lock + SNS).
 RESERVE_SECONDS = 20.0
+# Upper bound on the post-promotion health probe (the checker's own timeout is 30 s).
+PROBE_TIMEOUT_SECONDS = 25.0
+# Below this much time left (after the reserve) a helper invocation is not even attempted.
+MIN_INVOKE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,8 @@ class Result:
     decision: Decision | None = None
     durations_ms: dict[str, float] = field(default_factory=dict)
     lock: str | None = None
-    drain: actions.DrainOutcome | None = None
+    probe: actions.InvokeOutcome | None = None
+    drain: actions.InvokeOutcome | None = None
     notified: bool = False
     page: bool = False
     event_id: str | None = None
@@ -103,6 +113,8 @@ class Result:
                 "dryRun": self.request.dry_run,
                 "force": self.request.force,
             }
+            if self.request.observed_at is not None:
+                out["request"]["observedAt"] = self.request.observed_at
         if self.decision is not None:
             out["decision"] = {
                 "verdict": self.decision.verdict.value,
@@ -114,6 +126,8 @@ class Result:
             }
         if self.lock is not None:
             out["lock"] = self.lock
+        if self.probe is not None:
+            out["probe"] = asdict(self.probe)
         if self.drain is not None:
             out["drain"] = asdict(self.drain)
         if self.event_id is not None:
@@ -136,6 +150,7 @@ class Result:
         units = {
             "decision_ms": "DecisionDuration",
             "role_change_ms": "RoleChangeDuration",
+            "probe_ms": "PostPromotionProbeDuration",
             "drain_ms": "DrainDuration",
             "total_ms": "TotalDuration",
         }
@@ -178,7 +193,13 @@ class Coordinator:
 
     def run(self, event: Any) -> Result:
         """Handle one event (raises `InvalidEvent` for a malformed one, before any AWS call)."""
-        parsed = parse_event(event, self.settings)
+        try:
+            parsed = parse_event(event, self.settings, now=self.clock.time())
+        except StalePage as exc:
+            # A page that waited behind a running invocation says nothing about now; the next
+            # probe will page again if the writer is still lost. Not an error worth alerting.
+            logger.info("stale page ignored", extra={"reason": str(exc)})
+            return self._finish(Result(status="ignored", detail=str(exc)))
         if isinstance(parsed, Ignored):
             logger.info("event ignored", extra={"reason": parsed.reason})
             return self._finish(Result(status="ignored", detail=parsed.reason))
@@ -228,7 +249,10 @@ class Coordinator:
                 decision=decision,
                 page=decision.page,
             )
-            self._notify(result)
+            # Health checkers page every minute while a peer looks lost: a quiet "no action"
+            # is logged and counted, not mailed; anything a human must act on is.
+            if request.trigger is not Trigger.PAGE or decision.page:
+                self._notify(result)
             return result
 
         lock = self._lock()
@@ -354,11 +378,16 @@ class Coordinator:
             self._notify(result)
             return result
 
+        # DNS first: the new writer's health metric, then the old writer's sessions.
+        probe = self._probe_new_writer(target_region)
         drain = None
         drain_budget = min(self.settings.drain_timeout_seconds, self.deadline.remaining())
         # "When reachable": skip a region whose API did not even answer the health read, and
         # never spend the time reserved for recording the outcome.
-        if observations.writer_alarm is not AlarmState.UNREACHABLE and drain_budget >= 1.0:
+        if (
+            observations.writer_alarm is not AlarmState.UNREACHABLE
+            and drain_budget >= MIN_INVOKE_SECONDS
+        ):
             drain = actions.drain_old_writer(
                 self.deps.factory,
                 region=source.region,
@@ -379,10 +408,52 @@ class Coordinator:
             request=request,
             decision=decision,
             lock="released",
+            probe=probe,
             drain=drain,
         )
         self._notify(result)
         return result
+
+    def _probe_new_writer(self, region: str) -> actions.InvokeOutcome | None:
+        """Run the health checker of `region` (the new writer's) now; never raises.
+
+        None when no checker is configured for that region. The role change is done by now:
+        nothing here may turn it into a failure, hence the catch-all.
+        """
+        function_name = self.settings.for_region(region).health_checker_function_name
+        if not function_name:
+            logger.info(
+                "no health checker configured for the new writer's region, not probing",
+                extra={"region": region},
+            )
+            return None
+        budget = min(PROBE_TIMEOUT_SECONDS, self.deadline.remaining())
+        if budget < MIN_INVOKE_SECONDS:
+            detail = f"skipped: {budget:.1f} s left before the reserve for recording the outcome"
+            logger.warning("post-promotion probe skipped", extra={"detail": detail})
+            return actions.InvokeOutcome(False, detail, 0.0)
+        started = self.clock.monotonic()
+        try:
+            probe = actions.probe_new_writer(
+                self.deps.factory,
+                region=region,
+                function_name=function_name,
+                timeout_seconds=budget,
+                clock=self.clock,
+            )
+        except Exception as exc:
+            logger.exception("post-promotion probe broke (not blocking)")
+            probe = actions.InvokeOutcome(
+                False, f"probe error: {exc}", self.clock.monotonic() - started
+            )
+        self.durations["probe_ms"] = probe.seconds * 1000
+        if probe.ok:
+            logger.info("new writer probed", extra={"region": region, "seconds": probe.seconds})
+        else:
+            logger.warning(
+                "post-promotion probe failed (not blocking)", extra={"detail": probe.detail}
+            )
+        return probe
 
     # -- RDS events --------------------------------------------------------------------------
 

@@ -12,7 +12,11 @@ Gates, in order (the first that fails decides):
 7. failover only: the writer is unhealthy from *two* vantage points - the target region's probe
    alarm and the writer region's own writer alarm (an unreachable writer-region API counts as
    unhealthy). One vantage point alone is a network partition until proven otherwise: no action.
-   A manual failover may `force` past this gate; an alarm-triggered one never can;
+   A page from the target region's health checker (`Trigger.PAGE`) is itself a fresh failed
+   probe from the target's vantage point, so that side counts as unhealthy even before the probe
+   alarm has collected its datapoints; the writer region's side is still required. See
+   `TRIGGERS_OBSERVING_TARGET_VANTAGE`. A manual failover may `force` past this gate; an alarm-
+   or page-triggered one never can;
 8. failover only: the replication / RPO lag is known and within the budget (`force` overrides);
 9. switchover only: the writer is healthy from both vantage points (a planned switchover
    needs a working primary; an unhealthy one calls for a failover).
@@ -39,8 +43,15 @@ class Operation(StrEnum):
 class Trigger(StrEnum):
     """Where a request came from."""
 
-    ALARM = "alarm"
+    ALARM = "alarm"  # the target region's probe alarm entered ALARM
+    PAGE = "page"  # the target region's health checker saw its peer-writer probe fail just now
     MANUAL = "manual"
+
+
+# Triggers that are, by themselves, a fresh "the writer is unreachable" observation made from the
+# target region's vantage point. For these, gate 7 counts the target side as unhealthy whatever
+# the target's probe alarm says (it lags the probe by its evaluation periods).
+TRIGGERS_OBSERVING_TARGET_VANTAGE: frozenset[Trigger] = frozenset({Trigger.PAGE})
 
 
 class Verdict(StrEnum):
@@ -77,6 +88,8 @@ class Request:
     trigger: Trigger
     dry_run: bool = False
     force: bool = False
+    # For a page: when the health checker saw the probe fail (ISO-8601 UTC, as received).
+    observed_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,12 +227,20 @@ def decide(request: Request, obs: Observations, policy: Policy) -> Decision:
     else:
         passed("target_in_sync", f"synchronization status {sync or 'not reported'}")
 
+    paged = request.trigger in TRIGGERS_OBSERVING_TARGET_VANTAGE
+    target_unhealthy = paged or obs.target_probe_alarm.unhealthy
+    page_note = (
+        f" (paged by the health checker in {request.target_region}"
+        f"{f' at {request.observed_at}' if request.observed_at else ''}: counts as unhealthy)"
+        if paged
+        else ""
+    )
     vantage = (
-        f"probe alarm in {request.target_region}: {obs.target_probe_alarm.value}; "
+        f"probe alarm in {request.target_region}: {obs.target_probe_alarm.value}{page_note}; "
         f"writer alarm in {writer.region}: {obs.writer_alarm.value}"
     )
     if request.operation is Operation.FAILOVER:
-        both = obs.target_probe_alarm.unhealthy and obs.writer_alarm.unhealthy
+        both = target_unhealthy and obs.writer_alarm.unhealthy
         if not both:
             if request.trigger is Trigger.MANUAL and request.force:
                 passed("writer_unhealthy_twice", f"{vantage} (forced)")
@@ -254,7 +275,7 @@ def decide(request: Request, obs: Observations, policy: Policy) -> Decision:
                 f"replication lag {lag:.0f} ms, budget {policy.lag_budget_ms:.0f} ms",
             )
     else:
-        if obs.target_probe_alarm.unhealthy or obs.writer_alarm.unhealthy:
+        if target_unhealthy or obs.writer_alarm.unhealthy:
             return stop(
                 Verdict.REFUSED,
                 "writer_healthy",

@@ -1,4 +1,4 @@
-"""The three events the coordinator accepts, parsed strictly into typed requests.
+"""The four events the coordinator accepts, parsed strictly into typed requests.
 
 (a) EventBridge "CloudWatch Alarm State Change" for this region's probe alarm ("the global writer
     is unreachable from this region"). In ALARM it asks for an unplanned failover *to this
@@ -12,14 +12,28 @@
 
     Keys are checked strictly (a misspelt `dryrun` must not turn a dry run into a real
     failover) and the booleans must be JSON booleans.
+(d) A page from this region's health checker, invoked asynchronously the moment its probe of
+    the peer writer fails (without waiting for the probe alarm's datapoints)::
+
+        {"source": "aurora-dr.health-checker", "detail-type": "Peer Writer Unreachable",
+         "detail": {"region": "<this region>", "peerRegion": "<the peer region>",
+                    "observedAt": "<ISO-8601 UTC timestamp>"}}
+
+    It asks for the same unplanned failover *to this region* as (a); the decision counts the
+    page as a fresh unhealthy observation from this region (see `decision.py`, gate 7). Keys,
+    types and regions are checked strictly, and `observedAt` must be recent: an asynchronous
+    invocation can be retried or delayed for hours, and an old page is not evidence of anything
+    (`StalePage`, older than `PAGE_MAX_AGE_SECONDS` or too far in the future).
 
 Anything else raises `InvalidEvent` before any AWS call is made.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from failover_coordinator.decision import Operation, Request, Trigger
@@ -29,6 +43,14 @@ ALARM_SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
 RDS_SOURCE = "aws.rds"
 MANUAL_KEYS = frozenset({"action", "targetRegion", "dryRun", "force"})
+PAGE_SOURCE = "aurora-dr.health-checker"
+PAGE_DETAIL_TYPE = "Peer Writer Unreachable"
+PAGE_KEYS = frozenset({"source", "detail-type", "detail"})
+PAGE_DETAIL_KEYS = frozenset({"region", "peerRegion", "observedAt"})
+# A page older than this is not a fresh observation (the probe alarm covers a longer outage).
+PAGE_MAX_AGE_SECONDS = 300.0
+# Tolerated clock skew between the health checker and the coordinator (same region).
+PAGE_MAX_SKEW_SECONDS = 30.0
 
 # RDS event ids worth naming in notifications (see NOTES.md).
 RDS_EVENT_MEANINGS = {
@@ -44,6 +66,10 @@ RDS_FAILURE_EVENTS = frozenset({"RDS-EVENT-0239"})
 
 class InvalidEvent(ValueError):
     """The event is malformed or not one the coordinator handles."""
+
+
+class StalePage(InvalidEvent):
+    """A well-formed health-checker page whose observation is too old (or in the future)."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +100,11 @@ class RdsNotice:
 ParsedEvent = Request | RdsNotice | Ignored
 
 
-def parse_event(event: Any, settings: Settings) -> ParsedEvent:
-    """Classify and validate `event`; raises `InvalidEvent` with a message naming the problem."""
+def parse_event(event: Any, settings: Settings, *, now: float | None = None) -> ParsedEvent:
+    """Classify and validate `event`; raises `InvalidEvent` with a message naming the problem.
+
+    `now` (seconds since the epoch, default: the system clock) dates a page's observation.
+    """
     if not isinstance(event, Mapping):
         raise InvalidEvent(f"event must be a JSON object, got {type(event).__name__}")
     source = event.get("source")
@@ -83,12 +112,15 @@ def parse_event(event: Any, settings: Settings) -> ParsedEvent:
         return _parse_alarm(event, settings)
     if source == RDS_SOURCE:
         return _parse_rds(event)
+    if source == PAGE_SOURCE:
+        return _parse_page(event, settings, time.time() if now is None else now)
     if source is not None:
         raise InvalidEvent(f"unsupported event source {source!r}")
     if "action" in event:
         return _parse_manual(event, settings)
     raise InvalidEvent(
-        "unrecognised event: expected an EventBridge alarm or RDS event, or a manual request "
+        "unrecognised event: expected an EventBridge alarm or RDS event, a health-checker page, "
+        "or a manual request "
         '{"action": "switchover"|"failover", "targetRegion": ..., "dryRun": bool, "force": bool}'
     )
 
@@ -151,6 +183,77 @@ def _parse_rds(event: Mapping[str, Any]) -> RdsNotice:
         message=str(detail.get("Message", "")),
         region=event.get("region") if isinstance(event.get("region"), str) else None,
     )
+
+
+def _parse_page(event: Mapping[str, Any], settings: Settings, now: float) -> Request:
+    unknown = sorted(set(event) - PAGE_KEYS)
+    if unknown:
+        raise InvalidEvent(
+            f"unknown key(s) {', '.join(unknown)} in health-checker page; allowed: "
+            f"{', '.join(sorted(PAGE_KEYS))}"
+        )
+    if event.get("detail-type") != PAGE_DETAIL_TYPE:
+        raise InvalidEvent(
+            f"unsupported health-checker page detail-type {event.get('detail-type')!r}; "
+            f"expected {PAGE_DETAIL_TYPE!r}"
+        )
+    detail = _detail(event)
+    unknown = sorted(set(detail) - PAGE_DETAIL_KEYS)
+    missing = sorted(PAGE_DETAIL_KEYS - set(detail))
+    if unknown or missing:
+        raise InvalidEvent(
+            f"health-checker page detail must have exactly the keys "
+            f"{', '.join(sorted(PAGE_DETAIL_KEYS))} (unknown: {', '.join(unknown) or 'none'}; "
+            f"missing: {', '.join(missing) or 'none'})"
+        )
+    for key in sorted(PAGE_DETAIL_KEYS):
+        if not isinstance(detail[key], str):
+            raise InvalidEvent(f"page detail.{key} must be a string, got {detail[key]!r}")
+    # The page reports what *this* region sees: a page naming other regions is misrouted.
+    if detail["region"] != settings.local.region:
+        raise InvalidEvent(
+            f"page from the health checker in {detail['region']!r}, but the coordinator runs "
+            f"in {settings.local.region!r}"
+        )
+    if detail["peerRegion"] != settings.peer.region:
+        raise InvalidEvent(
+            f"page names peer region {detail['peerRegion']!r}, but the coordinator's peer is "
+            f"{settings.peer.region!r}"
+        )
+    observed_at = detail["observedAt"]
+    observed = _utc_timestamp(observed_at)
+    age = now - observed.timestamp()
+    if age > PAGE_MAX_AGE_SECONDS:
+        raise StalePage(
+            f"stale page: observed at {observed_at}, {age:.0f} s ago (more than "
+            f"{PAGE_MAX_AGE_SECONDS:.0f} s); not acting on an old observation"
+        )
+    if age < -PAGE_MAX_SKEW_SECONDS:
+        raise StalePage(
+            f"page observed at {observed_at}, {-age:.0f} s in the future (more than "
+            f"{PAGE_MAX_SKEW_SECONDS:.0f} s of clock skew); not acting on it"
+        )
+    return Request(
+        operation=Operation.FAILOVER,
+        target_region=settings.local.region,
+        trigger=Trigger.PAGE,
+        observed_at=observed_at,
+    )
+
+
+def _utc_timestamp(text: str) -> datetime:
+    """An ISO-8601 timestamp with an explicit UTC offset (`Z` or `+00:00`)."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidEvent(
+            f"page detail.observedAt {text!r} is not an ISO-8601 timestamp"
+        ) from None
+    if parsed.utcoffset() != timedelta(0):
+        raise InvalidEvent(
+            f"page detail.observedAt {text!r} must be in UTC (end with 'Z' or '+00:00')"
+        )
+    return parsed
 
 
 def _parse_manual(event: Mapping[str, Any], settings: Settings) -> Request:

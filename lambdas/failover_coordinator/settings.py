@@ -7,6 +7,10 @@ holds the writer role is never configured: it is read from `describe_global_clus
 Alarm vocabulary (both alarms exist in both regions, built from `drcommon.contract`):
 * probe alarm  - on `PeerWriterAvailable`: "the global writer is unreachable from this region";
 * writer alarm - on `WriterAvailable`: "this region's cluster is the writer and accepts writes".
+
+The health checkers' function names are optional: when set, the coordinator invokes the new
+writer region's checker right after a completed role change, so `WriterAvailable` (which Route 53
+follows through the writer alarm) is published at once instead of at the next scheduled minute.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ ENV_PEER_PROBE_ALARM_NAME = "PEER_PROBE_ALARM_NAME"
 ENV_PEER_WRITER_ALARM_NAME = "PEER_WRITER_ALARM_NAME"
 ENV_LOCAL_DRAINER_FUNCTION_NAME = "LOCAL_DRAINER_FUNCTION_NAME"
 ENV_PEER_DRAINER_FUNCTION_NAME = "PEER_DRAINER_FUNCTION_NAME"
+ENV_LOCAL_HEALTH_CHECKER_FUNCTION_NAME = "LOCAL_HEALTH_CHECKER_FUNCTION_NAME"
+ENV_PEER_HEALTH_CHECKER_FUNCTION_NAME = "PEER_HEALTH_CHECKER_FUNCTION_NAME"
 ENV_LOCK_TABLE_NAME = "LOCK_TABLE_NAME"
 ENV_SNS_TOPIC_ARN = "SNS_TOPIC_ARN"
 # Thresholds (the sizing decides the budget; the rest have safe defaults).
@@ -55,6 +61,8 @@ REQUIRED_ENV_VARS: tuple[str, ...] = (
     ENV_LAG_BUDGET_MS,
 )
 OPTIONAL_ENV_VARS: tuple[str, ...] = (
+    ENV_LOCAL_HEALTH_CHECKER_FUNCTION_NAME,
+    ENV_PEER_HEALTH_CHECKER_FUNCTION_NAME,
     ENV_LAG_LOOKBACK_SECONDS,
     ENV_LOCK_LEASE_SECONDS,
     ENV_POLL_INTERVAL_SECONDS,
@@ -83,6 +91,8 @@ class RegionSettings:
     probe_alarm_name: str
     writer_alarm_name: str
     drainer_function_name: str
+    # Probed right after this region's cluster is promoted; None: not wired, no probe.
+    health_checker_function_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,12 +159,18 @@ class Settings:
                 probe_alarm_name=envconfig.required(env, ENV_LOCAL_PROBE_ALARM_NAME),
                 writer_alarm_name=envconfig.required(env, ENV_LOCAL_WRITER_ALARM_NAME),
                 drainer_function_name=envconfig.required(env, ENV_LOCAL_DRAINER_FUNCTION_NAME),
+                health_checker_function_name=envconfig.optional(
+                    env, ENV_LOCAL_HEALTH_CHECKER_FUNCTION_NAME
+                ),
             ),
             peer=RegionSettings(
                 region=peer_region,
                 probe_alarm_name=envconfig.required(env, ENV_PEER_PROBE_ALARM_NAME),
                 writer_alarm_name=envconfig.required(env, ENV_PEER_WRITER_ALARM_NAME),
                 drainer_function_name=envconfig.required(env, ENV_PEER_DRAINER_FUNCTION_NAME),
+                health_checker_function_name=envconfig.optional(
+                    env, ENV_PEER_HEALTH_CHECKER_FUNCTION_NAME
+                ),
             ),
             lock_table_name=table,
             sns_topic_arn=topic,

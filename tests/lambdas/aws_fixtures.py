@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -150,18 +151,25 @@ TEST_CONFIG: Config = client_config(connect_timeout=1, read_timeout=1, max_attem
 
 @dataclass
 class TestClientFactory:
-    """A `ClientFactory` for tests; records `(service, region, operation)` of every call."""
+    """A `ClientFactory` for tests; records `(service, region, operation)` of every call.
+
+    `requests` has the same calls with their parameters, `configs` the `config` each client was
+    asked for with (the clients handed out are the test's, whatever the config).
+    """
 
     __test__ = False  # not a test class, despite the name
 
     overrides: dict[tuple[str, str], Any] = field(default_factory=dict)
     unreachable: set[tuple[str, str]] = field(default_factory=set)
     calls: list[tuple[str, str, str]] = field(default_factory=list)
+    requests: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    configs: list[tuple[str, str, Config | None]] = field(default_factory=list)
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def __call__(self, service: str, region: str, *, config: Config | None = None) -> Any:
         """A recorded client: an override, an unreachable one, or a plain (moto) client."""
         key = (service, region)
+        self.configs.append((service, region, config))
         if key in self.overrides:
             return self.overrides[key]
         if key in self._cache:
@@ -194,8 +202,9 @@ class TestClientFactory:
     def _record(self, client: Any, region: str) -> None:
         service = client.meta.service_model.service_name
 
-        def record(model: Any, **_: Any) -> None:
+        def record(model: Any, params: dict[str, Any], **_: Any) -> None:
             self.calls.append((service, region, model.name))
+            self.requests.append((service, region, model.name, dict(params)))
 
         # `before-parameter-build` fires for every call, before Stubber answers it.
         client.meta.events.register("before-parameter-build", record)
@@ -207,6 +216,14 @@ class TestClientFactory:
     def mutations(self) -> set[str]:
         """The mutating operations called."""
         return {op for op in self.operations() if op in MUTATING_OPERATIONS}
+
+    def invoked(self) -> list[str]:
+        """Names of the Lambda functions invoked, in order."""
+        return [
+            params["FunctionName"]
+            for service, _, op, params in self.requests
+            if service == "lambda" and op == "Invoke"
+        ]
 
 
 @pytest.fixture
@@ -342,6 +359,11 @@ def drainer(region: str) -> str:
     return f"aurora-dr-dev-drainer-{region}"
 
 
+def health_checker(region: str) -> str:
+    """Name of the health checker function in `region`."""
+    return f"aurora-dr-dev-health-checker-{region}"
+
+
 ENV = {
     "AWS_REGION": DR,
     "GLOBAL_CLUSTER_ID": GID,
@@ -353,6 +375,8 @@ ENV = {
     "PEER_WRITER_ALARM_NAME": writer_alarm(PRIMARY),
     "LOCAL_DRAINER_FUNCTION_NAME": drainer(DR),
     "PEER_DRAINER_FUNCTION_NAME": drainer(PRIMARY),
+    "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": health_checker(DR),
+    "PEER_HEALTH_CHECKER_FUNCTION_NAME": health_checker(PRIMARY),
     "LOCK_TABLE_NAME": LOCK_TABLE,
     "SNS_TOPIC_ARN": TOPIC_ARN,
     "LAG_BUDGET_MS": str(LAG_BUDGET_MS),
@@ -385,6 +409,22 @@ def manual_event(
 ) -> dict[str, Any]:
     """An operator's request."""
     return {"action": action, "targetRegion": target, "dryRun": dry_run, "force": force}
+
+
+def page_event(
+    observed_at: float, *, region: str = DR, peer_region: str = PRIMARY
+) -> dict[str, Any]:
+    """The health checker's page (async invoke of the coordinator in its own region):
+    the peer writer probe failed at `observed_at` (seconds since the epoch)."""
+    return {
+        "source": "aurora-dr.health-checker",
+        "detail-type": "Peer Writer Unreachable",
+        "detail": {
+            "region": region,
+            "peerRegion": peer_region,
+            "observedAt": datetime.fromtimestamp(observed_at, tz=UTC).isoformat(),
+        },
+    }
 
 
 def rds_event(event_id: str, source_id: str = DR_CLUSTER, region: str = DR) -> dict[str, Any]:
@@ -446,7 +486,10 @@ class World:
     queue_url: str = ""
 
     def build(self, *, drainers: bool = True) -> World:
-        """Create the moto resources and one RDS Stubber per region."""
+        """Create the moto resources and one RDS Stubber per region.
+
+        `drainers`: also create the drainer and health checker functions (moto echoes the event).
+        """
         for region in (PRIMARY, DR):
             self.rds[region] = self.factory.stubbed("rds", region)
             cloudwatch = client("cloudwatch", region)
@@ -490,10 +533,10 @@ class World:
             Attributes={"RawMessageDelivery": "true"},
         )
         if drainers:
-            self._create_drainers()
+            self._create_functions()
         return self
 
-    def _create_drainers(self) -> None:
+    def _create_functions(self) -> None:
         role = client("iam", PRIMARY).create_role(
             RoleName="drainer", AssumeRolePolicyDocument="{}"
         )["Role"]["Arn"]
@@ -503,13 +546,14 @@ class World:
                 "handler.py", "def lambda_handler(event, context):\n    return event\n"
             )
         for region in (PRIMARY, DR):
-            client("lambda", region).create_function(
-                FunctionName=drainer(region),
-                Runtime="python3.12",
-                Role=role,
-                Handler="handler.lambda_handler",
-                Code={"ZipFile": code.getvalue()},
-            )
+            for name in (drainer(region), health_checker(region)):
+                client("lambda", region).create_function(
+                    FunctionName=name,
+                    Runtime="python3.12",
+                    Role=role,
+                    Handler="handler.lambda_handler",
+                    Code={"ZipFile": code.getvalue()},
+                )
 
     # -- state setters ---------------------------------------------------------------------
 

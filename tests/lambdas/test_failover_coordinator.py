@@ -1,12 +1,15 @@
 """Failover coordinator: the decision table end to end, plus races, failures and bad events.
 
 Each scenario row is GIVEN (topology, alarms, lag, lock) / WHEN (an event) / THEN (status, the
-mutating AWS calls made, SNS messages, page flag). RDS answers come from Stubbers with real
-request shapes; everything else is moto.
+mutating AWS calls made, the functions invoked, SNS messages, page flag). RDS answers come from
+Stubbers with real request shapes; everything else is moto.
 """
 
 from __future__ import annotations
 
+import io
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,19 +23,43 @@ from aws_fixtures import (  # noqa: F401 - fixture
     World,
     alarm_event,
     client,
+    drainer,
     failing_over,
+    health_checker,
     manual_event,
     moto_aws,
+    page_event,
     probe_alarm,
     rds_event,
     topology,
     writer_alarm,
 )
+from botocore.exceptions import ReadTimeoutError
+from botocore.response import StreamingBody
 
-from failover_coordinator import handler
+from failover_coordinator import actions, handler
 from failover_coordinator.events import InvalidEvent
+from failover_coordinator.settings import Settings
 
 FAILOVER_DONE = {"PutItem", "FailoverGlobalCluster", "UpdateItem", "Invoke", "Publish"}
+# After a role change towards DR: probe the new writer's region, then drain the old writer's.
+PROBE_THEN_DRAIN = (health_checker(DR), drainer(PRIMARY))
+Event = dict[str, Any] | Callable[[float], dict[str, Any]]
+
+
+def fresh_page(now: float) -> dict[str, Any]:
+    """The DR health checker's page, sent 20 s before the coordinator handles it."""
+    return page_event(now - 20)
+
+
+def stale_page(now: float) -> dict[str, Any]:
+    """A page delivered late (e.g. held in the async queue): 301 s old."""
+    return page_event(now - 301)
+
+
+def _event(sc_event: Event, world: World) -> dict[str, Any]:
+    """Events that carry a timestamp are built against the world's clock."""
+    return sc_event(world.clock.time()) if callable(sc_event) else sc_event
 
 
 @dataclass(frozen=True)
@@ -40,7 +67,8 @@ class Scenario:
     """One row of the decision table."""
 
     name: str
-    event: dict[str, Any]
+    event: Event
+    # "rejected": the event raises `InvalidEvent` before any AWS call.
     expect_status: str
     expect_mutations: frozenset[str]
     # GIVEN
@@ -61,6 +89,7 @@ class Scenario:
     timeout: float = 300.0
     observes: bool = True
     # THEN
+    expect_invokes: tuple[str, ...] = ()
     expect_sns: int = 1
     expect_page: bool = False
     expect_lock_state: str | None = None
@@ -91,6 +120,7 @@ SCENARIOS = [
         role_change="ok",
         expect_status="completed",
         expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
         expect_lock_state="completed",
     ),
     Scenario(
@@ -163,6 +193,7 @@ SCENARIOS = [
         expect_mutations=frozenset(
             {"PutItem", "SwitchoverGlobalCluster", "UpdateItem", "Invoke", "Publish"}
         ),
+        expect_invokes=PROBE_THEN_DRAIN,
         expect_lock_state="completed",
     ),
     Scenario(
@@ -191,6 +222,7 @@ SCENARIOS = [
         role_change="throttle_then_ok",
         expect_status="completed",
         expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
         expect_lock_state="completed",
     ),
     Scenario(
@@ -211,8 +243,9 @@ SCENARIOS = [
         primary_api_unreachable=True,
         role_change="ok",
         expect_status="completed",
-        # The old writer's region is dead: no drain attempt.
-        expect_mutations=frozenset(FAILOVER_DONE - {"Invoke"}),
+        # The old writer's region is dead: no drain attempt; the new writer is still probed.
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=(health_checker(DR),),
         expect_lock_state="completed",
     ),
     Scenario(
@@ -224,6 +257,7 @@ SCENARIOS = [
         role_change="ok",
         expect_status="completed",
         expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
         expect_lock_state="completed",
     ),
     Scenario(
@@ -241,6 +275,7 @@ SCENARIOS = [
         role_change="ok",
         expect_status="completed",
         expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
         expect_lock_state="completed",
     ),
     Scenario(
@@ -264,6 +299,7 @@ SCENARIOS = [
         role_change="ok",
         expect_status="completed",
         expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
         expect_lock_state="completed",
     ),
     Scenario(
@@ -280,6 +316,112 @@ SCENARIOS = [
         expect_page=True,
         expect_lock_state="unconfirmed",
     ),
+    # -- the health checker's page: the DR vantage point is the page itself -----------------
+    Scenario(
+        name="page_with_primary_writer_alarm_fails_over",
+        event=fresh_page,
+        dr_probe="OK",  # the probe alarm has not collected its datapoints yet
+        primary_writer="ALARM",
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="page_with_primary_api_unreachable_fails_over",
+        event=fresh_page,
+        dr_probe="OK",
+        primary_api_unreachable=True,
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=(health_checker(DR),),
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="page_with_primary_writer_ok_no_action",
+        event=fresh_page,
+        dr_probe="OK",
+        primary_writer="OK",
+        expect_status="no_action",
+        expect_mutations=frozenset(),
+        # a page that needs no human is logged and counted, not mailed
+        expect_sns=0,
+    ),
+    Scenario(
+        name="page_with_primary_writer_insufficient_data_no_action",
+        event=fresh_page,
+        dr_probe="ALARM",
+        primary_writer="INSUFFICIENT_DATA",
+        expect_status="no_action",
+        expect_mutations=frozenset(),
+        # a page that needs no human is logged and counted, not mailed
+        expect_sns=0,
+    ),
+    Scenario(
+        name="stale_page_is_ignored",
+        event=stale_page,
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        observes=False,
+        expect_status="ignored",
+        expect_mutations=frozenset(),
+        expect_sns=0,
+    ),
+    Scenario(
+        name="page_while_already_writer_no_op",
+        event=fresh_page,
+        writer_region=DR,
+        primary_writer="ALARM",
+        expect_status="no_action",
+        expect_mutations=frozenset(),
+        # a page that needs no human is logged and counted, not mailed
+        expect_sns=0,
+    ),
+    Scenario(
+        name="page_during_a_running_failover_no_action",
+        event=fresh_page,
+        primary_writer="ALARM",
+        failover_state=failing_over(DR),
+        expect_status="no_action",
+        expect_mutations=frozenset(),
+        # a page that needs no human is logged and counted, not mailed
+        expect_sns=0,
+    ),
+    Scenario(
+        name="page_lag_over_budget_refuses_and_pages",
+        event=fresh_page,
+        primary_writer="ALARM",
+        lag_ms=90_000,
+        expect_status="refused",
+        expect_mutations=frozenset({"Publish"}),
+        expect_page=True,
+    ),
+    Scenario(
+        name="page_blocked_by_a_failed_attempt",
+        event=fresh_page,
+        primary_writer="ALARM",
+        lock={"State": "failed", "Owner": "earlier", "Operation": "failover", "TargetRegion": DR},
+        expect_status="blocked",
+        expect_mutations=frozenset({"PutItem", "Publish"}),
+        expect_page=True,
+        expect_lock_state="failed",
+    ),
+    # -- the probe goes to the *new* writer's region -----------------------------------------
+    Scenario(
+        name="switchover_back_to_primary_probes_the_primary_checker",
+        event=manual_event("switchover", PRIMARY),
+        writer_region=DR,
+        role_change="ok",
+        operation="switchover",
+        expect_status="completed",
+        expect_mutations=frozenset(
+            {"PutItem", "SwitchoverGlobalCluster", "UpdateItem", "Invoke", "Publish"}
+        ),
+        expect_invokes=(health_checker(PRIMARY), drainer(DR)),
+        expect_lock_state="completed",
+    ),
 ]
 
 
@@ -294,7 +436,8 @@ def _given(world: World, sc: Scenario) -> None:
         world.put_lock(**sc.lock)
     if not sc.observes:
         return
-    target = sc.event.get("targetRegion", DR)
+    # Alarms and pages always ask for a failover to the coordinator's own region (DR).
+    target = sc.event.get("targetRegion", DR) if isinstance(sc.event, dict) else DR
     world.expect_topology(topology(sc.writer_region, sc.failover_state))
     world.expect_cluster(target, sc.target_status, sc.target_instances)
     if sc.role_change is None:
@@ -316,12 +459,22 @@ def test_decision_table(sc: Scenario) -> None:
     world = World().build()
     _given(world, sc)
 
+    event = _event(sc.event, world)
+
     # WHEN the coordinator handles the event
-    result = world.run(sc.event, timeout=sc.timeout)
+    if sc.expect_status == "rejected":
+        with pytest.raises(InvalidEvent):
+            world.run(event, timeout=sc.timeout)
+        # THEN nothing at all was called
+        assert world.factory.calls == []
+        assert world.messages() == []
+        return
+    result = world.run(event, timeout=sc.timeout)
 
     # THEN the outcome, the mutating calls, the notifications and the lock match the table
     assert result.status == sc.expect_status, result.detail
     assert world.factory.mutations() == sc.expect_mutations
+    assert world.factory.invoked() == list(sc.expect_invokes)
     messages = world.messages()
     assert len(messages) == sc.expect_sns
     assert result.page is sc.expect_page
@@ -486,6 +639,11 @@ BAD_EVENTS = [
     pytest.param({**alarm_event(), "detail-type": "Scheduled Event"}, id="wrong_detail_type"),
     pytest.param({**alarm_event(), "detail": {"alarmName": probe_alarm(DR)}}, id="no_state"),
     pytest.param({"source": "aws.rds", "detail-type": "RDS DB Cluster Event"}, id="rds_no_detail"),
+    # Pages: rejected on their shape or regions, whatever their timestamp.
+    pytest.param({**page_event(0), "id": "x"}, id="page_extra_key"),
+    pytest.param({**page_event(0), "detail-type": "Peer Writer Lost"}, id="page_detail_type"),
+    pytest.param(page_event(0, region=PRIMARY, peer_region=DR), id="page_from_other_region"),
+    pytest.param({**page_event(0), "detail": "down"}, id="page_detail_not_object"),
 ]
 
 
@@ -525,6 +683,7 @@ def test_handler_runs_end_to_end_and_emits_metrics(
     assert out["decision"]["targetArn"].endswith(f":cluster:{DR_CLUSTER}")
     emitted = capsys.readouterr().out
     assert '"FailoverCompleted"' in emitted
+    assert '"PostPromotionProbeDuration"' in emitted
     assert '"Environment": "dev"' in emitted or '"Environment":"dev"' in emitted
 
 
@@ -586,3 +745,249 @@ def test_no_lock_table_means_no_failover() -> None:
     assert "could not take the failover lock" in result.detail
     assert world.factory.mutations() == {"PutItem", "Publish"}
     assert world.messages()[0]["page"] is True
+
+
+# -- the health checker's page ------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_page_is_reported_with_its_trigger_and_observation_time() -> None:
+    # GIVEN a primary outage seen by the primary's own writer alarm, the DR probe alarm still OK
+    world = World().build()
+    sc = next(s for s in SCENARIOS if s.name == "page_with_primary_writer_alarm_fails_over")
+    _given(world, sc)
+    event = fresh_page(world.clock.time())
+
+    # WHEN the DR health checker pages the coordinator
+    result = world.run(event)
+
+    # THEN the failover ran, and the summary says it was a page, seen when, and why it counted
+    assert result.status == "completed"
+    (message,) = world.messages()
+    assert message["request"]["trigger"] == "page"
+    assert message["request"]["observedAt"] == event["detail"]["observedAt"]
+    (gate,) = [c for c in message["decision"]["checks"] if c["name"] == "writer_unhealthy_twice"]
+    assert gate["passed"] is True
+    assert "probe alarm in us-west-2: OK (paged by the health checker" in gate["detail"]
+    world.assert_all_stubs_used()
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_stale_page_says_why_and_touches_nothing() -> None:
+    # GIVEN a page that waited in the async queue for more than five minutes
+    world = World().build()
+
+    # WHEN it is finally delivered
+    result = world.run(stale_page(world.clock.time()))
+
+    # THEN it is ignored with the reason, before any AWS call, and nobody is mailed
+    assert result.status == "ignored"
+    assert re.search(r"stale page: observed at .*, 301 s ago", result.detail)
+    assert world.factory.calls == []
+
+
+# -- probing the new writer right after the promotion -------------------------------------------
+
+
+def _primary_outage(world: World, *, polls: int = 2) -> None:
+    """GIVEN both vantage points see the primary writer down; the failover completes."""
+    world.set_alarm(probe_alarm(DR), DR, "ALARM")
+    world.set_alarm(writer_alarm(PRIMARY), PRIMARY, "ALARM")
+    world.put_lag(500)
+    world.expect_topology(topology())
+    world.expect_cluster(DR)
+    world.expect_topology(topology())
+    world.expect_role_change("failover")
+    world.expect_wait(polls, completes=True)
+
+
+def _lambda_configs(world: World, region: str) -> list[Any]:
+    return [c for service, r, c in world.factory.configs if service == "lambda" and r == region]
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_completed_failover_probes_the_new_writer_once_before_draining() -> None:
+    # GIVEN a primary outage, and a health checker that takes 4 s to run
+    world = World().build()
+    _primary_outage(world)
+    world.factory("lambda", DR).meta.events.register(
+        "before-call.lambda.Invoke", lambda **_: world.clock.advance(4.0)
+    )
+    world.factory.configs.clear()
+
+    # WHEN the coordinator fails over
+    result = world.run(alarm_event())
+
+    # THEN the DR health checker ran exactly once, synchronously with an empty event, after the
+    # role change was confirmed and before the old writer was drained
+    assert result.status == "completed"
+    ops = world.factory.operations()
+    confirming_poll = max(i for i, op in enumerate(ops) if op == "DescribeGlobalClusters")
+    assert ops.index("Invoke") > confirming_poll
+    assert world.factory.invoked() == [health_checker(DR), drainer(PRIMARY)]
+    (probe_call,) = [
+        params
+        for service, region, op, params in world.factory.requests
+        if op == "Invoke" and region == DR
+    ]
+    assert probe_call == {
+        "FunctionName": health_checker(DR),
+        "InvocationType": "RequestResponse",
+        "Payload": b"{}",
+    }
+    # ... through a one-attempt client whose read timeout is the 25 s cap
+    (config,) = _lambda_configs(world, DR)
+    assert config.read_timeout == 25.0
+    assert config.retries["total_max_attempts"] == 1
+    # ... and it is reported, timed and turned into a metric like the drain
+    assert result.probe is not None and result.probe.ok
+    assert result.durations_ms["probe_ms"] == pytest.approx(4000)
+    (message,) = world.messages()
+    assert message["probe"] == {"ok": True, "detail": "{}", "seconds": 4.0}
+    assert message["durationsMs"]["probe_ms"] == 4000.0
+    points = {p.name: p.value for p in result.metrics()}
+    assert points["PostPromotionProbeDuration"] == pytest.approx(4000)
+    world.assert_all_stubs_used()
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_probe_budget_fits_the_remaining_lambda_time() -> None:
+    # GIVEN a 60 s function: 40 s after the reserve, 20 s of which the role change takes
+    world = World().build()
+    _primary_outage(world)
+
+    # WHEN the coordinator fails over
+    result = world.run(alarm_event(), timeout=60.0)
+
+    # THEN the probe's client read timeout is what is left (20 s), not the 25 s cap
+    assert result.status == "completed"
+    (config,) = _lambda_configs(world, DR)
+    assert config.read_timeout == pytest.approx(20.0)
+    assert config.connect_timeout == 3.0
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_no_time_left_skips_the_probe_and_still_completes() -> None:
+    # GIVEN a function whose time (after the reserve) runs out as the role change completes
+    world = World().build()
+    _primary_outage(world)
+
+    # WHEN the coordinator fails over with 20.5 s of budget: 20 s of waiting, 0.5 s left
+    result = world.run(alarm_event(), timeout=40.5)
+
+    # THEN nothing is invoked, the skip is reported, the failover is still completed
+    assert result.status == "completed"
+    assert world.factory.invoked() == []
+    assert result.probe is not None
+    assert result.probe.ok is False
+    assert result.probe.detail.startswith("skipped")
+    assert world.lock_item()["State"] == "completed"
+
+
+def _function_error(world: World) -> None:
+    stubber = world.factory.stubbed("lambda", DR)
+    body = b'{"errorMessage": "no CA bundle", "errorType": "SettingsError"}'
+    stubber.add_response(
+        "invoke",
+        {
+            "StatusCode": 200,
+            "FunctionError": "Unhandled",
+            "Payload": StreamingBody(io.BytesIO(body), len(body)),
+        },
+        {"FunctionName": health_checker(DR), "InvocationType": "RequestResponse", "Payload": b"{}"},
+    )
+
+
+def _api_error(world: World) -> None:
+    world.factory.stubbed("lambda", DR).add_client_error(
+        "invoke",
+        service_error_code="ResourceNotFoundException",
+        service_message="Function not found",
+        http_status_code=404,
+    )
+
+
+def _read_timeout(world: World) -> None:
+    def time_out(request: Any, **_: Any) -> None:
+        world.clock.advance(25.0)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    lambda_dr = world.factory.new_client("lambda", DR)
+    lambda_dr.meta.events.register_first("before-send.lambda.Invoke", time_out)
+    world.factory.overrides[("lambda", DR)] = lambda_dr
+
+
+@pytest.mark.usefixtures("moto_aws")
+@pytest.mark.parametrize(
+    ("break_checker", "expect_detail"),
+    [
+        pytest.param(_function_error, "health checker reported Unhandled", id="function_error"),
+        pytest.param(_api_error, "ResourceNotFoundException", id="api_error"),
+        pytest.param(_read_timeout, "Read timeout", id="read_timeout"),
+    ],
+)
+def test_failed_probe_is_reported_and_never_fails_the_failover(
+    break_checker: Callable[[World], None], expect_detail: str
+) -> None:
+    # GIVEN a primary outage and a DR health checker that fails
+    world = World().build()
+    _primary_outage(world)
+    break_checker(world)
+
+    # WHEN the coordinator fails over
+    result = world.run(alarm_event())
+
+    # THEN the failover is completed and the old writer drained; the probe failure is reported
+    assert result.status == "completed"
+    assert result.ok
+    assert world.lock_item()["State"] == "completed"
+    assert world.factory.invoked() == [health_checker(DR), drainer(PRIMARY)]
+    (message,) = world.messages()
+    assert message["ok"] is True
+    assert message["probe"]["ok"] is False
+    assert expect_detail in message["probe"]["detail"]
+    assert message["drain"]["ok"] is True
+    assert "probe_ms" in message["durationsMs"]
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_without_health_checker_names_nothing_is_probed() -> None:
+    # GIVEN a stack that does not wire the health checkers' names
+    env = {k: v for k, v in ENV.items() if "HEALTH_CHECKER" not in k}
+    world = World(settings=Settings.from_env(env)).build()
+    _primary_outage(world)
+
+    # WHEN the coordinator fails over
+    result = world.run(alarm_event())
+
+    # THEN only the drainer is invoked, and the summary has no probe
+    assert result.status == "completed"
+    assert world.factory.invoked() == [drainer(PRIMARY)]
+    (message,) = world.messages()
+    assert "probe" not in message
+    assert "probe_ms" not in message["durationsMs"]
+    assert "PostPromotionProbeDuration" not in {p.name for p in result.metrics()}
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_unexpected_probe_error_does_not_fail_a_completed_failover(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a primary outage, and a probe that breaks in a way nobody anticipated
+    world = World().build()
+    _primary_outage(world)
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise KeyError("Payload")
+
+    monkeypatch.setattr(actions, "probe_new_writer", broken)
+
+    # WHEN the coordinator fails over
+    result = world.run(alarm_event())
+
+    # THEN the role change stays completed (not "failed" on the lock), the drain still runs
+    assert result.status == "completed"
+    assert world.lock_item()["State"] == "completed"
+    assert result.probe is not None and not result.probe.ok
+    assert "probe error" in result.probe.detail
+    assert world.factory.invoked() == [drainer(PRIMARY)]

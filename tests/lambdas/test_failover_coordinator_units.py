@@ -16,9 +16,11 @@ from aws_fixtures import (
     client,
     cluster_arn,
     global_cluster_response,
+    health_checker,
     manual_event,
     member,
     moto_aws,  # noqa: F401 - fixture
+    page_event,
     rds_event,
 )
 
@@ -34,7 +36,14 @@ from failover_coordinator.decision import (
     Verdict,
     decide,
 )
-from failover_coordinator.events import Ignored, RdsNotice, parse_event
+from failover_coordinator.events import (
+    PAGE_MAX_AGE_SECONDS,
+    Ignored,
+    InvalidEvent,
+    RdsNotice,
+    StalePage,
+    parse_event,
+)
 from failover_coordinator.lock import FailoverLock, LockState, LockUnavailable
 from failover_coordinator.settings import ENV_VARS, Settings, SettingsError
 
@@ -50,6 +59,18 @@ def test_settings_read_every_declared_variable() -> None:
     assert SETTINGS.peer.region == PRIMARY
     assert SETTINGS.for_region(PRIMARY).writer_alarm_name == ENV["PEER_WRITER_ALARM_NAME"]
     assert SETTINGS.lock_lease_seconds == 900
+
+
+def test_health_checker_names_are_per_region_and_optional() -> None:
+    # GIVEN the stack's environment / WHEN read / THEN each region has its own checker
+    assert SETTINGS.for_region(DR).health_checker_function_name == health_checker(DR)
+    assert SETTINGS.for_region(PRIMARY).health_checker_function_name == health_checker(PRIMARY)
+
+    # GIVEN them unset or blank / WHEN read / THEN no checker, and no error
+    unset = {k: v for k, v in ENV.items() if k != "LOCAL_HEALTH_CHECKER_FUNCTION_NAME"}
+    settings = Settings.from_env({**unset, "PEER_HEALTH_CHECKER_FUNCTION_NAME": " "})
+    assert settings.for_region(DR).health_checker_function_name is None
+    assert settings.for_region(PRIMARY).health_checker_function_name is None
 
 
 @pytest.mark.parametrize(
@@ -108,6 +129,85 @@ def test_rds_event_becomes_a_notice() -> None:
     assert "unplanned" in notice.meaning
 
 
+NOW = 1_795_000_000.0  # a fixed "now" for the page's freshness
+
+
+def _page(age: float = 20.0, **detail: object) -> dict[str, object]:
+    event = page_event(NOW - age)
+    event["detail"] = {**event["detail"], **detail}  # type: ignore[dict-item]
+    return event
+
+
+def test_page_requests_a_failover_to_this_region() -> None:
+    # GIVEN a fresh page from the DR health checker / WHEN parsed / THEN a paged failover to DR
+    event = _page()
+    assert parse_event(event, SETTINGS, now=NOW) == Request(
+        Operation.FAILOVER,
+        DR,
+        Trigger.PAGE,
+        observed_at=event["detail"]["observedAt"],  # type: ignore[index]
+    )
+
+
+@pytest.mark.parametrize(
+    "observed_at", ["2026-11-23T01:00:00Z", "2026-11-23T01:00:00.123456+00:00"]
+)
+def test_page_accepts_both_utc_spellings(observed_at: str) -> None:
+    # GIVEN / WHEN / THEN
+    now = 1_795_395_630.0  # 2026-11-23T01:00:30Z
+    parsed = parse_event(_page(observedAt=observed_at), SETTINGS, now=now)
+    assert isinstance(parsed, Request)
+    assert parsed.trigger is Trigger.PAGE
+
+
+@pytest.mark.parametrize(
+    ("age", "message"),
+    [
+        (PAGE_MAX_AGE_SECONDS + 1, "stale page: observed at .*, 301 s ago"),
+        (-31.0, "31 s in the future"),
+    ],
+)
+def test_page_out_of_its_freshness_window_is_rejected(age: float, message: str) -> None:
+    # GIVEN a page too old (a delayed async delivery) or from a clock far ahead
+    # WHEN parsed / THEN rejected as stale, saying why
+    with pytest.raises(StalePage, match=message):
+        parse_event(_page(age=age), SETTINGS, now=NOW)
+
+
+@pytest.mark.parametrize("age", [PAGE_MAX_AGE_SECONDS, -30.0, 0.0])
+def test_page_at_the_edges_of_its_window_is_accepted(age: float) -> None:
+    # GIVEN / WHEN / THEN the window is inclusive
+    assert isinstance(parse_event(_page(age=age), SETTINGS, now=NOW), Request)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({**_page(), "dryRun": True}, "unknown key.*dryRun"),
+        ({**_page(), "detail-type": "Scheduled Event"}, "detail-type"),
+        ({**_page(), "detail": None}, "no 'detail' object"),
+        (_page(force=True), "unknown: force"),
+        ({**_page(), "detail": {"region": DR, "peerRegion": PRIMARY}}, "missing: observedAt"),
+        (_page(region=["us-west-2"]), r"detail.region must be a string"),
+        (_page(observedAt=1_795_000_000), r"detail.observedAt must be a string"),
+        (_page(region=PRIMARY), "coordinator runs in 'us-west-2'"),
+        (_page(region="eu-west-1"), "coordinator runs in 'us-west-2'"),
+        (_page(peerRegion=DR), "peer is 'us-east-1'"),
+        (_page(peerRegion="eu-west-1"), "peer is 'us-east-1'"),
+        (_page(observedAt="yesterday"), "not an ISO-8601 timestamp"),
+        (_page(observedAt="2026-11-23T01:00:00"), "must be in UTC"),
+        (_page(observedAt="2026-11-23T02:00:00+01:00"), "must be in UTC"),
+    ],
+)
+def test_malformed_page_is_rejected_naming_the_problem(
+    event: dict[str, object], message: str
+) -> None:
+    # GIVEN / WHEN / THEN
+    with pytest.raises(InvalidEvent, match=message) as excinfo:
+        parse_event(event, SETTINGS, now=NOW)
+    assert not isinstance(excinfo.value, StalePage)
+
+
 # -- decision (pure) ---------------------------------------------------------------------------
 
 
@@ -156,6 +256,69 @@ def test_failover_needs_two_unhealthy_vantage_points(
     # GIVEN the two readings / WHEN deciding / THEN only two unhealthy readings proceed
     decision = decide(FAILOVER, _obs(target_probe_alarm=probe, writer_alarm=writer), POLICY)
     assert decision.verdict is verdict
+
+
+PAGE = Request(Operation.FAILOVER, DR, Trigger.PAGE, observed_at="2026-11-23T01:00:00+00:00")
+
+
+@pytest.mark.parametrize(
+    ("request_", "probe", "writer", "verdict"),
+    [
+        # The page is the DR vantage point: the DR probe alarm need not have fired yet ...
+        (PAGE, AlarmState.OK, AlarmState.ALARM, Verdict.PROCEED),
+        (PAGE, AlarmState.INSUFFICIENT_DATA, AlarmState.UNREACHABLE, Verdict.PROCEED),
+        (PAGE, AlarmState.ALARM, AlarmState.ALARM, Verdict.PROCEED),
+        # ... but the primary's own vantage point is still required.
+        (PAGE, AlarmState.OK, AlarmState.OK, Verdict.NO_ACTION),
+        (PAGE, AlarmState.ALARM, AlarmState.OK, Verdict.NO_ACTION),
+        (PAGE, AlarmState.OK, AlarmState.INSUFFICIENT_DATA, Verdict.NO_ACTION),
+        (PAGE, AlarmState.OK, AlarmState.MISSING, Verdict.NO_ACTION),
+        # The same readings without a page: the alarm trigger needs the DR probe alarm.
+        (FAILOVER, AlarmState.OK, AlarmState.ALARM, Verdict.NO_ACTION),
+        (FAILOVER, AlarmState.INSUFFICIENT_DATA, AlarmState.UNREACHABLE, Verdict.NO_ACTION),
+    ],
+)
+def test_page_is_the_target_vantage_point_and_only_that(
+    request_: Request, probe: AlarmState, writer: AlarmState, verdict: Verdict
+) -> None:
+    # GIVEN the readings / WHEN deciding / THEN the page replaces the target's alarm, nothing else
+    decision = decide(request_, _obs(target_probe_alarm=probe, writer_alarm=writer), POLICY)
+    assert decision.verdict is verdict
+    gate = next(c for c in decision.checks if c.name == "writer_unhealthy_twice")
+    assert ("paged by the health checker in us-west-2" in gate.detail) is (request_ is PAGE)
+
+
+def test_page_keeps_every_other_gate() -> None:
+    # GIVEN a page and an unhealthy primary, with one other gate failing each time
+    in_progress = topology.parse_global_cluster(
+        global_cluster_response(
+            GID,
+            [member(PRIMARY, "p", writer=True), member(DR, "d", writer=False)],
+            failover_state={
+                "Status": "failing-over",
+                "FromDbClusterArn": cluster_arn(PRIMARY, "p"),
+                "ToDbClusterArn": cluster_arn(DR, "d"),
+            },
+        )["GlobalClusters"][0]
+    )
+    already_writer = topology.parse_global_cluster(
+        global_cluster_response(
+            GID, [member(PRIMARY, "p", writer=False), member(DR, "d", writer=True)]
+        )["GlobalClusters"][0]
+    )
+    base = {"target_probe_alarm": AlarmState.OK, "writer_alarm": AlarmState.ALARM}
+    cases = {
+        "no_failover_in_progress": (_obs(**base, topology=in_progress), Verdict.NO_ACTION),
+        "target_not_writer": (_obs(**base, topology=already_writer), Verdict.NO_ACTION),
+        "target_available": (_obs(**base, target_cluster=None), Verdict.REFUSED),
+        "lag_within_budget": (_obs(**base, lag=LagReading(5001)), Verdict.REFUSED),
+    }
+
+    # WHEN deciding / THEN that gate stops the page
+    for gate, (obs, verdict) in cases.items():
+        decision = decide(PAGE, obs, POLICY)
+        assert (decision.verdict, decision.checks[-1].name) == (verdict, gate)
+        assert not decision.checks[-1].passed
 
 
 def test_alarm_trigger_cannot_be_forced_past_the_vantage_gate() -> None:

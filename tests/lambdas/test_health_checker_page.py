@@ -122,3 +122,20 @@ def run_with_lambda(settings, cloud, client, server, writer=DR_REGION):
         budget_seconds=5.0,
         lambda_client=client,
     )
+
+
+def test_the_coordinator_accepts_the_page_the_health_checker_sends():
+    """The two functions agree on the page: what the DR checker sends, the DR coordinator
+    turns into an unplanned failover request into its own region."""
+    from aws_fixtures import DR, ENV, PRIMARY
+
+    from failover_coordinator.decision import Operation, Trigger
+    from failover_coordinator.events import parse_event
+    from failover_coordinator.settings import Settings as CoordinatorSettings
+
+    settings = CoordinatorSettings.from_env({**ENV, "AWS_REGION": DR, "PEER_REGION": PRIMARY})
+    event = page.page_event(DR, PRIMARY, OBSERVED)
+    request = parse_event(event, settings, now=OBSERVED.timestamp() + 5)
+    assert request.trigger is Trigger.PAGE
+    assert request.operation is Operation.FAILOVER
+    assert request.target_region == DR
