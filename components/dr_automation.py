@@ -13,6 +13,7 @@ import alarms
 import automation
 import lambda_packaging
 from automation import DR, PRIMARY, FunctionSpec, StackArns
+from components.alarm import metric_alarm
 from lambdas.drcommon import contract
 from naming import regional_name
 from sizing import Sizing
@@ -375,23 +376,12 @@ class DrAutomation(pulumi.ComponentResource):
             opts=self._opts(ctx),
         )
         error_alarm = alarms.function_error_alarm_spec(args.sizing, spec.short_name, function.name)
-        aws.cloudwatch.MetricAlarm(
+        metric_alarm(
             self._logical(spec, ctx, "errors"),
-            name=regional_name(args.environment_suffix, ctx.region, error_alarm.key),
-            alarm_description=error_alarm.description,
-            namespace=error_alarm.namespace,
-            metric_name=error_alarm.metric_name,
-            dimensions=dict(error_alarm.dimensions),
-            statistic=error_alarm.statistic,
-            comparison_operator=error_alarm.comparison,
-            threshold=error_alarm.threshold,
-            period=error_alarm.period,
-            evaluation_periods=error_alarm.evaluation_periods,
-            datapoints_to_alarm=error_alarm.datapoints_to_alarm,
-            treat_missing_data=error_alarm.treat_missing_data,
-            alarm_actions=[ctx.topic_arn],
-            ok_actions=[ctx.topic_arn],
-            opts=self._opts(ctx),
+            regional_name(args.environment_suffix, ctx.region, error_alarm.key),
+            error_alarm,
+            ctx.topic_arn,
+            self._opts(ctx),
         )
         self.functions.setdefault(key, {})[ctx.region] = function
         return function

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 import alarms
+from components.alarm import metric_alarm
 from naming import regional_name
 from policies import policy_document
 from sizing import Sizing
@@ -140,21 +141,10 @@ class Monitoring(pulumi.ComponentResource):
     def _alarm(
         self, name: str, args: MonitoringArgs, spec: alarms.AlarmSpec
     ) -> aws.cloudwatch.MetricAlarm:
-        return aws.cloudwatch.MetricAlarm(
+        return metric_alarm(
             f"{name}-{spec.key}",
-            name=regional_name(args.environment_suffix, args.region, spec.key),
-            alarm_description=spec.description,
-            namespace=spec.namespace,
-            metric_name=spec.metric_name,
-            dimensions=dict(spec.dimensions),
-            statistic=spec.statistic,
-            comparison_operator=spec.comparison,
-            threshold=spec.threshold,
-            period=spec.period,
-            evaluation_periods=spec.evaluation_periods,
-            datapoints_to_alarm=spec.datapoints_to_alarm,
-            treat_missing_data=spec.treat_missing_data,
-            alarm_actions=[self.topic.arn],
-            ok_actions=[self.topic.arn],
-            opts=pulumi.ResourceOptions(parent=self),
+            regional_name(args.environment_suffix, args.region, spec.key),
+            spec,
+            self.topic.arn,
+            pulumi.ResourceOptions(parent=self),
         )
