@@ -101,6 +101,12 @@ ALL_METRICS: tuple[HealthMetric, ...] = (
 HEARTBEAT_TABLE = "aurora_dr_heartbeat"
 
 
+# The page a health checker sends its region's coordinator when the peer writer stops answering
+# (health_checker/page.py sends it, failover_coordinator/events.py accepts it).
+PAGE_SOURCE = "aurora-dr.health-checker"
+PAGE_DETAIL_TYPE = "Peer Writer Unreachable"
+
+
 def dimensions(environment: str, cluster_region: str) -> dict[str, str]:
     """The dimension set of every contract metric, as a name -> value mapping."""
     return {DIMENSION_ENVIRONMENT: environment, DIMENSION_CLUSTER_REGION: cluster_region}

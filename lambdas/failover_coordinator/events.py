@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from drcommon import contract
 from failover_coordinator.decision import Operation, Request, Trigger
 from failover_coordinator.settings import Settings
 
@@ -43,8 +44,8 @@ ALARM_SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
 RDS_SOURCE = "aws.rds"
 MANUAL_KEYS = frozenset({"action", "targetRegion", "dryRun", "force"})
-PAGE_SOURCE = "aurora-dr.health-checker"
-PAGE_DETAIL_TYPE = "Peer Writer Unreachable"
+PAGE_SOURCE = contract.PAGE_SOURCE
+PAGE_DETAIL_TYPE = contract.PAGE_DETAIL_TYPE
 PAGE_KEYS = frozenset({"source", "detail-type", "detail"})
 PAGE_DETAIL_KEYS = frozenset({"region", "peerRegion", "observedAt"})
 # A page older than this is not a fresh observation (the probe alarm covers a longer outage).

@@ -17,8 +17,8 @@ from drcommon.observability import get_logger
 
 logger = get_logger("health-checker")
 
-PAGE_SOURCE = "aurora-dr.health-checker"
-PAGE_DETAIL_TYPE = "Peer Writer Unreachable"
+PAGE_SOURCE = contract.PAGE_SOURCE
+PAGE_DETAIL_TYPE = contract.PAGE_DETAIL_TYPE
 
 
 @dataclass(frozen=True)
