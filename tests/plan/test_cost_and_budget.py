@@ -14,14 +14,10 @@ from drplan.__main__ import main
 from drplan.budget import recovery_budget
 from drplan.cost import estimate_cost, load_prices, schedule_seconds
 from drplan.harness import PlanRun, run_program
+from drplan.review import stack_settings
 
 # Imported before any run: later runs import a fresh copy (the one the program and patches see).
 from sizing import SIZING
-
-
-@pytest.fixture(scope="module")
-def runs() -> dict[str, PlanRun]:
-    return {stack: run_program(stack) for stack in ("dev", "prod")}
 
 
 def test_every_price_names_its_source_and_date():
@@ -36,31 +32,31 @@ def test_every_price_names_its_source_and_date():
         assert len(source["recorded"]) == 10  # YYYY-MM-DD
 
 
-def test_every_registered_resource_is_priced_or_declared_free(runs):
+def test_every_registered_resource_is_priced_or_declared_free(plans):
     for stack, sizing in (("dev", "test"), ("prod", "prod")):
-        report = estimate_cost(runs[stack], sizing)
+        report = estimate_cost(plans[stack], sizing)
         assert report.unpriced == [], stack
         assert report.total() > 0
 
 
-def test_instances_are_priced_by_class_and_count_in_both_regions(runs):
+def test_instances_are_priced_by_class_and_count_in_both_regions(plans):
     prices = load_prices()
-    report = estimate_cost(runs["prod"], "prod")
+    report = estimate_cost(plans["prod"], "prod")
     for region in ("us-east-1", "us-west-2"):
         hourly = prices["regions"][region]["aurora_instance_hour"]["db.r6g.xlarge"]
         assert report.by_item(region)["Aurora db.r6g.xlarge"] == pytest.approx(2 * 730 * hourly)
-    dev = estimate_cost(runs["dev"], "test")
+    dev = estimate_cost(plans["dev"], "test")
     assert dev.by_item("us-east-1")["Aurora db.r6g.large"] == pytest.approx(730 * 0.26)
 
 
-def test_secret_replicas_count_as_secrets(runs):
-    report = estimate_cost(runs["dev"], "test")
+def test_secret_replicas_count_as_secrets(plans):
+    report = estimate_cost(plans["dev"], "test")
     assert report.by_item("us-east-1")["Secrets Manager secrets"] == pytest.approx(0.40)
     assert report.by_item("us-west-2")["Secrets Manager secrets"] == pytest.approx(0.40)
 
 
-def test_lambda_cost_follows_the_registered_schedules(runs):
-    report = estimate_cost(runs["dev"], "test")
+def test_lambda_cost_follows_the_registered_schedules(plans):
+    report = estimate_cost(plans["dev"], "test")
     health_requests = [
         line
         for line in report.lines
@@ -70,6 +66,7 @@ def test_lambda_cost_follows_the_registered_schedules(runs):
     assert health_requests[0].quantity == pytest.approx(43_800 / 1e6)
 
 
+@pytest.mark.usefixtures("served_runs")
 def test_an_unpriced_resource_type_fails_the_check_and_is_named(monkeypatch, capsys):
     # GIVEN a price file that has never heard of KMS keys
     prices = copy.deepcopy(load_prices())
@@ -85,10 +82,10 @@ def test_an_unpriced_resource_type_fails_the_check_and_is_named(monkeypatch, cap
     assert "unpriced: aws:kms/key:Key aurora-dr-key-usw2-dev" in err
 
 
-def test_a_region_without_prices_is_unpriced_not_free(runs):
+def test_a_region_without_prices_is_unpriced_not_free(plans):
     prices = copy.deepcopy(load_prices())
     del prices["regions"]["us-west-2"]
-    report = estimate_cost(runs["dev"], "test", prices)
+    report = estimate_cost(plans["dev"], "test", prices)
     assert any("us-west-2" in item for item in report.unpriced)
 
 
@@ -116,12 +113,12 @@ def _run_with_prod_sizing(**changes) -> PlanRun:
     return run_program("prod", before_program=patch_sizing)
 
 
-def test_a_longer_health_alarm_window_delays_dns_by_one_alarm_period(runs):
+def test_a_longer_health_alarm_window_delays_dns_by_one_alarm_period(plans):
     # GIVEN prod as configured, and prod whose health alarms look at one more period
     prod = SIZING["prod"]
     slower = _run_with_prod_sizing(health_evaluation_periods=prod.health_evaluation_periods + 1)
     # WHEN both are modeled
-    before, after = recovery_budget(runs["prod"]), recovery_budget(slower)
+    before, after = recovery_budget(plans["prod"]), recovery_budget(slower)
     # THEN the new writer's alarm needs one more good period to clear, and the RTO moves by it
     period = prod.alarm_period_seconds
     dns_before, dns_after = before.unplanned.phases[-1], after.unplanned.phases[-1]
@@ -129,22 +126,22 @@ def test_a_longer_health_alarm_window_delays_dns_by_one_alarm_period(runs):
     assert after.unplanned.seconds - before.unplanned.seconds == period
 
 
-def test_a_slower_health_check_schedule_delays_detection(runs):
+def test_a_slower_health_check_schedule_delays_detection(plans):
     prod = SIZING["prod"]
     slower = _run_with_prod_sizing(health_check_rate_minutes=prod.health_check_rate_minutes + 1)
-    before, after = recovery_budget(runs["prod"]), recovery_budget(slower)
+    before, after = recovery_budget(plans["prod"]), recovery_budget(slower)
     # one more minute before the first failed probe; the new writer is probed at once anyway
     assert after.unplanned.phases[0].seconds - before.unplanned.phases[0].seconds == 60
     assert after.unplanned.seconds - before.unplanned.seconds == 60
 
 
-def test_detection_falls_back_to_the_alarm_path_without_the_direct_page(runs):
+def test_detection_falls_back_to_the_alarm_path_without_the_direct_page(plans):
     # GIVEN the prod run with the health checker's page to the coordinator removed
-    plan = copy.deepcopy(runs["prod"])
+    plan = copy.deepcopy(plans["prod"])
     for fn in plan.of_type("aws:lambda/function:Function"):
         fn.inputs["environment"]["variables"].pop("COORDINATOR_FUNCTION_NAME", None)
     # WHEN modeled
-    paged, unpaged = recovery_budget(runs["prod"]), recovery_budget(plan)
+    paged, unpaged = recovery_budget(plans["prod"]), recovery_budget(plan)
     # THEN detection waits for the probe alarm: its datapoints x period instead of the probe timeout
     prod = SIZING["prod"]
     alarm_wait = prod.health_datapoints_to_alarm * prod.alarm_period_seconds
@@ -153,13 +150,17 @@ def test_detection_falls_back_to_the_alarm_path_without_the_direct_page(runs):
     assert unpaged.unplanned.automatic  # the alarm rule still triggers the coordinator
 
 
-def test_prod_meets_the_300_second_objective_and_dev_its_own(runs):
-    assert recovery_budget(runs["prod"]).unplanned.seconds <= 300
-    assert recovery_budget(runs["dev"]).unplanned.seconds <= 600
+def test_prod_meets_the_300_second_objective_and_dev_its_own(plans):
+    assert recovery_budget(plans["prod"]).unplanned.seconds <= 300
+    assert recovery_budget(plans["dev"]).unplanned.seconds <= 600
+    # and each within the target its own stack configuration sets (what `--check` holds it to)
+    for stack, run in plans.items():
+        target = stack_settings(stack).rto_target_seconds
+        assert recovery_budget(run).unplanned.seconds <= target, stack
 
 
-def test_rto_parts_say_where_each_number_comes_from(runs):
-    budget = recovery_budget(runs["prod"])
+def test_rto_parts_say_where_each_number_comes_from(plans):
+    budget = recovery_budget(plans["prod"])
     for path in (budget.unplanned, budget.planned):
         for phase in path.phases:
             for part in phase.parts:
@@ -167,13 +168,14 @@ def test_rto_parts_say_where_each_number_comes_from(runs):
     assert budget.unplanned.automatic
 
 
-def test_rpo_statement_reads_the_alarms_and_the_coordinator_gate(runs):
-    rpo = recovery_budget(runs["prod"]).rpo
+def test_rpo_statement_reads_the_alarms_and_the_coordinator_gate(plans):
+    rpo = recovery_budget(plans["prod"]).rpo
     assert rpo.managed_rpo_seconds is None
     assert set(rpo.rpo_lag_alarm_ms.values()) == {SIZING["prod"].rpo_lag_threshold_ms}
     assert set(rpo.coordinator_lag_gate_ms.values()) == {SIZING["prod"].failover_lag_budget_ms}
 
 
+@pytest.mark.usefixtures("served_runs")
 def test_markdown_renders_tables(capsys):
     assert main(["--stack", "dev", "--format", "markdown"]) == 0
     out = capsys.readouterr().out
@@ -183,6 +185,7 @@ def test_markdown_renders_tables(capsys):
     assert "## Checks" in out
 
 
+@pytest.mark.usefixtures("served_runs")
 def test_compare_shows_both_stacks_side_by_side(capsys):
     assert main(["--stack", "dev", "--compare", "prod"]) == 0
     out = capsys.readouterr().out
@@ -190,6 +193,7 @@ def test_compare_shows_both_stacks_side_by_side(capsys):
     assert "cost total / month" in out and "unplanned RTO" in out
 
 
+@pytest.mark.usefixtures("served_runs")
 def test_json_carries_cost_and_budget(capsys):
     assert main(["--stack", "prod", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
@@ -198,6 +202,7 @@ def test_json_carries_cost_and_budget(capsys):
     assert document["rto_target_seconds"] == 300
 
 
+@pytest.mark.usefixtures("served_runs")
 def test_the_readme_tables_are_the_tools_current_output():
     from drplan import readme
 

@@ -9,6 +9,7 @@ import pytest
 from drplan.__main__ import main
 
 
+@pytest.mark.usefixtures("served_runs")
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_plan_prints_both_regions_the_peering_and_the_outputs(stack, capsys):
     # WHEN the plan of a stack is printed
@@ -21,6 +22,7 @@ def test_plan_prints_both_regions_the_peering_and_the_outputs(stack, capsys):
     assert "== Stack outputs" in out and "peeringConnectionId" in out
 
 
+@pytest.mark.usefixtures("served_runs")
 def test_json_plan_counts_what_the_issue_promises(capsys):
     assert main(["--stack", "dev", "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)["inventory"]

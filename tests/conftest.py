@@ -1,6 +1,9 @@
-"""Whole-stack runs, driven by the real Pulumi.<stack>.yaml files, shared by the infra tests.
+"""Whole-stack runs, driven by the real Pulumi.<stack>.yaml files, shared by the whole suite.
 
-Each run is a plain data snapshot (`PlanRun`), so one run per stack serves every test module.
+Each run is a plain data snapshot (`PlanRun`), so one run per stack and test process serves every
+test module (the infra tests and the plan tests alike). The runs are shared: treat them as
+read-only, and build a modified copy (`copy.deepcopy`, or a new `PlanRun` with a new list of
+registrations) when a test needs a different stack.
 """
 
 from __future__ import annotations
