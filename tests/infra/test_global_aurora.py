@@ -11,8 +11,9 @@ import pytest
 
 import aurora_settings
 from drplan.harness import PROJECT_DIR, PlanRun
+from drplan.review import stack_settings
 from sizing import SIZING, is_global_database_class
-from tests.infra.queries import key_arns_by_region, region_roles
+from tests.infra.queries import key_arns_by_region, log_group_named, region_roles
 
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -58,6 +59,27 @@ def test_secondary_takes_no_credentials_and_waits_for_every_primary_instance(pla
         assert plan.depends_on(secondary, instance.urn), (
             f"secondary does not wait for {instance.name}"
         )
+
+
+def test_each_clusters_exported_logs_go_to_a_group_encrypted_with_its_regions_key(
+    plan: PlanRun,
+):
+    # GIVEN each member cluster and the log types it exports to CloudWatch Logs
+    keys = key_arns_by_region(plan)
+    retention = SIZING[stack_settings(plan.stack).sizing].log_retention_days
+    clusters = plan.of_type(CLUSTER)
+    assert sorted(c.region for c in clusters) == sorted(region_roles(plan).values())
+    for cluster in clusters:
+        identifier = cluster.inputs["clusterIdentifier"]
+        for export in cluster.inputs["enabledCloudwatchLogsExports"]:
+            # WHEN we look up the group RDS writes that export into
+            group = log_group_named(plan, f"/aws/rds/cluster/{identifier}/{export}")
+            # THEN it lives in the cluster's region, under that region's key, with a retention
+            assert group.region == cluster.region
+            assert group.inputs["kmsKeyId"] == keys[cluster.region], f"{group.name}: key"
+            assert group.inputs["retentionInDays"] == retention
+            # AND it exists before the cluster (else RDS creates an unencrypted, endless one)
+            assert plan.depends_on(cluster, group.urn), f"{cluster.name} may beat {group.name}"
 
 
 def test_membership_is_runtime_state_on_both_clusters(plan: PlanRun):
@@ -187,9 +209,8 @@ def test_prod_is_highly_available_and_protected(plans: dict[str, PlanRun]):
     assert all(k.protect for k in plan.of_type("aws:kms/key:Key"))
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_outputs_name_the_endpoints_keys_and_secret(plans: dict[str, PlanRun], stack: str):
-    outputs = plans[stack].outputs
+def test_outputs_name_the_endpoints_keys_and_secret(plan: PlanRun):
+    outputs = plan.outputs
     for key in (
         "globalClusterId",
         "globalWriterEndpoint",
@@ -202,8 +223,18 @@ def test_outputs_name_the_endpoints_keys_and_secret(plans: dict[str, PlanRun], s
         "secretArn",
     ):
         assert outputs.get(key), f"missing output {key}"
-    assert outputs["globalWriterEndpoint"].endswith(".global.rds.amazonaws.com")
-    assert ":us-west-2:" in outputs["drKmsKeyArn"]
+    # each output is wired to the resource it names (not merely shaped like one)
+    (global_cluster,) = plan.of_type(GLOBAL_CLUSTER)
+    (secret,) = plan.of_type(SECRET)
+    clusters, roles, keys = clusters_by_role(plan), region_roles(plan), key_arns_by_region(plan)
+    assert outputs["globalClusterId"] == global_cluster.id
+    assert outputs["globalWriterEndpoint"] == global_cluster.outputs["endpoint"]
+    for role in ("primary", "dr"):
+        assert outputs[f"{role}ClusterEndpoint"] == clusters[role].outputs["endpoint"], role
+        assert outputs[f"{role}ReaderEndpoint"] == clusters[role].outputs["readerEndpoint"], role
+        assert outputs[f"{role}KmsKeyArn"] == keys[roles[role]], role
+    assert outputs["secretArn"] == secret.outputs["arn"]
+    assert len({outputs[key] for key in outputs if key.endswith("Endpoint")}) == 5
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,10 @@ from tests.infra.queries import (
     EGRESS_RULE,
     INGRESS_RULE,
     ROUTE,
+    cidr_rules,
     key_arns_by_region,
+    peer_cidr,
+    port_range,
     region_roles,
     route_tables_of,
     security_group,
@@ -87,6 +90,38 @@ def test_each_database_security_group_admits_postgres_from_the_peer_cidr(plan: P
         rule = rules[0].inputs
         assert (rule["ipProtocol"], rule["fromPort"], rule["toPort"]) == ("tcp", 5432, 5432)
         assert rule["description"]
+
+
+def test_each_endpoint_security_group_admits_https_from_the_peer_cidr(plan: PlanRun):
+    # GIVEN each region's interface-endpoint group: without NAT, the peer region's functions reach
+    # this region's AWS APIs (RDS for rotation and snapshot listing) through it, over the peering
+    roles = region_roles(plan)
+    for role in ("primary", "dr"):
+        group = security_group(plan, roles[role], "endpoints")
+        # WHEN we collect its ingress rules from the peer VPC's CIDR
+        rules = cidr_rules(plan, INGRESS_RULE, group, peer_cidr(plan, role))
+        # THEN there is one, for HTTPS only, in the group's own region
+        assert [port_range(r) for r in rules] == [("tcp", 443, 443)], (
+            f"{role} endpoint SG must admit HTTPS from the peer CIDR once"
+        )
+        assert rules[0].region == roles[role]
+        assert rules[0].inputs["description"]
+
+
+def test_each_lambda_security_group_may_reach_the_peer_database_cidr(plan: PlanRun):
+    # GIVEN each region's Lambda group: the health checker's cross-region probe connects to the
+    # peer cluster, and the peer region's API endpoints are reached over the peering
+    roles = region_roles(plan)
+    for role in ("primary", "dr"):
+        group = security_group(plan, roles[role], "lambda")
+        cidr = peer_cidr(plan, role)
+        # WHEN we collect its egress rules to the peer VPC's CIDR
+        rules = cidr_rules(plan, EGRESS_RULE, group, cidr)
+        # THEN PostgreSQL (the probe) and HTTPS (the endpoints) leave for it, nothing else
+        assert sorted(port_range(r) for r in rules) == [("tcp", 443, 443), ("tcp", 5432, 5432)], (
+            f"{role} Lambda SG egress to the peer CIDR {cidr}"
+        )
+        assert {r.region for r in rules} == {roles[role]}
 
 
 def test_every_rule_has_a_description_and_nothing_is_open_to_the_internet(plan: PlanRun):
