@@ -39,6 +39,11 @@ def test_pulumi_yaml_declares_every_key_with_config_py_defaults():
 BAD_CONFIG = [
     # (overrides, key named in the message, a fragment of the fix)
     ({"drVpcCidr": "10.0.128.0/17"}, "overlap", "set drVpcCidr"),
+    (
+        {"primaryVpcCidr": "10.1.16.0/20"},
+        "primaryVpcCidr 10.1.16.0/20 and drVpcCidr 10.1.0.0/16 overlap",
+        "set drVpcCidr",
+    ),
     ({"drRegion": "us-east-1"}, "primaryRegion and drRegion", "set drRegion"),
     ({"sizing": "huge"}, "sizing 'huge' is unknown", "prod, test"),
     ({"environmentSuffix": "Dev_1"}, "environmentSuffix 'Dev_1' is malformed", "lowercase"),
@@ -71,6 +76,41 @@ def test_bad_configuration_stops_the_program_before_any_resource(overrides, prob
     assert problem in message and fix in message
     # AND nothing at all was registered (no provider, no resource, no component)
     assert failure.value.registrations == []
+
+
+@pytest.mark.parametrize(
+    ("primary", "dr"),
+    [
+        ("10.0.0.0/16", "10.0.128.0/17"),  # the DR range inside the primary range
+        ("10.1.16.0/20", "10.1.0.0/16"),  # the primary range inside the DR range
+        ("10.0.0.0/16", "10.0.0.0/16"),  # the same range twice
+        ("172.16.0.0/24", "172.16.0.0/20"),
+    ],
+)
+def test_overlapping_vpc_ranges_are_refused_in_either_direction(primary, dr):
+    # GIVEN two private ranges of valid size, one inside the other
+    # WHEN the settings are parsed
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"environmentSuffix": "dev", "primaryVpcCidr": primary, "drVpcCidr": dr})
+    # THEN exactly one problem names both keys, both ranges and the key to change
+    (problem,) = error.value.problems
+    assert problem.startswith(f"primaryVpcCidr {primary} and drVpcCidr {dr} overlap: ")
+    assert "VPC peering needs disjoint ranges; set drVpcCidr" in problem
+
+
+@pytest.mark.parametrize(
+    ("primary", "dr"),
+    [
+        ("10.0.0.0/16", "10.1.0.0/16"),
+        ("10.0.0.0/17", "10.0.128.0/17"),
+        ("10.1.0.0/16", "10.0.0.0/16"),
+    ],
+)
+def test_adjacent_vpc_ranges_are_accepted(primary, dr):
+    settings = parse_settings(
+        {"environmentSuffix": "dev", "primaryVpcCidr": primary, "drVpcCidr": dr}
+    )
+    assert (settings.primary_vpc_cidr, settings.dr_vpc_cidr) == (primary, dr)
 
 
 def test_every_problem_is_reported_at_once():
