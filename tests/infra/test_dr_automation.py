@@ -339,9 +339,18 @@ def test_layer_is_built_for_arm64_python312_from_wheels_only(tmp_path):
 
 
 def test_a_missing_layer_stops_a_real_deployment_with_the_fix(tmp_path, monkeypatch):
+    # GIVEN a real deployment (not the mocks) of a checkout without a built layer archive
     monkeypatch.setattr(lambda_packaging, "_under_mocks", lambda: False)
-    with pytest.raises(pulumi.RunError, match="make layer"):
-        lambda_packaging.layer_archive(lambda_packaging.PROJECT_DIR / "build" / "absent.zip")
+    monkeypatch.setattr(lambda_packaging, "PROJECT_DIR", tmp_path)
+    archive = tmp_path / "build" / "lambda-layer.zip"
+    # THEN it stops, naming the missing archive and the command that builds it
+    with pytest.raises(pulumi.RunError, match="make layer") as error:
+        lambda_packaging.layer_archive(archive)
+    assert "the Lambda layer archive build/lambda-layer.zip does not exist" in str(error.value)
+    # AND once the archive is built, the same call hands it to Pulumi
+    archive.parent.mkdir()
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    assert lambda_packaging.layer_archive(archive).path == str(archive)
 
 
 def test_endpoint_services_cover_the_functions_of_each_region():

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
-import json
-
 from drplan.harness import ALLOWED_INVOKES, PlanRun
 from drplan.inventory import physical_name
+from drplan.review import stack_settings
 from naming import stack_tags
-from tests.infra.queries import region_roles
+from tests.infra.queries import provider_default_tags, region_roles
 
 TAG_KEYS = {"Environment", "Repository", "Author", "PRNumber", "Team", "Project", "ManagedBy"}
 
 
-def test_every_physical_name_contains_the_suffix(plan: PlanRun):
-    suffix = plan.stack  # the stack files set environmentSuffix to the stack name
+def test_every_physical_name_ends_with_the_suffix(plan: PlanRun):
+    # GIVEN the suffix as the stack's configuration sets it (parsed as the program parses it)
+    settings = stack_settings(plan.stack)
+    suffix, zone = settings.environment_suffix, settings.private_zone_name
     named = [(r, physical_name(r)) for r in plan.resources]
     named = [(r, n) for r, n in named if n]
     assert len(named) > 20
+    # Names AWS shapes itself: RDS writes a cluster's exported logs to a group named after it.
+    rds_log_groups = {
+        f"/aws/rds/cluster/{c.inputs['clusterIdentifier']}/{export}"
+        for c in plan.of_type("aws:rds/cluster:Cluster")
+        for export in c.inputs["enabledCloudwatchLogsExports"]
+    }
     for resource, name in named:
-        assert suffix in name, f"{resource.type} {resource.name} is named {name!r}"
+        if resource.type == "aws:route53/zone:Zone":
+            assert name == zone
+        elif resource.type == "aws:route53/record:Record":
+            assert name.endswith(f".{zone}"), f"record {name!r} outside {zone}"
+        elif name in rds_log_groups:
+            assert name.split("/")[-2].endswith(f"-{suffix}")
+        else:
+            assert name.endswith(f"-{suffix}"), f"{resource.type} {resource.name} is named {name!r}"
     for resource in plan.resources:
         tags = resource.inputs.get("tags")
         if isinstance(tags, dict) and "Name" in tags:
@@ -30,14 +44,9 @@ def test_every_resource_uses_an_explicit_regional_provider_with_every_tag(plan: 
     roles = region_roles(plan)
     assert {p.inputs["region"] for p in providers.values()} == set(roles.values())
     for provider in providers.values():
-        default_tags = provider.inputs["defaultTags"]
-        tags = (
-            json.loads(default_tags)["tags"]
-            if isinstance(default_tags, str)
-            else default_tags["tags"]
-        )
+        tags = provider_default_tags(provider)
         assert set(tags) == TAG_KEYS
-        assert tags["Environment"] == plan.stack
+        assert tags["Environment"] == stack_settings(plan.stack).environment_suffix
         assert tags["Project"] == "aurora-dr" and tags["ManagedBy"] == "pulumi"
     for resource in (r for r in plan.resources if r.type.startswith("aws:")):
         assert resource.provider in providers, (
@@ -52,6 +61,10 @@ def test_tags_come_from_config(plans: dict[str, PlanRun]):
     tags = stack_tags(settings)
     assert tags["Team"] == "payments" and tags["PRNumber"] == "42"
     assert set(tags) == TAG_KEYS
+    # and every provider of each stack carries the tags its own configuration parses to
+    for stack, plan in plans.items():
+        expected = stack_tags(stack_settings(stack))
+        assert [provider_default_tags(p) for p in plan.providers] == [expected, expected], stack
 
 
 def test_only_account_and_region_lookups(plan: PlanRun):
