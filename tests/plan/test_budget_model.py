@@ -106,7 +106,6 @@ class Synthetic:
 
     def run(self) -> PlanRun:
         """The synthetic stack as a `PlanRun`."""
-        peer = alarm("syn-peer-writer", DR, contract.PEER_WRITER_AVAILABLE.name, *self.peer_alarm)
         checker_env = dict(self.checker_env)
         coordinator_env = dict(self.coordinator_env)
         if self.pages:
@@ -120,61 +119,48 @@ class Synthetic:
             ),
             *self._may_invoke("checker", [COORDINATOR_ARN] if self.may_page else []),
             *self._may_invoke("coordinator", [CHECKER_ARN]),
-            registration(
-                RULE,
-                "schedule",
-                DR,
-                {
-                    "name": "syn-schedule",
-                    "scheduleExpression": f"rate({self.probe_minutes} minutes)",
-                },
-            ),
-            registration(
-                TARGET, "schedule-target", DR, {"rule": "syn-schedule", "arn": CHECKER_ARN}
-            ),
-            peer,
-            alarm("syn-dr-writer", DR, contract.WRITER_AVAILABLE.name, *self.dr_writer_alarm),
-            alarm(
-                "syn-primary-writer",
-                PRIMARY,
-                contract.WRITER_AVAILABLE.name,
-                *self.primary_writer_alarm,
-            ),
-            *(
-                registration(
-                    "aws:route53/record:Record",
-                    f"writer-{i}",
-                    None,
-                    {"name": "writer.syn.db.internal", "ttl": float(ttl)},
-                )
-                for i, ttl in enumerate(self.writer_ttls)
-            ),
-            # a reader record with a longer TTL: the writer's answer is what clients cache
-            registration(
-                "aws:route53/record:Record",
-                "reader",
-                None,
-                {"name": "reader.syn.db.internal", "ttl": 300.0},
-            ),
+            *self._event_rule("schedule", CHECKER_ARN, scheduleExpression=self.schedule),
+            *self._alarms(),
+            *self._records(),
         ]
         if self.alarm_rule:
-            pattern = {"source": ["aws.cloudwatch"], "resources": [peer.outputs["arn"]]}
-            resources += [
-                registration(
-                    RULE,
-                    "peer-lost",
-                    DR,
-                    {"name": "syn-peer-lost", "eventPattern": json.dumps(pattern)},
-                ),
-                registration(
-                    TARGET,
-                    "peer-lost-target",
-                    DR,
-                    {"rule": "syn-peer-lost", "arn": COORDINATOR_ARN},
-                ),
-            ]
+            peer_alarm_arn = f"arn:aws:cloudwatch:{DR}:123456789012:alarm:syn-peer-writer"
+            pattern = {"source": ["aws.cloudwatch"], "resources": [peer_alarm_arn]}
+            resources += self._event_rule(
+                "peer-lost", COORDINATOR_ARN, eventPattern=json.dumps(pattern)
+            )
         outputs = {"primaryRegion": PRIMARY, "drRegion": DR}
         return PlanRun("syn", resources, outputs, secret_outputs=[], invokes=[])
+
+    @property
+    def schedule(self) -> str:
+        return f"rate({self.probe_minutes} minutes)"
+
+    def _alarms(self) -> list[Registration]:
+        writer = contract.WRITER_AVAILABLE.name
+        return [
+            alarm("syn-peer-writer", DR, contract.PEER_WRITER_AVAILABLE.name, *self.peer_alarm),
+            alarm("syn-dr-writer", DR, writer, *self.dr_writer_alarm),
+            alarm("syn-primary-writer", PRIMARY, writer, *self.primary_writer_alarm),
+        ]
+
+    def _records(self) -> list[Registration]:
+        record = "aws:route53/record:Record"
+        writers = [
+            registration(record, f"writer-{i}", None, {"name": "writer.syn.db", "ttl": float(ttl)})
+            for i, ttl in enumerate(self.writer_ttls)
+        ]
+        # a reader record with a longer TTL: the writer's answer is what clients cache
+        reader = registration(record, "reader", None, {"name": "reader.syn.db", "ttl": 300.0})
+        return [*writers, reader]
+
+    @staticmethod
+    def _event_rule(name: str, target_arn: str, **rule: str) -> list[Registration]:
+        """An EventBridge rule (schedule or pattern) in the DR region and its one target."""
+        return [
+            registration(RULE, name, DR, {"name": f"syn-{name}", **rule}),
+            registration(TARGET, f"{name}-target", DR, {"rule": f"syn-{name}", "arn": target_arn}),
+        ]
 
     @staticmethod
     def _function(key: str, name: str, arn: str, env: dict) -> Registration:
