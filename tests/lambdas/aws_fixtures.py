@@ -3,8 +3,11 @@
 * `FakeClock`   - wall/monotonic time that only moves when code sleeps (no real waiting);
 * `FakeContext` - a Lambda context whose remaining time follows the fake clock;
 * `TestClientFactory` - real boto3 clients (answered by moto inside `mock_aws`), with
-  per-(service, region) overrides for Stubber-backed clients and for "unreachable" regions, and a
-  record of every API call made (to assert that no mutating call happened);
+  per-(service, region) overrides for Stubber-backed clients and for "unreachable" regions, hooks
+  that adjust new clients (`on_new_client`), and a record of every API call made (to assert that
+  no mutating call happened);
+* `aws_like_metric_reads` - CloudWatch metric reads shaped as AWS may answer them, where moto
+  answers more conveniently;
 * response builders in the real RDS shapes, so Stubber's parameter and response validation
   runs against botocore's model;
 * `World`: the two-region world of the failover coordinator tests (last section).
@@ -19,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -154,7 +157,8 @@ class TestClientFactory:
     """A `ClientFactory` for tests; records `(service, region, operation)` of every call.
 
     `requests` has the same calls with their parameters, `configs` the `config` each client was
-    asked for with (the clients handed out are the test's, whatever the config).
+    asked for with (the clients handed out are the test's, whatever the config). Each hook in
+    `on_new_client` is called with `(service, region, client)` for every client created.
     """
 
     __test__ = False  # not a test class, despite the name
@@ -164,6 +168,7 @@ class TestClientFactory:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     requests: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     configs: list[tuple[str, str, Config | None]] = field(default_factory=list)
+    on_new_client: list[Callable[[str, str, Any], None]] = field(default_factory=list)
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def __call__(self, service: str, region: str, *, config: Config | None = None) -> Any:
@@ -189,6 +194,8 @@ class TestClientFactory:
         """A new recorded client (not cached; wrap it in a Stubber and put it in `overrides`)."""
         new = client(service, region, TEST_CONFIG)
         self._record(new, region)
+        for hook in self.on_new_client:
+            hook(service, region, new)
         return new
 
     def stubbed(self, service: str, region: str) -> Stubber:
@@ -245,6 +252,42 @@ def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     slept: list[float] = []
     monkeypatch.setattr(time, "sleep", slept.append)
     yield slept
+
+
+def aws_like_metric_reads(cloudwatch: Any) -> None:
+    """Make a moto CloudWatch client answer metric reads as AWS may, not as moto conveniently does.
+
+    * `ListMetrics`: moto 5.2.5 lists a dimension set once per `put_metric_data` call; AWS lists
+      each metric (namespace, name, dimension set) once.
+    * `GetMetricData`: moto returns the datapoints in `ScanBy` order. Nothing may rely on the
+      order ("newest" is what the timestamps say), so a series of three or more datapoints comes
+      back with its newest one in the middle: neither first nor last.
+    """
+
+    def one_per_dimension_set(parsed: dict[str, Any], **_: Any) -> None:
+        seen: set[tuple[Any, ...]] = set()
+        unique = []
+        for metric in parsed.get("Metrics", []):
+            dimensions = sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+            key = (metric.get("Namespace"), metric.get("MetricName"), tuple(dimensions))
+            if key not in seen:
+                seen.add(key)
+                unique.append(metric)
+        parsed["Metrics"] = unique
+
+    def newest_in_the_middle(parsed: dict[str, Any], **_: Any) -> None:
+        for result in parsed.get("MetricDataResults", []):
+            points = sorted(
+                zip(result.get("Timestamps", []), result.get("Values", []), strict=True)
+            )
+            if len(points) >= 3:
+                newest = points.pop()
+                points.insert(len(points) // 2, newest)
+            result["Timestamps"] = [timestamp for timestamp, _ in points]
+            result["Values"] = [value for _, value in points]
+
+    cloudwatch.meta.events.register("after-call.cloudwatch.ListMetrics", one_per_dimension_set)
+    cloudwatch.meta.events.register("after-call.cloudwatch.GetMetricData", newest_in_the_middle)
 
 
 # -- RDS response builders (real shapes) -----------------------------------------------------
@@ -342,6 +385,24 @@ LOCK_TABLE = "aurora-dr-failover-lock-dev"
 TOPIC_NAME = "aurora-dr-alerts-dev"
 TOPIC_ARN = f"arn:aws:sns:{DR}:{ACCOUNT}:{TOPIC_NAME}"
 LAG_BUDGET_MS = 5000
+RPO_LAG = "AuroraGlobalDBRPOLag"
+REPLICATION_LAG = "AuroraGlobalDBReplicationLag"
+
+
+@dataclass(frozen=True)
+class LagSeries:
+    """Datapoints of one lag metric of the DR cluster: `(seconds ago, milliseconds)`, any order.
+
+    AWS publishes the global-database lag metrics of a secondary under `DBClusterIdentifier`
+    alone and under `DBClusterIdentifier, SourceRegion` (the CloudWatch console's metric groups
+    for `AuroraGlobalDBReplicationLag`: aws-samples/amazon-aurora-labs-for-mysql,
+    docs/global/monitor/index.md and docs/reinvent-gdb/cw/index.md). `source_region_only`
+    publishes under the second set only: a dimension set the coordinator has to discover.
+    """
+
+    metric: str
+    points: tuple[tuple[float, float], ...]
+    source_region_only: bool = False
 
 
 def probe_alarm(region: str) -> str:
@@ -427,7 +488,12 @@ def page_event(
     }
 
 
-def rds_event(event_id: str, source_id: str = DR_CLUSTER, region: str = DR) -> dict[str, Any]:
+def rds_event(
+    event_id: str,
+    source_id: str = DR_CLUSTER,
+    region: str = DR,
+    message: str = "Global failover to DB cluster completed.",
+) -> dict[str, Any]:
     """An EventBridge 'RDS DB Cluster Event' (global-failover category)."""
     return {
         "version": "0",
@@ -443,7 +509,7 @@ def rds_event(event_id: str, source_id: str = DR_CLUSTER, region: str = DR) -> d
             "SourceType": "CLUSTER",
             "SourceArn": cluster_arn(region, source_id),
             "Date": "2026-11-23T01:05:00.000Z",
-            "Message": "Global failover to DB cluster completed.",
+            "Message": message,
             "SourceIdentifier": source_id,
             "EventID": event_id,
         },
@@ -451,13 +517,17 @@ def rds_event(event_id: str, source_id: str = DR_CLUSTER, region: str = DR) -> d
 
 
 def topology(
-    writer_region: str = PRIMARY, failover_state: dict[str, Any] | None = None
+    writer_region: str = PRIMARY,
+    failover_state: dict[str, Any] | None = None,
+    *,
+    sync: str | None = "connected",
 ) -> dict[str, Any]:
-    """A `describe_global_clusters` response for the two-region global cluster."""
+    """A `describe_global_clusters` response for the two-region global cluster; `sync` is the
+    secondary's `SynchronizationStatus` (None: not reported)."""
     return global_cluster_response(
         GID,
         [
-            member(region, CLUSTERS[region], writer=region == writer_region)
+            member(region, CLUSTERS[region], writer=region == writer_region, sync=sync)
             for region in (PRIMARY, DR)
         ],
         failover_state=failover_state,
@@ -475,6 +545,11 @@ def failing_over(to_region: str = DR) -> dict[str, Any]:
     }
 
 
+def _aws_like_lag_reads(service: str, region: str, new: Any) -> None:
+    if (service, region) == ("cloudwatch", DR):
+        aws_like_metric_reads(new)
+
+
 @dataclass
 class World:
     """moto resources, Stubbers, the fake clock and the client factory of one test."""
@@ -489,7 +564,10 @@ class World:
         """Create the moto resources and one RDS Stubber per region.
 
         `drainers`: also create the drainer and health checker functions (moto echoes the event).
+        The coordinator's CloudWatch client in the DR region (where it reads the lag) answers
+        metric reads as AWS may (`aws_like_metric_reads`).
         """
+        self.factory.on_new_client.append(_aws_like_lag_reads)
         for region in (PRIMARY, DR):
             self.rds[region] = self.factory.stubbed("rds", region)
             cloudwatch = client("cloudwatch", region)
@@ -563,17 +641,30 @@ class World:
             AlarmName=name, StateValue=state, StateReason="test"
         )
 
-    def put_lag(self, lag_ms: float, cluster_id: str = DR_CLUSTER, region: str = DR) -> None:
-        """Publish an `AuroraGlobalDBRPOLag` datapoint for the secondary."""
-        client("cloudwatch", region).put_metric_data(
+    def put_lag(self, lag_ms: float) -> None:
+        """Publish one `AuroraGlobalDBRPOLag` datapoint of the DR cluster, 30 s old."""
+        self.put_lag_series(LagSeries(RPO_LAG, ((30, lag_ms),)))
+
+    def put_lag_series(self, series: LagSeries) -> None:
+        """Publish `series` for the DR cluster under the dimension sets AWS uses (`LagSeries`)."""
+        cluster = {"Name": "DBClusterIdentifier", "Value": DR_CLUSTER}
+        source = {"Name": "SourceRegion", "Value": PRIMARY}
+        dimension_sets = (
+            [[cluster, source]] if series.source_region_only else [[cluster], [cluster, source]]
+        )
+        now = datetime.fromtimestamp(self.clock.time(), tz=UTC)
+        client("cloudwatch", DR).put_metric_data(
             Namespace="AWS/RDS",
             MetricData=[
                 {
-                    "MetricName": "AuroraGlobalDBRPOLag",
-                    "Dimensions": [{"Name": "DBClusterIdentifier", "Value": cluster_id}],
-                    "Value": lag_ms,
+                    "MetricName": series.metric,
+                    "Dimensions": dimensions,
+                    "Timestamp": now - timedelta(seconds=age),
+                    "Value": value,
                     "Unit": "Milliseconds",
                 }
+                for age, value in series.points
+                for dimensions in dimension_sets
             ],
         )
 
