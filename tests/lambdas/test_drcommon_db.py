@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import socket
 import ssl
 import threading
-import time
 
 import boto3
 import pg8000.native
@@ -185,6 +185,50 @@ def test_a_server_certificate_from_another_ca_is_rejected(postgres_server):
         db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.untrusted_ca_path))
 
 
+def _resolve_to_loopback(monkeypatch, name: str, address: str) -> None:
+    """Make `name` resolve to `address` for new TCP connections (a DNS record, for the test)."""
+    real = socket.create_connection
+
+    def create_connection(target, *args, **kwargs):
+        host, port = target
+        return real((address if host == name else host, port), *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+
+
+def test_a_certificate_for_another_name_is_rejected(postgres_server, monkeypatch):
+    """GIVEN `writer.example.internal` leading to the test server, whose certificate is signed by
+    the trusted CA but names only localhost and 127.0.0.1 WHEN connecting to that name THEN the
+    hostname check refuses it; the name on the certificate connects."""
+    _resolve_to_loopback(monkeypatch, "writer.example.internal", postgres_server.host)
+    creds = DbCredentials.from_secret(postgres_server.secret_dict(host="writer.example.internal"))
+    context = db.build_ssl_context(postgres_server.ca_path)
+
+    with pytest.raises(
+        ssl.SSLCertVerificationError,
+        match=r"Hostname mismatch, certificate is not valid for 'writer\.example\.internal'",
+    ):
+        db.connect(creds, ssl_context=context, timeout=3)
+
+    conn = db.connect(creds.at("localhost"), ssl_context=context, timeout=3)
+    conn.close()
+
+
+def test_only_the_bundle_is_trusted_not_the_system_store(postgres_server, monkeypatch, tmp_path):
+    """GIVEN the server's CA in the system trust store (OpenSSL's SSL_CERT_FILE) but not in the
+    bundle WHEN connecting with a context built from the bundle THEN verification fails."""
+    monkeypatch.setenv("SSL_CERT_FILE", postgres_server.ca_path)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    creds = DbCredentials.from_secret(postgres_server.secret_dict())
+    # The system store does trust the server: a context that loads it connects.
+    db.connect(creds, ssl_context=ssl.create_default_context(), timeout=3).close()
+    bundle = tmp_path / "rds-ca-bundle.pem"  # a fresh path: no context cached for it yet
+    shutil.copy(postgres_server.untrusted_ca_path, bundle)
+
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+        db.connect(creds, ssl_context=db.build_ssl_context(str(bundle)), timeout=3)
+
+
 @contextlib.contextmanager
 def _server_that_declines_tls():
     """A fake PostgreSQL that answers 'N' (no TLS) to the SSLRequest, as a plaintext server would."""
@@ -222,21 +266,35 @@ def test_a_server_that_declines_tls_is_refused_not_used_in_plaintext(postgres_se
         )
 
 
-def test_connect_to_a_silent_endpoint_times_out_quickly(postgres_server):
-    """GIVEN a port that accepts TCP but never answers WHEN connecting THEN it fails in ~timeout."""
+@contextlib.contextmanager
+def _silent_endpoint(hold_seconds: float = 5.0):
+    """A loopback port whose kernel completes the TCP handshake, then nobody ever says a word.
+
+    After `hold_seconds` the listener closes, which resets the queued connections: a client
+    without a socket timeout then fails with a reset (the wrong error) instead of hanging.
+    """
     listener = socket.create_server(("127.0.0.1", 0), backlog=8)
+    closer = threading.Timer(hold_seconds, listener.close)
+    closer.daemon = True
+    closer.start()
     try:
-        creds = DbCredentials.from_secret(postgres_server.secret_dict()).at(
-            Endpoint("127.0.0.1", listener.getsockname()[1])
-        )
-        started = time.monotonic()
-        with pytest.raises(Exception):  # noqa: B017, PT011 - pg8000 wraps socket.timeout variously
-            db.connect(
-                creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=0.3
-            )
-        assert time.monotonic() - started < 2
+        yield listener.getsockname()[1]
     finally:
+        closer.cancel()
         listener.close()
+
+
+def test_connect_to_a_silent_endpoint_fails_on_its_socket_timeout(postgres_server):
+    """GIVEN a port that accepts TCP but never answers WHEN connecting with a 0.2 s timeout THEN the
+    socket times out (the SSLRequest gets no answer), rather than waiting for the server."""
+    with _silent_endpoint() as port:
+        creds = DbCredentials.from_secret(postgres_server.secret_dict()).at(
+            Endpoint("127.0.0.1", port)
+        )
+        with pytest.raises(TimeoutError, match="timed out"):
+            db.connect(
+                creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=0.2
+            )
 
 
 def test_timeouts_must_be_positive():
