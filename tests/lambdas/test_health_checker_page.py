@@ -59,21 +59,37 @@ def lambda_stub(*, fail: bool = False):
     return client, stubber
 
 
+def record_calls(calls: list[str], *clients) -> None:
+    """Append `<service>.<operation>` to `calls` for every API call the clients make."""
+    for client in clients:
+        service = client.meta.service_model.service_name
+        # `before-parameter-build` fires for every call, before a Stubber or moto answers it.
+        client.meta.events.register(
+            "before-parameter-build",
+            lambda model, calls=calls, service=service, **_: calls.append(
+                f"{service}.{model.name}"
+            ),
+        )
+
+
 def test_a_lost_peer_writer_pages_the_coordinator_after_publishing(
     cloud, postgres_server, closed_port
 ):
     """GIVEN the peer holds the writer role and refuses connections, and a coordinator is
-    configured WHEN the check runs THEN the metrics are published and the coordinator is paged
-    asynchronously with this region's page."""
+    configured WHEN the check runs THEN the metrics are published first, and then the coordinator
+    is paged asynchronously with this region's page (the alarm path never waits for the page)."""
     settings = make_settings(
         postgres_server,
         peer_cluster_endpoint=Endpoint("127.0.0.1", closed_port),
         coordinator_function_name=COORDINATOR,
     )
     client, stubber = lambda_stub()
+    calls: list[str] = []
+    record_calls(calls, cloud.cw, client)
     with stubber:
         report = run_with_lambda(settings, cloud, client, postgres_server)
     stubber.assert_no_pending_responses()
+    assert calls == ["cloudwatch.PutMetricData", "lambda.Invoke"]
     assert report.page == page.PageOutcome(paged=True, detail=f"paged {COORDINATOR}")
     assert report.values["PeerWriterAvailable"] == 0
 

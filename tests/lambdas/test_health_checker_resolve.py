@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import pytest
 
@@ -132,20 +131,22 @@ def test_a_name_that_does_not_resolve_is_reported_not_raised(dns, no_network):
 
 def test_a_hung_lookup_costs_the_budget_not_the_lambdas_run(monkeypatch, no_network):
     """GIVEN a resolver that never answers WHEN resolved with a 0.2 s budget THEN the call returns
-    a timeout error in about that time."""
+    a timeout error while the lookup is still hanging (it ends later, in the background)."""
     release = threading.Event()
+    answered = threading.Event()
 
     def hang(name):
         release.wait(10)
+        answered.set()
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
 
     monkeypatch.setattr(socket, "gethostbyname_ex", hang)
-    started = time.monotonic()
     try:
         result = resolve.resolve_names([WRITER], timeout_seconds=0.2)
+        still_hanging = not answered.is_set()
     finally:
         release.set()
-    assert time.monotonic() - started < 2.0
+    assert still_hanging, "resolve_names waited for the hung lookup"
     assert result == {WRITER: {"error": "timed out after 0.2 s"}}
 
 
