@@ -3,9 +3,11 @@ moto Secrets Manager with a DR replica, Stubber for the RDS topology moto cannot
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
+import secrets
 import uuid
 import zipfile
 from types import SimpleNamespace
@@ -23,6 +25,7 @@ from awsfakes import (
     global_cluster_response,
     stubbed_client,
 )
+from pg8000.native import identifier, literal
 
 from drcommon import db
 from secret_rotation import handler
@@ -94,7 +97,11 @@ def placeholder_rotation_lambda() -> str:
 def world(aws, postgres_server):
     """A login role on the test server, its secret (replicated to the DR region) with a stale host,
     rotation enabled with a pending token, and a writer in the DR region (after a switchover)."""
-    role, password = postgres_server.create_role()
+    return make_world(postgres_server, *postgres_server.create_role())
+
+
+def make_world(postgres_server, role: str, password: str) -> SimpleNamespace:
+    """The `world` of `role` (which exists on the server with `password`); needs moto running."""
     sm = boto3.client("secretsmanager", region_name=PRIMARY_REGION)
     secret = postgres_server.secret_dict(role, password, host=STALE_HOST)
     secret["globalClusterIdentifier"] = GLOBAL_CLUSTER_ID
@@ -256,6 +263,53 @@ def test_test_secret_fails_when_the_pending_password_does_not_log_in(world):
         step(world, "testSecret")
 
 
+# Quotes and backslashes RDS would never generate, but an operator-made role or secret can hold.
+HOSTILE_PASSWORD = "it's \"quoted\" \\' ; DROP ROLE admin; --\\"
+
+
+def test_set_secret_quotes_a_hostile_role_and_password(aws, postgres_server):
+    """GIVEN a role named o'brien"x\\ and an AWSPENDING password full of quotes and backslashes
+    WHEN setSecret and testSecret run THEN ALTER ROLE took both verbatim: the role logs in with
+    the new password, not the old one, and testSecret sees exactly that user."""
+    role, old_password = postgres_server.create_role(f"r{secrets.token_hex(3)}_o'brien\"x\\")
+    world = make_world(postgres_server, role, old_password)
+    world.rds.expect_lookups(2)  # setSecret, testSecret
+    current = json.loads(
+        world.sm.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")["SecretString"]
+    )
+    world.sm.put_secret_value(
+        SecretId=SECRET_ID,
+        ClientRequestToken=world.token,
+        SecretString=json.dumps({**current, "password": HOSTILE_PASSWORD}),
+        VersionStages=["AWSPENDING"],
+    )
+
+    assert step(world, "setSecret") == "password_set"
+    assert can_log_in(world, HOSTILE_PASSWORD) and not can_log_in(world, old_password)
+    assert step(world, "testSecret") == "tested"
+    world.rds.assert_all_used()
+
+
+def test_test_secret_fails_when_the_session_runs_as_another_user(world):
+    """GIVEN the pending login works but its sessions run as another role (ALTER ROLE ... SET
+    role) WHEN testSecret runs THEN RotationError naming both users."""
+    world.rds.expect_lookups(1)
+    step(world, "createSecret")
+    pending = json.loads(
+        world.sm.get_secret_value(
+            SecretId=SECRET_ID, VersionId=world.token, VersionStage="AWSPENDING"
+        )["SecretString"]
+    )
+    other, _ = world.server.create_role(login=False)
+    with contextlib.closing(world.server.superuser_connect()) as su:
+        su.run(f"GRANT {identifier(other)} TO {identifier(world.role)}")
+        su.run(f"ALTER ROLE {identifier(world.role)} SET role = {literal(other)}")
+        su.run(db.alter_role_password_sql(world.role, pending["password"]))
+
+    with pytest.raises(RotationError, match=f"logged in as '{other}', expected '{world.role}'"):
+        step(world, "testSecret")
+
+
 # --- state checks: clear errors, no mutation ------------------------------------------------------
 
 
@@ -277,7 +331,29 @@ def test_rotation_refuses_a_token_that_is_not_staged(world):
     assert stages(world) == before
 
 
-def test_rotation_refuses_to_run_on_the_replica(world, postgres_server):
+@pytest.mark.parametrize("name", ["createSecret", "setSecret", "testSecret", "finishSecret"])
+def test_rotation_refuses_a_version_that_is_not_staged_awspending(world, name):
+    """GIVEN a token whose version carries another stage (not AWSPENDING, not AWSCURRENT) WHEN any
+    step runs THEN RotationError saying so, before RDS, the database or any stage is touched."""
+    elsewhere = str(uuid.uuid4())
+    world.sm.put_secret_value(
+        SecretId=SECRET_ID,
+        ClientRequestToken=elsewhere,
+        SecretString=json.dumps({"password": "not-for-rotation"}),
+        VersionStages=["OPERATOR-TEST"],
+    )
+    before = stages(world)
+    world.token = elsewhere
+    with pytest.raises(
+        RotationError,
+        match=f"version {elsewhere} of secret '{SECRET_ID}' is not staged AWSPENDING",
+    ):
+        step(world, name)
+    assert stages(world) == before
+    world.rds.assert_all_used()  # none queued: no step looked the writer up
+
+
+def test_rotation_refuses_to_run_on_the_replica(world):
     """GIVEN the function runs in the DR region against the replica WHEN a step runs THEN
     RotationError naming the primary region, and nothing is written."""
     replica = boto3.client("secretsmanager", region_name=DR_REGION)
