@@ -13,6 +13,7 @@ import pytest
 from connection_drainer import handler
 from connection_drainer.drain import (
     CLIENT_BACKEND,
+    LIST_SESSIONS_SQL,
     SPARED_DATABASE_NOT_SELECTED,
     SPARED_NOT_CLIENT_BACKEND,
     SPARED_NOT_VISIBLE,
@@ -188,10 +189,30 @@ def test_dry_run_terminates_nothing(postgres_server, sessions):
     assert all(is_alive(conn) for conn in conns.values())
 
 
-def test_the_grace_period_is_waited_before_sessions_are_listed(postgres_server, sessions):
-    """GIVEN a 2.5 s grace period WHEN draining THEN the injected sleep gets 2.5 before listing."""
+class RecordingConnection:
+    """A real connection that logs each statement it runs into a shared timeline."""
+
+    def __init__(self, conn: pg8000.native.Connection, timeline: list[str]) -> None:
+        self.conn = conn
+        self.timeline = timeline
+
+    def run(self, sql: str, **params: Any) -> Any:
+        """Log `sql`, then run it."""
+        self.timeline.append("list" if sql == LIST_SESSIONS_SQL else "sql")
+        return self.conn.run(sql, **params)
+
+
+def test_the_grace_period_is_waited_before_sessions_are_listed(postgres_server, sessions, roles):
+    """GIVEN a 2.5 s grace period during which a client connects WHEN draining THEN the injected
+    sleep gets 2.5 before the sessions are listed, so the newcomer is a candidate too."""
     _, info = sessions
-    sleep = RecordingSleep()
+    timeline: list[str] = []
+    newcomers: list[pg8000.native.Connection] = []
+
+    def sleep(seconds: float) -> None:
+        timeline.append(f"sleep {seconds}")
+        newcomers.append(postgres_server.connect(*roles["app"], info["database"]))
+
     request = DrainRequest(
         region=PRIMARY,
         endpoint=Endpoint(postgres_server.host, postgres_server.port),
@@ -201,10 +222,20 @@ def test_the_grace_period_is_waited_before_sessions_are_listed(postgres_server, 
     )
     own = drainer_connection(postgres_server)
     try:
-        drain(own, request, protected_users=frozenset(), sleep=sleep)
+        report = drain(
+            RecordingConnection(own, timeline),
+            request,
+            protected_users=frozenset({"rdsadmin"}),
+            sleep=sleep,
+        )
     finally:
         own.close()
-    assert sleep.calls == [2.5]
+        for conn in newcomers:
+            conn.close()
+    assert timeline[0] == "sleep 2.5"  # the grace period first, and only once ...
+    assert [event for event in timeline if event.startswith("sleep")] == ["sleep 2.5"]
+    assert timeline.count("list") == 1  # ... then the one listing of the sessions
+    assert report.candidates == 4  # app1, app2, other, and the newcomer
 
 
 def test_the_handler_drains_the_cluster_named_by_region(
