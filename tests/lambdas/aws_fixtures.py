@@ -144,6 +144,11 @@ def client(service: str, region: str, config: Config | None = None) -> Any:
     are ever in the environment of these tests (`moto_aws`).
     """
     if not _SESSION:
+        # moto puts its interceptor into botocore's built-in handlers when it is imported, and a
+        # session copies the handlers that exist when it is created. Created first by a
+        # Stubber-only test, the shared session would send every later moto test to real AWS.
+        import moto.core.models  # noqa: F401
+
         _SESSION.append(boto3.session.Session())
     return _SESSION[0].client(service, region_name=region, config=config)
 
