@@ -181,7 +181,7 @@ def test_default_context_comes_from_db_ca_bundle(postgres_server, monkeypatch):
 def test_a_server_certificate_from_another_ca_is_rejected(postgres_server):
     """GIVEN a bundle that did not sign the server cert WHEN connecting THEN verification fails."""
     creds = DbCredentials.from_secret(postgres_server.secret_dict())
-    with pytest.raises(ssl.SSLCertVerificationError):
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
         db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.untrusted_ca_path))
 
 

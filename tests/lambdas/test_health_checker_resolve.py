@@ -171,18 +171,26 @@ def test_the_handler_answers_a_resolve_event_without_probing(
 
 
 @pytest.mark.parametrize(
-    ("event", "error"),
+    ("event", "error", "message"),
     [
-        ({"resolve": [WRITER], "dryRun": True}, handler.EventError),
-        ({"resolve": ["writer.prod.db.internal"]}, resolve.ResolveRequestError),
-        ({"resolve": "writer.dev.db.internal"}, resolve.ResolveRequestError),
+        ({"resolve": [WRITER], "dryRun": True}, handler.EventError, "Scheduled Event"),
+        (
+            {"resolve": ["writer.prod.db.internal"]},
+            resolve.ResolveRequestError,
+            "is not a record of this stack's private zone",
+        ),
+        (
+            {"resolve": "writer.dev.db.internal"},
+            resolve.ResolveRequestError,
+            "'resolve' must be a list of 1 to 4 DNS names",
+        ),
     ],
 )
 def test_the_handler_refuses_a_bad_resolve_event_before_any_lookup(
-    handler_env, dns, lambda_context, event, error
+    handler_env, dns, lambda_context, event, error, message
 ):
     """GIVEN a resolve event with an extra key or a foreign name WHEN invoked THEN it fails
     visibly and no name is looked up."""
-    with pytest.raises(error):
+    with pytest.raises(error, match=message):
         handler.lambda_handler(event, lambda_context)
     assert dns.asked == []

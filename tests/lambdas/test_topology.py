@@ -128,7 +128,7 @@ def test_describe_global_cluster_filters_client_side_and_finds_the_writer() -> N
 @pytest.mark.usefixtures("moto_aws")
 def test_missing_global_cluster_is_reported() -> None:
     # GIVEN no global cluster / WHEN described / THEN a typed error
-    with pytest.raises(topology.GlobalClusterNotFound):
+    with pytest.raises(topology.GlobalClusterNotFound, match=GID):
         topology.describe_global_cluster(client("rds", DR), GID)
 
 
@@ -144,7 +144,7 @@ def test_global_cluster_not_found_fault_is_translated() -> None:
     )
 
     # WHEN / THEN
-    with pytest.raises(topology.GlobalClusterNotFound):
+    with pytest.raises(topology.GlobalClusterNotFound, match=GID):
         topology.describe_global_cluster(factory("rds", DR), GID)
 
 
@@ -296,7 +296,10 @@ def test_factory_clients_fail_fast_when_a_region_is_unreachable(
     cloudwatch.meta.events.register_first("before-send.cloudwatch", refuse)
 
     # WHEN called / THEN it gives up after the bounded number of attempts
-    with no_real_sleep(monkeypatch), pytest.raises(EndpointConnectionError):
+    with (
+        no_real_sleep(monkeypatch),
+        pytest.raises(EndpointConnectionError, match="Could not connect"),
+    ):
         cloudwatch.describe_alarms(AlarmNames=["x"])
     assert len(attempts) == 3
 
@@ -365,7 +368,7 @@ def test_retry_throttled_stops_at_the_deadline() -> None:
         raise _throttle()
 
     # WHEN / THEN it gives up before overrunning the deadline
-    with pytest.raises(ClientError):
+    with pytest.raises(ClientError, match=r"\(Throttling\).*slow down"):
         retry_throttled(call, clock=clock, deadline=deadline)
     assert clock.sleeps == [1.0]
 
