@@ -3,7 +3,7 @@
 Each scenario row is GIVEN (topology, alarms, lag, lock) / WHEN (an event) / THEN (status, the
 mutating AWS calls made, the functions invoked, SNS messages, page flag). RDS answers come from
 Stubbers with real request shapes; everything else is moto, with the lag metrics published and
-read back as AWS does (both metrics, both dimension sets, several datapoints, no order).
+read back as AWS may answer (both metrics, both dimension sets, several datapoints, no order).
 """
 
 from __future__ import annotations
