@@ -8,7 +8,6 @@ in config.py, sizing.py, naming.py and the components.
 import pulumi
 import pulumi_aws as aws
 
-import automation
 from components.dashboard import Dashboard, DashboardArgs, DashboardRegion
 from components.dr_automation import DrAutomation, DrAutomationArgs, RegionContext
 from components.failover_dns import (
@@ -23,10 +22,11 @@ from components.monitoring import MonitoredInstance, Monitoring, MonitoringArgs
 from components.network import Network, NetworkArgs
 from components.peered_vpcs import PeeredVpcs, PeeredVpcsArgs
 from components.region_key import RegionKey, RegionKeyArgs
-from config import load_settings
+from decisions import functions as automation
 from lambdas.drcommon import contract
-from naming import stack_tags
-from sizing import SIZING
+from stack.config import load_settings
+from stack.naming import stack_tags
+from stack.sizing import SIZING
 
 settings = load_settings()
 sizing = SIZING[settings.sizing]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from alarms import AlarmSpec
+from decisions.alarms import AlarmSpec
 
 
 def metric_alarm(

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-import alarms
-from naming import physical_name
+from decisions import alarms
+from stack.naming import physical_name
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-import alarms
-import automation
-import lambda_packaging
-from automation import DR, PRIMARY, FunctionSpec, StackArns
+from components import lambda_code
 from components.alarm import metric_alarm
+from decisions import alarms
+from decisions import functions as automation
+from decisions.functions import DR, PRIMARY, FunctionSpec, StackArns
 from lambdas.drcommon import contract
-from naming import regional_name
-from sizing import Sizing
+from stack.naming import regional_name
+from stack.sizing import Sizing
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class DrAutomation(pulumi.ComponentResource):
                 f"{name}-{role}-layer",
                 layer_name=regional_name(args.environment_suffix, ctx.region, "layer"),
                 description="aurora-dr shared code (drcommon), pinned pg8000 + Powertools, RDS CA",
-                code=lambda_packaging.layer_archive(),
+                code=lambda_code.layer_archive(),
                 compatible_runtimes=[automation.RUNTIME],
                 compatible_architectures=[automation.ARCHITECTURE],
                 opts=self._opts(ctx),
@@ -350,7 +350,7 @@ class DrAutomation(pulumi.ComponentResource):
             runtime=automation.RUNTIME,
             architectures=[automation.ARCHITECTURE],
             handler=spec.handler,
-            code=lambda_packaging.function_archive(spec.key),
+            code=lambda_code.function_archive(spec.key),
             layers=[self.layers[ctx.role].arn],
             role=role.arn,
             timeout=spec.timeout_seconds,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from naming import regional_name
+from stack.naming import regional_name
 
 # Route 53's health checkers cannot reach private endpoints, so every check here is a
 # CLOUDWATCH_METRIC check on an alarm fed by the in-VPC health checker. Insufficient data (a new

@@ -10,10 +10,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-import aurora_settings
-from naming import physical_name, regional_name
-from policies import assume_role_policy
-from sizing import Sizing
+from decisions import aurora
+from decisions.iam import assume_role_policy
+from stack.naming import physical_name, regional_name
+from stack.sizing import Sizing
 
 POSTGRES_PORT = 5432
 # Membership in the global cluster is runtime state after day one (switchover, failover and
@@ -60,15 +60,15 @@ class GlobalAurora(pulumi.ComponentResource):
         sizing, suffix = args.sizing, args.environment_suffix
         primary_opts = pulumi.ResourceOptions(parent=self, provider=args.primary.provider)
         protected = pulumi.ResourceOptions(protect=sizing.protect)
-        if aurora_settings.windows_overlap(sizing.backup_window, sizing.maintenance_window):
+        if aurora.windows_overlap(sizing.backup_window, sizing.maintenance_window):
             raise ValueError("the sizing's backup and maintenance windows overlap")
 
         # RDS-managed master passwords are not supported for global clusters: generate one here.
         self.master_password = random.RandomPassword(
             f"{name}-master-password",
-            length=aurora_settings.PASSWORD_LENGTH,
+            length=aurora.PASSWORD_LENGTH,
             special=True,
-            override_special=aurora_settings.PASSWORD_SPECIAL_CHARACTERS,
+            override_special=aurora.PASSWORD_SPECIAL_CHARACTERS,
             min_lower=2,
             min_upper=2,
             min_numeric=2,
@@ -79,7 +79,7 @@ class GlobalAurora(pulumi.ComponentResource):
         self.global_cluster = aws.rds.GlobalCluster(
             f"{name}-global",
             global_cluster_identifier=physical_name(suffix, "global"),
-            engine=aurora_settings.ENGINE,
+            engine=aurora.ENGINE,
             engine_version=args.engine_version,
             database_name=args.database_name,
             storage_encrypted=True,
@@ -165,7 +165,7 @@ class GlobalAurora(pulumi.ComponentResource):
     ) -> aws.rds.Cluster:
         sizing, suffix, region = args.sizing, args.environment_suffix, placement.region
         opts = pulumi.ResourceOptions(parent=self, provider=placement.provider)
-        family = aurora_settings.parameter_group_family(args.engine_version)
+        family = aurora.parameter_group_family(args.engine_version)
         cluster_id = regional_name(suffix, region, "cluster")
 
         subnet_group = aws.rds.SubnetGroup(
@@ -185,7 +185,7 @@ class GlobalAurora(pulumi.ComponentResource):
                 aws.rds.ClusterParameterGroupParameterArgs(
                     name=p.name, value=p.value, apply_method=p.apply_method
                 )
-                for p in aurora_settings.cluster_parameters(sizing)
+                for p in aurora.cluster_parameters(sizing)
             ],
             opts=opts,
         )
@@ -212,7 +212,7 @@ class GlobalAurora(pulumi.ComponentResource):
         return aws.rds.Cluster(
             f"{name}-{role}-cluster",
             cluster_identifier=cluster_id,
-            engine=aurora_settings.ENGINE,
+            engine=aurora.ENGINE,
             engine_version=args.engine_version,
             global_cluster_identifier=self.global_cluster.id,
             db_subnet_group_name=subnet_group.name,
@@ -250,19 +250,17 @@ class GlobalAurora(pulumi.ComponentResource):
         instance_parameters = aws.rds.ParameterGroup(
             f"{name}-{role}-instance-params",
             name=regional_name(suffix, region, "instance-params"),
-            family=aurora_settings.parameter_group_family(args.engine_version),
+            family=aurora.parameter_group_family(args.engine_version),
             description=f"aurora-dr {suffix}: instance parameters",
             opts=opts,
         )
-        zones = aurora_settings.instance_zones(
-            placement.availability_zones, sizing.instances_per_region
-        )
+        zones = aurora.instance_zones(placement.availability_zones, sizing.instances_per_region)
         return [
             aws.rds.ClusterInstance(
                 f"{name}-{role}-instance-{index + 1}",
                 identifier=regional_name(suffix, region, f"db{index + 1}"),
                 cluster_identifier=cluster.id,
-                engine=aurora_settings.ENGINE,
+                engine=aurora.ENGINE,
                 engine_version=args.engine_version,
                 instance_class=sizing.instance_class,
                 availability_zone=zone,
@@ -272,7 +270,7 @@ class GlobalAurora(pulumi.ComponentResource):
                 # database must run the same minor version and are upgraded together through
                 # the global cluster, so a per-instance upgrade stays off.
                 auto_minor_version_upgrade=False,
-                ca_cert_identifier=aurora_settings.CA_CERTIFICATE_IDENTIFIER,
+                ca_cert_identifier=aurora.CA_CERTIFICATE_IDENTIFIER,
                 # Tier 0 for the first instance, so a local failover prefers it, then the others.
                 promotion_tier=index,
                 performance_insights_enabled=sizing.performance_insights,

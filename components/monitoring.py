@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-import alarms
 from components.alarm import metric_alarm
-from naming import regional_name
-from policies import policy_document
-from sizing import Sizing
+from decisions import alarms
+from decisions.iam import policy_document
+from stack.naming import regional_name
+from stack.sizing import Sizing
 
 # Services that publish into the alert topic (CloudWatch alarms, EventBridge, RDS events).
 TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com")

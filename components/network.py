@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-import netmath
-from naming import regional_name
-from policies import assume_role_policy, flow_log_delivery_policy
+from decisions.iam import assume_role_policy, flow_log_delivery_policy
+from decisions.network import choose_azs, subnet_cidrs
+from stack.naming import regional_name
 
 POSTGRES_PORT = 5432
 HTTPS_PORT = 443
@@ -63,7 +63,7 @@ class Network(pulumi.ComponentResource):
         zones = aws.get_availability_zones(
             state="available", opts=pulumi.InvokeOptions(parent=self)
         ).names
-        self.availability_zones = netmath.choose_azs(zones, args.az_count)
+        self.availability_zones = choose_azs(zones, args.az_count)
         self.subnets = [
             aws.ec2.Subnet(
                 f"{name}-private-{zone}",
@@ -76,7 +76,7 @@ class Network(pulumi.ComponentResource):
             )
             for zone, cidr in zip(
                 self.availability_zones,
-                netmath.subnet_cidrs(args.vpc_cidr, args.az_count),
+                subnet_cidrs(args.vpc_cidr, args.az_count),
                 strict=True,
             )
         ]

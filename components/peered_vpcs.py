@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.network import HTTPS_PORT, POSTGRES_PORT, Network
-from naming import physical_name
+from stack.naming import physical_name
 
 
 @dataclass(frozen=True)

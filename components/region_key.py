@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from naming import regional_name
-from policies import region_key_policy
+from decisions.iam import region_key_policy
+from stack.naming import regional_name
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from config import parse_settings
 from drplan.budget import RecoveryBudget, recovery_budget
 from drplan.cost import CostReport, estimate_cost
 from drplan.harness import PlanRun, load_stack_config
 from drplan.inventory import Inventory, build_inventory
+from stack.config import parse_settings
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import lambda_packaging
+from components import lambda_code
 
 RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
 CA_BUNDLE_NAME = "rds-ca-bundle.pem"
@@ -29,18 +29,18 @@ CA_BUNDLE_NAME = "rds-ca-bundle.pem"
 def main(argv: list[str] | None = None) -> int:
     """Build the layer; returns the exit code."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--output", type=Path, default=lambda_packaging.LAYER_ARCHIVE)
+    parser.add_argument("--output", type=Path, default=lambda_code.LAYER_ARCHIVE)
     parser.add_argument(
         "--ca-bundle",
         type=Path,
         help=f"local copy of the RDS CA bundle (default: download {RDS_CA_BUNDLE_URL})",
     )
     args = parser.parse_args(argv)
-    requirements = lambda_packaging.LAMBDAS_DIR / "requirements-layer.txt"
+    requirements = lambda_code.LAMBDAS_DIR / "requirements-layer.txt"
     with tempfile.TemporaryDirectory() as work:
         site_packages = Path(work) / "python"
         subprocess.run(  # noqa: S603 (fixed argv, no shell)
-            lambda_packaging.pip_install_command(sys.executable, requirements, site_packages),
+            lambda_code.pip_install_command(sys.executable, requirements, site_packages),
             check=True,
         )
         bundle = Path(work) / CA_BUNDLE_NAME
@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         if b"BEGIN CERTIFICATE" not in bundle.read_bytes():
             print(f"build_layer: {bundle} is not a PEM certificate bundle", file=sys.stderr)
             return 1
-        members = lambda_packaging.layer_members(site_packages)
-        members[f"python/{lambda_packaging.SHARED_PACKAGE}/{CA_BUNDLE_NAME}"] = bundle
-        lambda_packaging.write_deterministic_zip(members, args.output)
+        members = lambda_code.layer_members(site_packages)
+        members[f"python/{lambda_code.SHARED_PACKAGE}/{CA_BUNDLE_NAME}"] = bundle
+        lambda_code.write_deterministic_zip(members, args.output)
     digest = hashlib.sha256(args.output.read_bytes()).hexdigest()
     print(f"{args.output} ({len(members)} files, sha256 {digest})")
     return 0

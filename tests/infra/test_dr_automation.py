@@ -9,8 +9,8 @@ import zipfile
 import pulumi
 import pytest
 
-import automation
-import lambda_packaging
+from components import lambda_code
+from decisions.functions import UNSCOPED_ACTIONS, endpoint_services_for, rate_expression
 from drplan.harness import PlanRun
 from tests.infra.queries import key_arns_by_region, region_roles, security_group
 
@@ -113,7 +113,7 @@ def test_no_iam_statement_allows_every_action_and_star_resources_are_justified(p
     assert unscoped <= JUSTIFIED_UNSCOPED, (
         f"unjustified '*' resource for {unscoped - JUSTIFIED_UNSCOPED}"
     )
-    assert set(automation.UNSCOPED_ACTIONS) == JUSTIFIED_UNSCOPED
+    assert set(UNSCOPED_ACTIONS) == JUSTIFIED_UNSCOPED
 
 
 def test_rotation_may_touch_only_this_stacks_secret(plan: PlanRun):
@@ -307,16 +307,16 @@ def test_cross_region_api_access_goes_through_the_peer_vpc_endpoint(plan: PlanRu
 
 
 def test_function_archives_hold_only_the_package_and_are_byte_identical(tmp_path):
-    members = lambda_packaging.function_members("health_checker")
+    members = lambda_code.function_members("health_checker")
     assert members
     assert all(name.startswith("health_checker/") for name in members)
     assert "health_checker/handler.py" in members
     assert not [n for n in members if "__pycache__" in n or n.endswith(".pyc")]
-    first = lambda_packaging.write_deterministic_zip(members, tmp_path / "a.zip")
-    second = lambda_packaging.write_deterministic_zip(members, tmp_path / "b.zip")
+    first = lambda_code.write_deterministic_zip(members, tmp_path / "a.zip")
+    second = lambda_code.write_deterministic_zip(members, tmp_path / "b.zip")
     assert first.read_bytes() == second.read_bytes()
     with zipfile.ZipFile(first) as archive:
-        assert {i.date_time for i in archive.infolist()} == {lambda_packaging.FIXED_ZIP_TIME}
+        assert {i.date_time for i in archive.infolist()} == {lambda_code.FIXED_ZIP_TIME}
 
 
 def test_layer_members_put_dependencies_and_drcommon_under_python(tmp_path):
@@ -325,14 +325,14 @@ def test_layer_members_put_dependencies_and_drcommon_under_python(tmp_path):
     (site / "pg8000" / "__init__.py").write_text("")
     (site / "bin").mkdir()
     (site / "bin" / "tool").write_text("")
-    members = lambda_packaging.layer_members(site)
+    members = lambda_code.layer_members(site)
     assert "python/pg8000/__init__.py" in members
     assert "python/drcommon/contract.py" in members
     assert not [m for m in members if m.startswith("python/bin/")]
 
 
 def test_layer_is_built_for_arm64_python312_from_wheels_only(tmp_path):
-    command = lambda_packaging.pip_install_command("python", tmp_path / "r.txt", tmp_path / "t")
+    command = lambda_code.pip_install_command("python", tmp_path / "r.txt", tmp_path / "t")
     assert "--only-binary=:all:" in command
     assert command[command.index("--platform") + 1] == "manylinux2014_aarch64"
     assert command[command.index("--python-version") + 1] == "3.12"
@@ -340,23 +340,23 @@ def test_layer_is_built_for_arm64_python312_from_wheels_only(tmp_path):
 
 def test_a_missing_layer_stops_a_real_deployment_with_the_fix(tmp_path, monkeypatch):
     # GIVEN a real deployment (not the mocks) of a checkout without a built layer archive
-    monkeypatch.setattr(lambda_packaging, "_under_mocks", lambda: False)
-    monkeypatch.setattr(lambda_packaging, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(lambda_code, "_under_mocks", lambda: False)
+    monkeypatch.setattr(lambda_code, "PROJECT_DIR", tmp_path)
     archive = tmp_path / "build" / "lambda-layer.zip"
     # THEN it stops, naming the missing archive and the command that builds it
     with pytest.raises(pulumi.RunError, match="make layer") as error:
-        lambda_packaging.layer_archive(archive)
+        lambda_code.layer_archive(archive)
     assert "the Lambda layer archive build/lambda-layer.zip does not exist" in str(error.value)
     # AND once the archive is built, the same call hands it to Pulumi
     archive.parent.mkdir()
     archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
-    assert lambda_packaging.layer_archive(archive).path == str(archive)
+    assert lambda_code.layer_archive(archive).path == str(archive)
 
 
 def test_endpoint_services_cover_the_functions_of_each_region():
     expected = ("lambda", "monitoring", "rds", "secretsmanager")
-    assert automation.endpoint_services_for("primary") == expected
-    assert automation.endpoint_services_for("dr") == expected
+    assert endpoint_services_for("primary") == expected
+    assert endpoint_services_for("dr") == expected
 
 
 def test_health_checkers_page_their_own_regions_coordinator(plan: PlanRun):
@@ -381,4 +381,4 @@ def test_health_checkers_page_their_own_regions_coordinator(plan: PlanRun):
     ("value", "unit", "expected"), [(1, "minute", "rate(1 minute)"), (24, "hour", "rate(24 hours)")]
 )
 def test_rate_expressions(value, unit, expected):
-    assert automation.rate_expression(value, unit) == expected
+    assert rate_expression(value, unit) == expected

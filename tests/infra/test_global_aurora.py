@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import aurora_settings
+from decisions import aurora
 from drplan.harness import PROJECT_DIR, PlanRun
 from drplan.review import stack_settings
-from sizing import SIZING, is_global_database_class
+from stack.sizing import SIZING, is_global_database_class
 from tests.infra.queries import key_arns_by_region, log_group_named, region_roles
 
 GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
@@ -146,7 +146,7 @@ def test_clusters_are_hardened(plan: PlanRun):
         assert inputs["enabledCloudwatchLogsExports"] == ["postgresql"]
         assert inputs["iamDatabaseAuthenticationEnabled"] is True
         assert inputs["copyTagsToSnapshot"] is True
-        assert not aurora_settings.windows_overlap(
+        assert not aurora.windows_overlap(
             inputs["preferredBackupWindow"], inputs["preferredMaintenanceWindow"]
         )
         params = {
@@ -165,9 +165,9 @@ def test_clusters_are_hardened(plan: PlanRun):
 
 def test_managed_rpo_is_set_when_the_sizing_asks_for_it():
     base = SIZING["test"]
-    assert "rds.global_db_rpo" not in {p.name for p in aurora_settings.cluster_parameters(base)}
+    assert "rds.global_db_rpo" not in {p.name for p in aurora.cluster_parameters(base)}
     bounded = dataclasses.replace(base, managed_rpo_seconds=30)
-    values = {p.name: p.value for p in aurora_settings.cluster_parameters(bounded)}
+    values = {p.name: p.value for p in aurora.cluster_parameters(bounded)}
     assert values["rds.global_db_rpo"] == "30"
 
 
@@ -241,12 +241,12 @@ def test_outputs_name_the_endpoints_keys_and_secret(plan: PlanRun):
     ("version", "family"), [("16.6", "aurora-postgresql16"), ("15.10", "aurora-postgresql15")]
 )
 def test_parameter_group_family(version, family):
-    assert aurora_settings.parameter_group_family(version) == family
+    assert aurora.parameter_group_family(version) == family
 
 
 def test_instance_zones_round_robin():
-    assert aurora_settings.instance_zones(["a", "b", "c"], 2) == ["a", "b"]
-    assert aurora_settings.instance_zones(["a", "b"], 3) == ["a", "b", "a"]
+    assert aurora.instance_zones(["a", "b", "c"], 2) == ["a", "b"]
+    assert aurora.instance_zones(["a", "b"], 3) == ["a", "b", "a"]
 
 
 @pytest.mark.parametrize(
@@ -257,4 +257,4 @@ def test_instance_zones_round_robin():
     ],
 )
 def test_windows_overlap(backup, maintenance, overlap):
-    assert aurora_settings.windows_overlap(backup, maintenance) is overlap
+    assert aurora.windows_overlap(backup, maintenance) is overlap

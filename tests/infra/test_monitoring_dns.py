@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import alarms
+from decisions import alarms
 from drplan.harness import PROJECT_DIR, PlanRun, run_program
 from lambdas.drcommon import contract
 from tests.infra.queries import key_arns_by_region, region_roles, vpc_in
@@ -230,7 +230,7 @@ def test_health_metric_names_and_namespace_are_spelled_in_one_place():
 
 
 def test_detection_time_follows_the_sizing():
-    from sizing import SIZING
+    from stack.sizing import SIZING
 
     (writer,) = [
         s

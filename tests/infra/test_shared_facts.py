@@ -4,20 +4,20 @@ put them on its path). These tests keep the two copies equal."""
 
 from __future__ import annotations
 
-import automation
+from decisions import functions
 
 
 def test_lock_table_schema_is_what_the_coordinator_writes():
     from failover_coordinator import lock
 
-    assert automation.LOCK_TABLE_HASH_KEY == lock.KEY
-    assert automation.LOCK_TABLE_TTL_ATTRIBUTE == lock.TTL_ATTRIBUTE
+    assert functions.LOCK_TABLE_HASH_KEY == lock.KEY
+    assert functions.LOCK_TABLE_TTL_ATTRIBUTE == lock.TTL_ATTRIBUTE
 
 
 def test_verifier_permissions_cover_what_the_verifier_creates_and_tags():
     from backup_verifier import settings, snapshots
 
     # IAM scopes restore/delete to `<prefix>-<env>-*` and to this tag: both must match the code.
-    assert automation.VERIFY_RESOURCE_PREFIX == settings.DEFAULT_RESOURCE_PREFIX
-    assert automation.VERIFY_PURPOSE_TAG == snapshots.PURPOSE_TAG
-    assert automation.VERIFY_PURPOSE_VALUE == snapshots.PURPOSE
+    assert functions.VERIFY_RESOURCE_PREFIX == settings.DEFAULT_RESOURCE_PREFIX
+    assert functions.VERIFY_PURPOSE_TAG == snapshots.PURPOSE_TAG
+    assert functions.VERIFY_PURPOSE_VALUE == snapshots.PURPOSE

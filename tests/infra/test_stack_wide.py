@@ -5,7 +5,7 @@ from __future__ import annotations
 from drplan.harness import ALLOWED_INVOKES, PlanRun
 from drplan.inventory import physical_name
 from drplan.review import stack_settings
-from naming import stack_tags
+from stack.naming import stack_tags
 from tests.infra.queries import provider_default_tags, region_roles
 
 TAG_KEYS = {"Environment", "Repository", "Author", "PRNumber", "Team", "Project", "ManagedBy"}
@@ -55,7 +55,7 @@ def test_every_resource_uses_an_explicit_regional_provider_with_every_tag(plan: 
 
 
 def test_tags_come_from_config(plans: dict[str, PlanRun]):
-    from config import parse_settings
+    from stack.config import parse_settings
 
     settings = parse_settings({"environmentSuffix": "x", "team": "payments", "prNumber": "42"})
     tags = stack_tags(settings)

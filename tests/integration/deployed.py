@@ -30,7 +30,7 @@ from botocore.config import Config
 
 from drcommon.topology import GlobalClusterSnapshot, GlobalMember, describe_global_cluster
 from drplan.harness import load_stack_config
-from sizing import SIZING, Sizing
+from stack.sizing import SIZING, Sizing
 
 STACK_ENV = "AURORA_DR_STACK"
 REQUIRE_ENV = "AURORA_DR_REQUIRE_DEPLOYED"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sizing import SIZING
+from stack.sizing import SIZING
 from tests.integration import test_health
 from tests.integration.deployed import REQUIRE_ENV, DeployedStack, unavailable
 

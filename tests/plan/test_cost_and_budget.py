@@ -17,7 +17,7 @@ from drplan.harness import PlanRun, run_program
 from drplan.review import stack_settings
 
 # Imported before any run: later runs import a fresh copy (the one the program and patches see).
-from sizing import SIZING
+from stack.sizing import SIZING
 
 
 def test_every_price_names_its_source_and_date():
@@ -104,7 +104,7 @@ def test_schedule_seconds(expression, seconds):
 
 def _run_with_prod_sizing(**changes) -> PlanRun:
     def patch_sizing() -> None:
-        import sizing
+        from stack import sizing
 
         sizing.SIZING = MappingProxyType(
             {**sizing.SIZING, "prod": dataclasses.replace(sizing.SIZING["prod"], **changes)}

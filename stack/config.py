@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from sizing import SIZING
+from stack.sizing import SIZING
 
 PROJECT = "aurora-dr"
 

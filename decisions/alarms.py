@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdas.drcommon import contract
-from sizing import Sizing
+from stack.sizing import Sizing
 
 RDS_NAMESPACE = "AWS/RDS"
 LAMBDA_NAMESPACE = "AWS/Lambda"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from config import DEFAULT_ENGINE_VERSION, MAX_SUFFIX_LENGTH, ConfigError, parse_settings
 from drplan.harness import ProgramFailed, run_program
+from stack.config import DEFAULT_ENGINE_VERSION, MAX_SUFFIX_LENGTH, ConfigError, parse_settings
 
 
 def test_defaults_follow_the_design():
@@ -23,8 +23,8 @@ def test_defaults_follow_the_design():
 def test_pulumi_yaml_declares_every_key_with_config_py_defaults():
     import yaml
 
-    from config import CONFIG_KEYS, DEFAULTS
     from drplan.harness import PROJECT_DIR
+    from stack.config import CONFIG_KEYS, DEFAULTS
 
     schema = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     assert set(schema) == set(CONFIG_KEYS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from config import PROJECT, StackSettings
+from stack.config import PROJECT, StackSettings
 
 MANAGED_BY = "pulumi"
 _REGION_PARTS = re.compile(r"^([a-z]{2})(?:-gov)?-([a-z]+)-(\d)$")

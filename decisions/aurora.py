@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sizing import Sizing
+from stack.sizing import Sizing
 
 ENGINE = "aurora-postgresql"
 # RDS rejects '/', '@', '"' and spaces in master passwords; everything else printable is fine.

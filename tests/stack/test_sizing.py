@@ -1,67 +1,12 @@
-"""Pure decisions: subnet maths, AZ choice, names and the sizing table."""
+"""The sizing table: test and prod share every knob and use values AWS accepts."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import fields
 
 import pytest
 
-import netmath
-import sizing
-from config import MAX_SUFFIX_LENGTH
-from naming import physical_name, region_code, regional_name
-
-
-@pytest.mark.parametrize(
-    ("vpc", "count", "expected"),
-    [
-        ("10.0.0.0/16", 3, ["10.0.0.0/18", "10.0.64.0/18", "10.0.128.0/18"]),
-        ("10.1.0.0/16", 2, ["10.1.0.0/17", "10.1.128.0/17"]),
-        ("192.168.10.0/24", 3, ["192.168.10.0/26", "192.168.10.64/26", "192.168.10.128/26"]),
-        ("172.16.0.0/20", 4, ["172.16.0.0/22", "172.16.4.0/22", "172.16.8.0/22", "172.16.12.0/22"]),
-    ],
-)
-def test_subnet_cidrs_split_the_vpc_without_overlap(vpc, count, expected):
-    assert netmath.subnet_cidrs(vpc, count) == expected
-    blocks = [ipaddress.ip_network(b) for b in expected]
-    assert all(b.subnet_of(ipaddress.ip_network(vpc)) for b in blocks)
-
-
-def test_subnet_cidrs_refuse_a_range_too_small():
-    with pytest.raises(ValueError, match="too small"):
-        netmath.subnet_cidrs("10.0.0.0/27", 3)
-
-
-def test_choose_azs_is_stable_and_refuses_small_regions():
-    assert netmath.choose_azs(["us-east-1c", "us-east-1a", "us-east-1b"], 2) == [
-        "us-east-1a",
-        "us-east-1b",
-    ]
-    with pytest.raises(ValueError, match="offers 2 availability zone"):
-        netmath.choose_azs(["x-1a", "x-1b"], 3)
-
-
-@pytest.mark.parametrize(
-    ("region", "code"),
-    [
-        ("us-east-1", "use1"),
-        ("us-west-2", "usw2"),
-        ("eu-central-1", "euc1"),
-        ("ap-southeast-2", "apse2"),
-    ],
-)
-def test_region_codes(region, code):
-    assert region_code(region) == code
-
-
-def test_the_longest_names_fit_the_tightest_aws_limits():
-    # IAM role and Lambda function names: 64 characters, with the longest function name and a
-    # region code. RDS identifiers: 63.
-    suffix = "s" * MAX_SUFFIX_LENGTH
-    assert len(regional_name(suffix, "ap-southeast-2", "failover-coordinator")) <= 64
-    assert len(regional_name(suffix, "ap-southeast-2", "secondary")) <= 63
-    assert physical_name("dev", "global") == "aurora-dr-global-dev"
+from stack import sizing
 
 
 def test_test_and_prod_sizing_share_every_field_and_differ_where_they_must():

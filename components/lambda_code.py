@@ -18,7 +18,7 @@ import pulumi
 import pulumi.runtime.mocks
 import pulumi.runtime.settings
 
-PROJECT_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = PROJECT_DIR / "lambdas"
 LAYER_ARCHIVE = PROJECT_DIR / "build" / "lambda-layer.zip"
 SHARED_PACKAGE = "drcommon"
