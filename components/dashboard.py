@@ -3,31 +3,27 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from components.global_aurora import AuroraMember
 from decisions import alarms
-from stack.naming import physical_name
-
-
-@dataclass(frozen=True)
-class DashboardRegion:
-    """One column of the dashboard."""
-
-    region: str
-    cluster_identifier: pulumi.Input[str]
-    instance_identifiers: Sequence[pulumi.Input[str]]
+from stack.naming import Namer
+from stack.regions import Region
+from stack.roles import Pair
 
 
 @dataclass(frozen=True)
 class DashboardArgs:
     """Inputs of `Dashboard`."""
 
-    environment_suffix: str
-    regions: Sequence[DashboardRegion]
+    region: Region
+    """The region the (global) dashboard is declared through."""
+    namer: Namer
+    members: Pair[AuroraMember]
+    """One column per member cluster, primary first."""
 
 
 class Dashboard(pulumi.ComponentResource):
@@ -37,28 +33,35 @@ class Dashboard(pulumi.ComponentResource):
         self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aurora-dr:index:Dashboard", name, None, opts)
+        members = list(args.members)
         columns = pulumi.Output.all(
             *[
-                pulumi.Output.all(r.cluster_identifier, *r.instance_identifiers)
-                for r in args.regions
+                pulumi.Output.all(
+                    m.cluster.cluster_identifier, *(i.identifier for i in m.instances)
+                )
+                for m in members
             ]
         )
         body = columns.apply(
             lambda resolved: json.dumps(
                 alarms.dashboard_body(
-                    args.environment_suffix,
+                    args.namer.suffix,
                     [
-                        (region.region, ids[0], ids[1:])
-                        for region, ids in zip(args.regions, resolved, strict=True)
+                        (member.region.name, ids[0], ids[1:])
+                        for member, ids in zip(members, resolved, strict=True)
                     ],
                 )
             )
         )
         self.dashboard = aws.cloudwatch.Dashboard(
             f"{name}-dashboard",
-            dashboard_name=physical_name(args.environment_suffix, "dashboard"),
+            dashboard_name=args.namer.name("dashboard"),
             dashboard_body=body,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.region.provider),
         )
         self.dashboard_name = self.dashboard.dashboard_name
         self.register_outputs({"dashboardName": self.dashboard.dashboard_name})
+
+    def exports(self) -> dict[str, pulumi.Output[str]]:
+        """Stack outputs: `dashboardName`."""
+        return {"dashboardName": self.dashboard_name}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -11,21 +11,39 @@ import pulumi_aws as aws
 
 from components import lambda_code
 from components.alarm import metric_alarm
-from decisions import alarms
-from decisions import functions as automation
-from decisions.functions import DR, PRIMARY, FunctionSpec, StackArns
+from components.global_aurora import GlobalAurora
+from components.monitoring import Monitoring
+from components.network import Network
+from components.region_key import RegionKey
+from decisions.alarms import function_error_alarm_spec
+from decisions.functions import (
+    ARCHITECTURE,
+    FUNCTIONS_BY_KEY,
+    LOCK_TABLE_HASH_KEY,
+    LOCK_TABLE_TTL_ATTRIBUTE,
+    RUNTIME,
+    VERIFY_RESOURCE_PREFIX,
+    FunctionSpec,
+    alarm_state_change_pattern,
+    function_arn,
+    rate_expression,
+)
+from decisions.iam import StackArns, assume_role_policy, policy_for
 from lambdas.drcommon import contract
-from stack.naming import regional_name
+from stack.account import Account
+from stack.naming import Namer
+from stack.regions import Region
+from stack.roles import DR, PRIMARY, Pair, Role
 from stack.sizing import Sizing
+
+Environment = dict[str, pulumi.Input[str]]
 
 
 @dataclass(frozen=True)
 class RegionContext:
     """What one region offers the functions placed there."""
 
-    role: str
-    region: str
-    provider: aws.Provider
+    region: Region
     kms_key_arn: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     lambda_security_group_id: pulumi.Input[str]
@@ -40,26 +58,169 @@ class RegionContext:
     writer_alarm: aws.cloudwatch.MetricAlarm
     """Alarm on the contract's writer metric in this region."""
     failover_events_rule: aws.cloudwatch.EventRule
-    rds_endpoint_url: pulumi.Input[str]
+    rds_endpoint_url: pulumi.Output[str]
     """https URL of this VPC's RDS interface endpoint (endpoint-specific DNS name): how the
     other region's VPC-attached functions reach this region's RDS API over the peering."""
+
+    @property
+    def role(self) -> Role:
+        """The region's role."""
+        return self.region.role
 
 
 @dataclass(frozen=True)
 class DrAutomationArgs:
-    """Inputs of `DrAutomation`."""
+    """Inputs of `DrAutomation`: what the functions of both regions work with."""
 
-    environment_suffix: str
-    account_id: str
-    partition: str
+    namer: Namer
     sizing: Sizing
-    primary: RegionContext
-    dr: RegionContext
-    global_cluster_id: pulumi.Input[str]
-    global_cluster_arn: pulumi.Input[str]
-    secret_arn: pulumi.Input[str]
-    secret_name: pulumi.Input[str]
-    secret_id: pulumi.Input[str]
+    account: Account
+    keys: Pair[RegionKey]
+    networks: Pair[Network]
+    database: GlobalAurora
+    monitoring: Pair[Monitoring]
+
+
+def region_context(args: DrAutomationArgs, role: Role) -> RegionContext:
+    """The view of one region the functions placed there get, from that region's components."""
+    network, member, monitoring = (
+        args.networks[role],
+        args.database.members[role],
+        args.monitoring[role],
+    )
+    if network.rds_endpoint_url is None:
+        raise ValueError(
+            f"the {role} VPC has no rds interface endpoint: the other region's functions reach "
+            "this region's RDS API through it (add rds to the region's endpoint services)"
+        )
+    return RegionContext(
+        region=network.region,
+        kms_key_arn=args.keys[role].arn,
+        subnet_ids=network.subnet_ids,
+        lambda_security_group_id=network.lambda_security_group.id,
+        db_security_group_id=network.db_security_group.id,
+        db_subnet_group_name=member.subnet_group_name,
+        cluster_arn=member.cluster.arn,
+        cluster_endpoint=member.cluster.endpoint,
+        reader_endpoint=member.cluster.reader_endpoint,
+        topic_arn=monitoring.topic.arn,
+        probe_alarm=monitoring.health_alarms[contract.PEER_WRITER_AVAILABLE.name],
+        writer_alarm=monitoring.health_alarms[contract.WRITER_AVAILABLE.name],
+        failover_events_rule=monitoring.failover_events_rule,
+        rds_endpoint_url=network.rds_endpoint_url,
+    )
+
+
+# --- environments (identifiers and thresholds only, never secrets) ------------------------------
+# One builder per function, each a single table keyed by the variable names the function's
+# `settings.py` reads.
+
+
+def drainer_environment(
+    args: DrAutomationArgs, here: RegionContext, peer: RegionContext
+) -> Environment:
+    """The connection drainer's environment."""
+    return {
+        "LOCAL_REGION": here.region.name,
+        "PEER_REGION": peer.region.name,
+        "CLUSTER_ENDPOINT": here.cluster_endpoint,
+        "PEER_CLUSTER_ENDPOINT": peer.cluster_endpoint,
+        "DB_SECRET_ID": args.database.secret.name,
+    }
+
+
+def health_checker_environment(
+    args: DrAutomationArgs, here: RegionContext, peer: RegionContext, coordinator_name: str
+) -> Environment:
+    """The health checker's environment; it pages `coordinator_name` (deployed after it, so
+    referenced by name to avoid a cycle)."""
+    return {
+        "ENVIRONMENT_SUFFIX": args.namer.suffix,
+        "LOCAL_REGION": here.region.name,
+        "PEER_REGION": peer.region.name,
+        "GLOBAL_CLUSTER_IDENTIFIER": args.database.global_cluster.id,
+        "DB_SECRET_ID": args.database.secret.name,
+        "CLUSTER_ENDPOINT": here.cluster_endpoint,
+        "READER_ENDPOINT": here.reader_endpoint,
+        "PEER_CLUSTER_ENDPOINT": peer.cluster_endpoint,
+        "PROBE_TIMEOUT_SECONDS": str(args.sizing.probe_timeout_seconds),
+        "RUN_BUDGET_SECONDS": str(args.sizing.probe_run_budget_seconds),
+        "COORDINATOR_FUNCTION_NAME": coordinator_name,
+    }
+
+
+def rotation_environment(
+    args: DrAutomationArgs, here: RegionContext, peer: RegionContext
+) -> Environment:
+    """The secret rotation's environment."""
+    return {
+        "LOCAL_REGION": here.region.name,
+        "GLOBAL_CLUSTER_IDENTIFIER": args.database.global_cluster.id,
+        "RDS_ENDPOINT_URLS": peer.rds_endpoint_url.apply(
+            lambda url: json.dumps({peer.region.name: url})
+        ),
+    }
+
+
+def verifier_environment(
+    args: DrAutomationArgs, here: RegionContext, peer: RegionContext
+) -> Environment:
+    """The backup verifier's environment: the copy and restore-test knobs only when the sizing
+    asks for them (the key makes the verifier copy into, and restore from, this region)."""
+    sizing = args.sizing
+    environment: Environment = {
+        "GLOBAL_CLUSTER_ID": args.database.global_cluster.id,
+        "ENVIRONMENT_SUFFIX": args.namer.suffix,
+        "PEER_REGION": peer.region.name,
+        "RESOURCE_PREFIX": VERIFY_RESOURCE_PREFIX,
+        "PEER_RDS_ENDPOINT_URL": peer.rds_endpoint_url,
+        "MAX_SNAPSHOT_AGE_HOURS": str(sizing.backup_max_age_hours),
+        "RESTORE_TEST_ENABLED": "true" if sizing.restore_test else "false",
+        "DB_SECRET_ID": args.database.secret.name,
+    }
+    if sizing.copy_snapshot_to_dr or sizing.restore_test:
+        environment["DR_KMS_KEY_ID"] = here.kms_key_arn
+    if sizing.restore_test:
+        environment["RESTORE_DB_SUBNET_GROUP"] = here.db_subnet_group_name
+        environment["RESTORE_SECURITY_GROUP_IDS"] = here.db_security_group_id
+        environment["RESTORE_INSTANCE_CLASS"] = sizing.restore_test_instance_class
+    return environment
+
+
+@dataclass(frozen=True)
+class CoordinatorPeers:
+    """What a coordinator invokes and locks, already deployed: by role."""
+
+    drainer_names: Pair[pulumi.Output[str]]
+    health_checker_names: Pair[pulumi.Output[str]]
+    lock_table_name: pulumi.Output[str]
+    """The lock table of the coordinator's own region."""
+
+
+def coordinator_environment(
+    args: DrAutomationArgs, here: RegionContext, peer: RegionContext, peers: CoordinatorPeers
+) -> Environment:
+    """The failover coordinator's environment."""
+    return {
+        "GLOBAL_CLUSTER_ID": args.database.global_cluster.id,
+        "PEER_REGION": peer.region.name,
+        "ENVIRONMENT_SUFFIX": args.namer.suffix,
+        "LOCAL_PROBE_ALARM_NAME": here.probe_alarm.name,
+        "LOCAL_WRITER_ALARM_NAME": here.writer_alarm.name,
+        "PEER_PROBE_ALARM_NAME": peer.probe_alarm.name,
+        "PEER_WRITER_ALARM_NAME": peer.writer_alarm.name,
+        "LOCAL_DRAINER_FUNCTION_NAME": peers.drainer_names[here.role],
+        "PEER_DRAINER_FUNCTION_NAME": peers.drainer_names[peer.role],
+        "LOCK_TABLE_NAME": peers.lock_table_name,
+        "SNS_TOPIC_ARN": here.topic_arn,
+        "LAG_BUDGET_MS": str(args.sizing.failover_lag_budget_ms),
+        "POLL_INTERVAL_SECONDS": str(args.sizing.failover_poll_seconds),
+        "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": peers.health_checker_names[here.role],
+        "PEER_HEALTH_CHECKER_FUNCTION_NAME": peers.health_checker_names[peer.role],
+    }
+
+
+# --- the component ------------------------------------------------------------------------------
 
 
 class DrAutomation(pulumi.ComponentResource):
@@ -69,163 +230,96 @@ class DrAutomation(pulumi.ComponentResource):
     alarm and an on-failure destination per function; the coordinator's lock tables."""
 
     functions: dict[str, dict[str, aws.lambda_.Function]]
-    """Deployed functions: {function key: {region: function}}."""
+    """Deployed functions: {function key: {AWS region name: function}}."""
 
     def __init__(
         self, name: str, args: DrAutomationArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aurora-dr:index:DrAutomation", name, None, opts)
         self._name, self._args = name, args
-        self.contexts = {PRIMARY: args.primary, DR: args.dr}
+        self.contexts = Pair(region_context(args, PRIMARY), region_context(args, DR))
         self.functions = {}
-        self.layers = {
-            role: aws.lambda_.LayerVersion(
-                f"{name}-{role}-layer",
-                layer_name=regional_name(args.environment_suffix, ctx.region, "layer"),
-                description="aurora-dr shared code (drcommon), pinned pg8000 + Powertools, RDS CA",
-                code=lambda_code.layer_archive(),
-                compatible_runtimes=[automation.RUNTIME],
-                compatible_architectures=[automation.ARCHITECTURE],
-                opts=self._opts(ctx),
-            )
-            for role, ctx in self.contexts.items()
+        self.layers = self.contexts.map(self._layer)
+        self._deploy_functions()
+        self._health_check_schedules()
+        self._coordinator_triggers()
+        self._backup_schedule()
+        self._rotation_schedule()
+        self.register_outputs({"functionArns": self._function_arns()})
+
+    def exports(self) -> dict[str, pulumi.Input[object]]:
+        """Stack outputs: `functionArns` ({function key: {region: ARN}})."""
+        return {"functionArns": self._function_arns()}
+
+    def _function_arns(self) -> dict[str, dict[str, pulumi.Output[str]]]:
+        return {
+            key: {region: function.arn for region, function in by_region.items()}
+            for key, by_region in self.functions.items()
         }
-
-        # Drainers first: the coordinators of both regions invoke both of them.
-        for ctx in self.contexts.values():
-            self._deploy("connection_drainer", ctx, self._drainer_env(ctx))
-            self._deploy("health_checker", ctx, self._health_checker_env(ctx))
-        self._deploy("secret_rotation", args.primary, self._rotation_env(args.primary))
-        self._deploy("backup_verifier", args.dr, self._verifier_env(args.dr))
-        self.lock_tables = {role: self._lock_table(ctx) for role, ctx in self.contexts.items()}
-        for ctx in self.contexts.values():
-            self._deploy("failover_coordinator", ctx, self._coordinator_env(ctx))
-
-        self._triggers()
-        self.register_outputs(
-            {
-                "functionArns": {
-                    key: {region: fn.arn for region, fn in by_region.items()}
-                    for key, by_region in self.functions.items()
-                }
-            }
-        )
 
     # --- helpers -------------------------------------------------------------------------------
 
     def _opts(self, ctx: RegionContext, **kwargs) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(parent=self, provider=ctx.provider, **kwargs)
-
-    def _peer(self, ctx: RegionContext) -> RegionContext:
-        return self.contexts[DR if ctx.role == PRIMARY else PRIMARY]
+        return pulumi.ResourceOptions(parent=self, provider=ctx.region.provider, **kwargs)
 
     def _function_name(self, spec: FunctionSpec, ctx: RegionContext) -> str:
-        return regional_name(self._args.environment_suffix, ctx.region, spec.short_name)
-
-    def _name_of(self, key: str, ctx: RegionContext) -> str:
         """Physical name of a function, known before it exists (see `function_arn`)."""
-        return self._function_name(automation.FUNCTIONS_BY_KEY[key], ctx)
+        return self._args.namer.regional(ctx.region.name, spec.short_name)
 
     def _arn_of(self, key: str, ctx: RegionContext) -> str:
-        return automation.function_arn(
-            self._args.partition, ctx.region, self._args.account_id, self._name_of(key, ctx)
+        name = self._function_name(FUNCTIONS_BY_KEY[key], ctx)
+        return function_arn(
+            self._args.account.partition, ctx.region.name, self._args.account.id, name
         )
 
     def _logical(self, spec: FunctionSpec, ctx: RegionContext, part: str) -> str:
         return f"{self._name}-{ctx.role}-{spec.short_name}-{part}"
 
-    # --- environments (identifiers and thresholds only, never secrets) ------------------------
+    def _deployed(self, key: str, role: Role) -> aws.lambda_.Function:
+        return self.functions[key][self.contexts[role].region.name]
 
-    def _drainer_env(self, ctx: RegionContext) -> dict[str, pulumi.Input[str]]:
-        return {
-            "LOCAL_REGION": ctx.region,
-            "PEER_REGION": self._peer(ctx).region,
-            "CLUSTER_ENDPOINT": ctx.cluster_endpoint,
-            "PEER_CLUSTER_ENDPOINT": self._peer(ctx).cluster_endpoint,
-            "DB_SECRET_ID": self._args.secret_name,
-        }
-
-    def _health_checker_env(self, ctx: RegionContext) -> dict[str, pulumi.Input[str]]:
-        return {
-            "ENVIRONMENT_SUFFIX": self._args.environment_suffix,
-            "LOCAL_REGION": ctx.region,
-            "PEER_REGION": self._peer(ctx).region,
-            "GLOBAL_CLUSTER_IDENTIFIER": self._args.global_cluster_id,
-            "DB_SECRET_ID": self._args.secret_name,
-            "CLUSTER_ENDPOINT": ctx.cluster_endpoint,
-            "READER_ENDPOINT": ctx.reader_endpoint,
-            "PEER_CLUSTER_ENDPOINT": self._peer(ctx).cluster_endpoint,
-            "PROBE_TIMEOUT_SECONDS": str(self._args.sizing.probe_timeout_seconds),
-            "RUN_BUDGET_SECONDS": str(self._args.sizing.probe_run_budget_seconds),
-            # Deployed later in this component: referenced by name to avoid a cycle.
-            "COORDINATOR_FUNCTION_NAME": self._name_of("failover_coordinator", ctx),
-        }
-
-    def _rotation_env(self, ctx: RegionContext) -> dict[str, pulumi.Input[str]]:
-        peer = self._peer(ctx)
-        return {
-            "LOCAL_REGION": ctx.region,
-            "GLOBAL_CLUSTER_IDENTIFIER": self._args.global_cluster_id,
-            "RDS_ENDPOINT_URLS": pulumi.Output.from_input(peer.rds_endpoint_url).apply(
-                lambda url: json.dumps({peer.region: url})
-            ),
-        }
-
-    def _verifier_env(self, ctx: RegionContext) -> dict[str, pulumi.Input[str]]:
-        sizing = self._args.sizing
-        env: dict[str, pulumi.Input[str]] = {
-            "GLOBAL_CLUSTER_ID": self._args.global_cluster_id,
-            "ENVIRONMENT_SUFFIX": self._args.environment_suffix,
-            "PEER_REGION": self._peer(ctx).region,
-            "RESOURCE_PREFIX": automation.VERIFY_RESOURCE_PREFIX,
-            "PEER_RDS_ENDPOINT_URL": self._peer(ctx).rds_endpoint_url,
-            "MAX_SNAPSHOT_AGE_HOURS": str(sizing.backup_max_age_hours),
-            "RESTORE_TEST_ENABLED": "true" if sizing.restore_test else "false",
-            "DB_SECRET_ID": self._args.secret_name,
-        }
-        if sizing.copy_snapshot_to_dr or sizing.restore_test:
-            # The key makes the verifier copy into (and restore from) this region.
-            env["DR_KMS_KEY_ID"] = ctx.kms_key_arn
-        if sizing.restore_test:
-            env["RESTORE_DB_SUBNET_GROUP"] = ctx.db_subnet_group_name
-            env["RESTORE_SECURITY_GROUP_IDS"] = ctx.db_security_group_id
-            env["RESTORE_INSTANCE_CLASS"] = sizing.restore_test_instance_class
-        return env
-
-    def _coordinator_env(self, ctx: RegionContext) -> dict[str, pulumi.Input[str]]:
-        peer = self._peer(ctx)
-        return {
-            "GLOBAL_CLUSTER_ID": self._args.global_cluster_id,
-            "PEER_REGION": peer.region,
-            "ENVIRONMENT_SUFFIX": self._args.environment_suffix,
-            "LOCAL_PROBE_ALARM_NAME": ctx.probe_alarm.name,
-            "LOCAL_WRITER_ALARM_NAME": ctx.writer_alarm.name,
-            "PEER_PROBE_ALARM_NAME": peer.probe_alarm.name,
-            "PEER_WRITER_ALARM_NAME": peer.writer_alarm.name,
-            "LOCAL_DRAINER_FUNCTION_NAME": self.functions["connection_drainer"][ctx.region].name,
-            "PEER_DRAINER_FUNCTION_NAME": self.functions["connection_drainer"][peer.region].name,
-            "LOCK_TABLE_NAME": self.lock_tables[ctx.role].name,
-            "SNS_TOPIC_ARN": ctx.topic_arn,
-            "LAG_BUDGET_MS": str(self._args.sizing.failover_lag_budget_ms),
-            "POLL_INTERVAL_SECONDS": str(self._args.sizing.failover_poll_seconds),
-            "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": self.functions["health_checker"][ctx.region].name,
-            "PEER_HEALTH_CHECKER_FUNCTION_NAME": self.functions["health_checker"][peer.region].name,
-        }
+    def _names_of(self, key: str) -> Pair[pulumi.Output[str]]:
+        return Pair(self._deployed(key, PRIMARY).name, self._deployed(key, DR).name)
 
     # --- resources -----------------------------------------------------------------------------
+
+    def _layer(self, ctx: RegionContext) -> aws.lambda_.LayerVersion:
+        return aws.lambda_.LayerVersion(
+            f"{self._name}-{ctx.role}-layer",
+            layer_name=self._args.namer.regional(ctx.region.name, "layer"),
+            description="aurora-dr shared code (drcommon), pinned pg8000 + Powertools, RDS CA",
+            code=lambda_code.layer_archive(),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            opts=self._opts(ctx),
+        )
+
+    def _deploy_functions(self) -> None:
+        """Every function in its regions, in dependency order: the coordinators of both regions
+        invoke both drainers and both health checkers and lock their region's table."""
+        args, (primary, dr) = self._args, self.contexts
+        for here, peer in ((primary, dr), (dr, primary)):
+            self._deploy("connection_drainer", here, drainer_environment(args, here, peer))
+            coordinator = self._function_name(FUNCTIONS_BY_KEY["failover_coordinator"], here)
+            checker = health_checker_environment(args, here, peer, coordinator)
+            self._deploy("health_checker", here, checker)
+        self._deploy("secret_rotation", primary, rotation_environment(args, primary, dr))
+        self._deploy("backup_verifier", dr, verifier_environment(args, dr, primary))
+        self.lock_tables = self.contexts.map(self._lock_table)
+        drainers, checkers = self._names_of("connection_drainer"), self._names_of("health_checker")
+        for here, peer in ((primary, dr), (dr, primary)):
+            peers = CoordinatorPeers(drainers, checkers, self.lock_tables[here.role].name)
+            environment = coordinator_environment(args, here, peer, peers)
+            self._deploy("failover_coordinator", here, environment)
 
     def _lock_table(self, ctx: RegionContext) -> aws.dynamodb.Table:
         return aws.dynamodb.Table(
             f"{self._name}-{ctx.role}-lock-table",
-            name=regional_name(self._args.environment_suffix, ctx.region, "failover-lock"),
+            name=self._args.namer.regional(ctx.region.name, "failover-lock"),
             billing_mode="PAY_PER_REQUEST",
-            hash_key=automation.LOCK_TABLE_HASH_KEY,
-            attributes=[
-                aws.dynamodb.TableAttributeArgs(name=automation.LOCK_TABLE_HASH_KEY, type="S")
-            ],
-            ttl=aws.dynamodb.TableTtlArgs(
-                attribute_name=automation.LOCK_TABLE_TTL_ATTRIBUTE, enabled=True
-            ),
+            hash_key=LOCK_TABLE_HASH_KEY,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=LOCK_TABLE_HASH_KEY, type="S")],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=LOCK_TABLE_TTL_ATTRIBUTE, enabled=True),
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
                 enabled=True, kms_key_arn=ctx.kms_key_arn
             ),
@@ -234,54 +328,50 @@ class DrAutomation(pulumi.ComponentResource):
             opts=self._opts(ctx),
         )
 
-    def _arns(self, spec: FunctionSpec, ctx: RegionContext, log_group_arn: str) -> pulumi.Output:
-        """Resolve every ARN the function's policy is scoped to, as a `StackArns`."""
-        args, peer = self._args, self._peer(ctx)
-        drainers = self.functions.get("connection_drainer", {})
-        inputs: dict[str, pulumi.Input] = {
-            "global": args.global_cluster_arn,
-            "local_cluster": ctx.cluster_arn,
-            "clusters": [args.primary.cluster_arn, args.dr.cluster_arn],
-            "secret": args.secret_arn,
+    def _policy_arns(
+        self, spec: FunctionSpec, ctx: RegionContext, log_group_arn: pulumi.Output[str]
+    ) -> pulumi.Output[StackArns]:
+        """Resolve every ARN the function's policy is scoped to, as a `StackArns`. Only the
+        coordinator's policy waits for the alarms, drainers, health checkers and lock table."""
+        args, peer = self._args, self.contexts.peer_of(ctx.role)
+        coordinator = spec.key == "failover_coordinator"
+        inputs: dict[str, pulumi.Input[object]] = {
+            "global": args.database.global_cluster.arn,
+            "clusters": [c.cluster_arn for c in self.contexts],
+            "secret": args.database.secret.arn,
             "local_key": ctx.kms_key_arn,
             "peer_key": peer.kms_key_arn,
             "log_group": log_group_arn,
             "topic": ctx.topic_arn,
-            "alarms": [],
-            "drainers": [],
-            "lock_table": "",
-        }
-        inputs["health_checkers"] = []
-        inputs["coordinator"] = self._arn_of("failover_coordinator", ctx)
-        if spec.key == "failover_coordinator":
-            inputs["health_checkers"] = [
-                fn.arn for fn in self.functions.get("health_checker", {}).values()
-            ]
-            inputs["alarms"] = [
+            "alarms": [
                 a.arn
                 for a in (ctx.probe_alarm, ctx.writer_alarm, peer.probe_alarm, peer.writer_alarm)
             ]
-            inputs["drainers"] = [fn.arn for fn in drainers.values()]
-            inputs["lock_table"] = self.lock_tables[ctx.role].arn
-        # Keys by use: the verifier copies between both regions' keys; rotation writes the
-        # primary secret; readers decrypt the secret copy of their own region.
-        key_names = ["local_key", "peer_key"] if spec.key == "backup_verifier" else ["local_key"]
-        if spec.key == "secret_rotation":
-            key_names = ["local_key"]
+            if coordinator
+            else [],
+            "drainers": [f.arn for f in self.functions["connection_drainer"].values()]
+            if coordinator
+            else [],
+            "lock_table": self.lock_tables[ctx.role].arn if coordinator else "",
+            "health_checkers": [f.arn for f in self.functions["health_checker"].values()]
+            if coordinator
+            else [],
+            "coordinator": self._arn_of("failover_coordinator", ctx),
+        }
 
         def build(values: dict) -> StackArns:
             return StackArns(
-                partition=args.partition,
-                account_id=args.account_id,
-                region=ctx.region,
-                peer_region=peer.region,
-                primary_region=args.primary.region,
+                partition=args.account.partition,
+                account_id=args.account.id,
+                region=ctx.region.name,
+                peer_region=peer.region.name,
+                environment=args.namer.suffix,
+                metric_namespace=contract.NAMESPACE,
                 global_cluster_arn=values["global"],
                 cluster_arns=values["clusters"],
-                local_cluster_arn=values["local_cluster"],
                 secret_arn=values["secret"],
                 local_key_arn=values["local_key"],
-                key_arns=[values[k] for k in key_names],
+                peer_key_arn=values["peer_key"],
                 log_group_arn=values["log_group"],
                 topic_arn=values["topic"],
                 alarm_arns=values["alarms"],
@@ -289,53 +379,53 @@ class DrAutomation(pulumi.ComponentResource):
                 health_checker_arns=values["health_checkers"],
                 coordinator_arn=values["coordinator"],
                 lock_table_arn=values["lock_table"],
-                extra={"namespace": contract.NAMESPACE, "environment": args.environment_suffix},
             )
 
         return pulumi.Output.all(**inputs).apply(build)
 
-    def _deploy(
-        self, key: str, ctx: RegionContext, environment: Mapping[str, pulumi.Input[str]]
-    ) -> aws.lambda_.Function:
-        spec = automation.FUNCTIONS_BY_KEY[key]
+    def _deploy(self, key: str, ctx: RegionContext, environment: Environment) -> None:
+        """One function: its log group, role and policy, the function, where its failed
+        asynchronous invocations go, and its error alarm."""
+        spec = FUNCTIONS_BY_KEY[key]
         if ctx.role not in spec.roles:
             raise ValueError(f"{key} is not placed in the {ctx.role} region")
-        args = self._args
-        function_name = self._function_name(spec, ctx)
+        name = self._function_name(spec, ctx)
         # Created by the stack (not on first invocation) so it is encrypted and expires.
         log_group = aws.cloudwatch.LogGroup(
             self._logical(spec, ctx, "logs"),
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=args.sizing.log_retention_days,
+            name=f"/aws/lambda/{name}",
+            retention_in_days=self._args.sizing.log_retention_days,
             kms_key_id=ctx.kms_key_arn,
             opts=self._opts(ctx),
         )
         role = aws.iam.Role(
             self._logical(spec, ctx, "role"),
-            name=function_name,
-            description=f"aurora-dr {spec.key} in {ctx.region}: least privilege",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            name=name,
+            description=f"aurora-dr {spec.key} in {ctx.region.name}: least privilege",
+            assume_role_policy=json.dumps(assume_role_policy("lambda.amazonaws.com")),
             opts=self._opts(ctx),
         )
         policy = aws.iam.RolePolicy(
             self._logical(spec, ctx, "policy"),
             role=role.id,
-            policy=self._arns(spec, ctx, log_group.arn).apply(
-                lambda arns: json.dumps(automation.policy_for(spec.key, arns, spec.vpc))
+            policy=self._policy_arns(spec, ctx, log_group.arn).apply(
+                lambda arns: json.dumps(policy_for(spec.key, arns, spec.vpc))
             ),
             opts=self._opts(ctx),
         )
+        function = self._function(spec, ctx, environment, role, log_group, policy)
+        self._on_failure(spec, ctx, function)
+        self.functions.setdefault(key, {})[ctx.region.name] = function
+
+    def _function(
+        self,
+        spec: FunctionSpec,
+        ctx: RegionContext,
+        environment: Environment,
+        role: aws.iam.Role,
+        log_group: aws.cloudwatch.LogGroup,
+        policy: aws.iam.RolePolicy,
+    ) -> aws.lambda_.Function:
         vpc_config = None
         if spec.vpc:
             # Every private subnet (three AZs), so an AZ loss never strands the function.
@@ -343,12 +433,12 @@ class DrAutomation(pulumi.ComponentResource):
                 subnet_ids=list(ctx.subnet_ids),
                 security_group_ids=[ctx.lambda_security_group_id],
             )
-        function = aws.lambda_.Function(
+        return aws.lambda_.Function(
             self._logical(spec, ctx, "function"),
-            name=function_name,
+            name=self._function_name(spec, ctx),
             description=f"aurora-dr {spec.key} ({ctx.role} region)",
-            runtime=automation.RUNTIME,
-            architectures=[automation.ARCHITECTURE],
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
             handler=spec.handler,
             code=lambda_code.function_archive(spec.key),
             layers=[self.layers[ctx.role].arn],
@@ -356,7 +446,7 @@ class DrAutomation(pulumi.ComponentResource):
             timeout=spec.timeout_seconds,
             memory_size=spec.memory_mb,
             reserved_concurrent_executions=spec.reserved_concurrency,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(environment)),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
             vpc_config=vpc_config,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=log_group.name
@@ -364,9 +454,12 @@ class DrAutomation(pulumi.ComponentResource):
             # A VPC-attached function can only be created once its role may create ENIs.
             opts=self._opts(ctx, depends_on=[policy, log_group]),
         )
+
+    def _on_failure(self, spec: FunctionSpec, ctx: RegionContext, fn: aws.lambda_.Function) -> None:
+        """Failed asynchronous invocations go to the region's topic; any error raises an alarm."""
         aws.lambda_.FunctionEventInvokeConfig(
             self._logical(spec, ctx, "async"),
-            function_name=function.name,
+            function_name=fn.name,
             maximum_retry_attempts=spec.max_async_retries,
             destination_config=aws.lambda_.FunctionEventInvokeConfigDestinationConfigArgs(
                 on_failure=aws.lambda_.FunctionEventInvokeConfigDestinationConfigOnFailureArgs(
@@ -375,22 +468,21 @@ class DrAutomation(pulumi.ComponentResource):
             ),
             opts=self._opts(ctx),
         )
-        error_alarm = alarms.function_error_alarm_spec(args.sizing, spec.short_name, function.name)
+        error_alarm = function_error_alarm_spec(self._args.sizing, spec.short_name, fn.name)
         metric_alarm(
             self._logical(spec, ctx, "errors"),
-            regional_name(args.environment_suffix, ctx.region, error_alarm.key),
+            self._args.namer.regional(ctx.region.name, error_alarm.key),
             error_alarm,
             ctx.topic_arn,
             self._opts(ctx),
         )
-        self.functions.setdefault(key, {})[ctx.region] = function
-        return function
+
+    # --- triggers ------------------------------------------------------------------------------
 
     def _invoked_by_events(
         self, key: str, ctx: RegionContext, label: str, rule: aws.cloudwatch.EventRule
     ) -> None:
-        spec = automation.FUNCTIONS_BY_KEY[key]
-        function = self.functions[key][ctx.region]
+        spec, function = FUNCTIONS_BY_KEY[key], self._deployed(key, ctx.role)
         aws.cloudwatch.EventTarget(
             self._logical(spec, ctx, f"{label}-target"),
             rule=rule.name,
@@ -407,67 +499,64 @@ class DrAutomation(pulumi.ComponentResource):
         )
 
     def _schedule(self, key: str, ctx: RegionContext, expression: str) -> None:
-        spec = automation.FUNCTIONS_BY_KEY[key]
+        spec = FUNCTIONS_BY_KEY[key]
         rule = aws.cloudwatch.EventRule(
             self._logical(spec, ctx, "schedule"),
-            name=regional_name(
-                self._args.environment_suffix, ctx.region, spec.short_name, "schedule"
-            ),
+            name=self._args.namer.regional(ctx.region.name, spec.short_name, "schedule"),
             description=f"Runs {spec.key} {expression}",
             schedule_expression=expression,
             opts=self._opts(ctx),
         )
         self._invoked_by_events(key, ctx, "schedule", rule)
 
-    def _triggers(self) -> None:
-        args, sizing = self._args, self._args.sizing
-        for ctx in self.contexts.values():
-            self._schedule(
-                "health_checker",
-                ctx,
-                automation.rate_expression(sizing.health_check_rate_minutes, "minute"),
-            )
-            # Each region's coordinator wakes when its probe alarm ('the writer in the other
-            # region is unreachable from here') fires; its gates decide. Both regions, so the
-            # automation still works after a switchover has swapped the roles.
-            coordinator = automation.FUNCTIONS_BY_KEY["failover_coordinator"]
+    def _health_check_schedules(self) -> None:
+        rate = rate_expression(self._args.sizing.health_check_rate_minutes, "minute")
+        for ctx in self.contexts:
+            self._schedule("health_checker", ctx, rate)
+
+    def _coordinator_triggers(self) -> None:
+        """Each region's coordinator wakes when its probe alarm ('the writer in the other region
+        is unreachable from here') fires, and on RDS failover events; its gates decide. Both
+        regions, so the automation still works after a switchover has swapped the roles."""
+        coordinator = FUNCTIONS_BY_KEY["failover_coordinator"]
+        for ctx in self.contexts:
             alarm_rule = aws.cloudwatch.EventRule(
                 self._logical(coordinator, ctx, "alarm-rule"),
-                name=regional_name(args.environment_suffix, ctx.region, "peer-writer-lost"),
+                name=self._args.namer.regional(ctx.region.name, "peer-writer-lost"),
                 description="The writer in the other region is unreachable from this region",
                 event_pattern=ctx.probe_alarm.arn.apply(
-                    lambda arn: json.dumps(automation.alarm_state_change_pattern(arn))
+                    lambda arn: json.dumps(alarm_state_change_pattern(arn))
                 ),
                 opts=self._opts(ctx),
             )
-            self._invoked_by_events("failover_coordinator", ctx, "alarm", alarm_rule)
-            self._invoked_by_events(
-                "failover_coordinator", ctx, "rds-events", ctx.failover_events_rule
-            )
-        self._schedule(
-            "backup_verifier",
-            args.dr,
-            automation.rate_expression(sizing.backup_verify_rate_hours, "hour"),
-        )
-        rotation = automation.FUNCTIONS_BY_KEY["secret_rotation"]
-        rotation_function = self.functions["secret_rotation"][args.primary.region]
+            self._invoked_by_events(coordinator.key, ctx, "alarm", alarm_rule)
+            self._invoked_by_events(coordinator.key, ctx, "rds-events", ctx.failover_events_rule)
+
+    def _backup_schedule(self) -> None:
+        rate = rate_expression(self._args.sizing.backup_verify_rate_hours, "hour")
+        self._schedule("backup_verifier", self.contexts.dr, rate)
+
+    def _rotation_schedule(self) -> None:
+        """Secrets Manager invokes the rotation function on the sizing's schedule."""
+        rotation, primary = FUNCTIONS_BY_KEY["secret_rotation"], self.contexts.primary
+        function, secret = self._deployed(rotation.key, PRIMARY), self._args.database.secret
         permission = aws.lambda_.Permission(
-            self._logical(rotation, args.primary, "secretsmanager-permission"),
+            self._logical(rotation, primary, "secretsmanager-permission"),
             action="lambda:InvokeFunction",
-            function=rotation_function.name,
+            function=function.name,
             principal="secretsmanager.amazonaws.com",
-            source_arn=args.secret_arn,
-            opts=self._opts(args.primary),
+            source_arn=secret.arn,
+            opts=self._opts(primary),
         )
         aws.secretsmanager.SecretRotation(
-            self._logical(rotation, args.primary, "rotation"),
-            secret_id=args.secret_id,
-            rotation_lambda_arn=rotation_function.arn,
+            self._logical(rotation, primary, "rotation"),
+            secret_id=secret.id,
+            rotation_lambda_arn=function.arn,
             rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
-                automatically_after_days=sizing.secret_rotation_days
+                automatically_after_days=self._args.sizing.secret_rotation_days
             ),
             # The first rotation waits for the schedule: rotating inside the first `pulumi up`
             # would race the database instances it has just created.
             rotate_immediately=False,
-            opts=self._opts(args.primary, depends_on=[permission]),
+            opts=self._opts(primary, depends_on=[permission]),
         )

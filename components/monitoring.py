@@ -3,43 +3,34 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.alarm import metric_alarm
+from components.global_aurora import AuroraMember
 from decisions import alarms
-from decisions.iam import policy_document
-from stack.naming import regional_name
+from decisions.alarms import AlarmSpec
+from decisions.iam import topic_publish_policy
+from stack.account import Account
+from stack.naming import Namer
+from stack.regions import Region
 from stack.sizing import Sizing
-
-# Services that publish into the alert topic (CloudWatch alarms, EventBridge, RDS events).
-TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com")
-
-
-@dataclass(frozen=True)
-class MonitoredInstance:
-    """One database instance: a short label for names, and its identifier."""
-
-    label: str
-    identifier: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
 class MonitoringArgs:
     """Inputs of `Monitoring` (one instance per region)."""
 
-    environment_suffix: str
-    region: str
-    peer_region: str
-    account_id: str
-    kms_key_arn: pulumi.Input[str]
+    region: Region
+    namer: Namer
     sizing: Sizing
-    cluster_identifier: pulumi.Input[str]
-    """This region's member cluster."""
-    instances: Sequence[MonitoredInstance]
+    account: Account
+    kms_key_arn: pulumi.Input[str]
+    """The region's key: encrypts the topic."""
+    member: AuroraMember
+    """This region's member cluster and its instances."""
     alert_email: str | None = None
 
 
@@ -55,96 +46,102 @@ class Monitoring(pulumi.ComponentResource):
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aurora-dr:index:Monitoring", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        suffix, region, sizing = args.environment_suffix, args.region, args.sizing
+        self._name, self._args, self.region = name, args, args.region
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.region.provider)
+        # Instances are labelled db1, db2, ... in alarm names, in the member's order.
+        self._instances = [
+            (f"db{index + 1}", instance.identifier)
+            for index, instance in enumerate(args.member.instances)
+        ]
+        self._topic()
+        self._alarms()
+        self._event_subscriptions()
+        self._failover_events()
+        self.register_outputs({"topicArn": self.topic.arn})
 
+    def exports(self) -> dict[str, pulumi.Output[str]]:
+        """Stack outputs: `primaryAlertTopicArn` / `drAlertTopicArn`."""
+        return {f"{self.region.role}AlertTopicArn": self.topic.arn}
+
+    def _named(self, *parts: str) -> str:
+        return self._args.namer.regional(self.region.name, *parts)
+
+    def _topic(self) -> None:
+        args = self._args
         self.topic = aws.sns.Topic(
-            f"{name}-alerts",
-            name=regional_name(suffix, region, "alerts"),
+            f"{self._name}-alerts",
+            name=self._named("alerts"),
             kms_master_key_id=args.kms_key_arn,
-            opts=child,
+            opts=self._child,
         )
         aws.sns.TopicPolicy(
-            f"{name}-alerts-policy",
+            f"{self._name}-alerts-policy",
             arn=self.topic.arn,
             policy=self.topic.arn.apply(
-                lambda arn: json.dumps(
-                    policy_document(
-                        {
-                            "Sid": "AwsServicesOfThisAccountPublish",
-                            "Effect": "Allow",
-                            "Principal": {"Service": list(TOPIC_PUBLISHERS)},
-                            "Action": "sns:Publish",
-                            "Resource": arn,
-                            "Condition": {"StringEquals": {"aws:SourceAccount": args.account_id}},
-                        }
-                    )
-                )
+                lambda arn: json.dumps(topic_publish_policy(arn, args.account.id))
             ),
-            opts=child,
+            opts=self._child,
         )
         if args.alert_email:
             aws.sns.TopicSubscription(
-                f"{name}-alerts-email",
+                f"{self._name}-alerts-email",
                 topic=self.topic.arn,
                 protocol="email",
                 endpoint=args.alert_email,
-                opts=child,
+                opts=self._child,
             )
 
-        specs = alarms.cluster_alarm_specs(sizing, args.cluster_identifier)
-        for instance in args.instances:
-            specs += alarms.instance_alarm_specs(sizing, instance.label, instance.identifier)
-        health_specs = alarms.health_alarm_specs(sizing, suffix, region, args.peer_region)
-        self.alarms = {spec.key: self._alarm(name, args, spec) for spec in specs + health_specs}
+    def _alarms(self) -> None:
+        sizing, region = self._args.sizing, self.region
+        specs = alarms.cluster_alarm_specs(sizing, self._args.member.cluster.cluster_identifier)
+        for label, identifier in self._instances:
+            specs += alarms.instance_alarm_specs(sizing, label, identifier)
+        health_specs = alarms.health_alarm_specs(
+            sizing, self._args.namer.suffix, region.name, region.peer_name
+        )
+        self.alarms = {spec.key: self._alarm(spec) for spec in specs + health_specs}
         self.health_alarms = {
             spec.health_metric: self.alarms[spec.key]
             for spec in health_specs
             if spec.health_metric is not None
         }
 
+    def _alarm(self, spec: AlarmSpec) -> aws.cloudwatch.MetricAlarm:
+        return metric_alarm(
+            f"{self._name}-{spec.key}", self._named(spec.key), spec, self.topic.arn, self._child
+        )
+
+    def _event_subscriptions(self) -> None:
         aws.rds.EventSubscription(
-            f"{name}-cluster-events",
-            name=regional_name(suffix, region, "cluster-events"),
+            f"{self._name}-cluster-events",
+            name=self._named("cluster-events"),
             sns_topic=self.topic.arn,
             source_type="db-cluster",
-            source_ids=[args.cluster_identifier],
+            source_ids=[self._args.member.cluster.cluster_identifier],
             event_categories=list(alarms.CLUSTER_EVENT_CATEGORIES),
-            opts=child,
+            opts=self._child,
         )
         aws.rds.EventSubscription(
-            f"{name}-instance-events",
-            name=regional_name(suffix, region, "instance-events"),
+            f"{self._name}-instance-events",
+            name=self._named("instance-events"),
             sns_topic=self.topic.arn,
             source_type="db-instance",
-            source_ids=[instance.identifier for instance in args.instances],
+            source_ids=[identifier for _, identifier in self._instances],
             event_categories=list(alarms.INSTANCE_EVENT_CATEGORIES),
-            opts=child,
+            opts=self._child,
         )
 
+    def _failover_events(self) -> None:
         self.failover_events_rule = aws.cloudwatch.EventRule(
-            f"{name}-failover-events",
-            name=regional_name(suffix, region, "failover-events"),
+            f"{self._name}-failover-events",
+            name=self._named("failover-events"),
             description="RDS global failover / switchover / unplanned failover events",
             event_pattern=json.dumps(alarms.failover_event_pattern()),
-            opts=child,
+            opts=self._child,
         )
         aws.cloudwatch.EventTarget(
-            f"{name}-failover-events-to-alerts",
+            f"{self._name}-failover-events-to-alerts",
             rule=self.failover_events_rule.name,
             arn=self.topic.arn,
-            opts=child,
-        )
-
-        self.register_outputs({"topicArn": self.topic.arn})
-
-    def _alarm(
-        self, name: str, args: MonitoringArgs, spec: alarms.AlarmSpec
-    ) -> aws.cloudwatch.MetricAlarm:
-        return metric_alarm(
-            f"{name}-{spec.key}",
-            regional_name(args.environment_suffix, args.region, spec.key),
-            spec,
-            self.topic.arn,
-            pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )

@@ -3,35 +3,35 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.security_rules import declare_rule
+from decisions.functions import endpoint_services_for
 from decisions.iam import assume_role_policy, flow_log_delivery_policy
-from decisions.network import choose_azs, subnet_cidrs
-from stack.naming import regional_name
+from decisions.network import SECURITY_GROUPS, VPC_RULES, GroupRole, choose_azs, subnet_cidrs
+from stack.naming import Namer
+from stack.regions import Region
+from stack.sizing import Sizing
 
-POSTGRES_PORT = 5432
-HTTPS_PORT = 443
+# VPC Flow Logs' finest aggregation interval (seconds): records reach the log group within a minute.
+FLOW_LOG_AGGREGATION_SECONDS = 60
 
 
 @dataclass(frozen=True)
 class NetworkArgs:
     """Inputs of `Network`."""
 
-    environment_suffix: str
-    region: str
-    vpc_cidr: str
-    az_count: int
-    endpoint_az_count: int
-    """Interface endpoints are placed in the first `endpoint_az_count` subnets."""
-    flow_log_retention_days: int
+    region: Region
+    namer: Namer
+    sizing: Sizing
+    """AZ count, how many AZs the endpoints spread over, flow-log retention."""
     kms_key_arn: pulumi.Input[str]
     """The region's key: encrypts the flow-log group."""
-    endpoint_services: tuple[str, ...]
-    """AWS APIs the VPC-attached functions of this region call (`automation.endpoint_services_for`):
-    without a NAT gateway each needs an interface endpoint."""
 
 
 class Network(pulumi.ComponentResource):
@@ -40,183 +40,22 @@ class Network(pulumi.ComponentResource):
     KMS-encrypted log group, and interface endpoints. No NAT or internet gateway: nothing here can
     reach, or be reached from, the internet."""
 
+    security_groups: dict[GroupRole, aws.ec2.SecurityGroup]
+    """The db, lambda and endpoints groups (`decisions.network.SECURITY_GROUPS`)."""
+
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("aurora-dr:index:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        suffix, region = args.environment_suffix, args.region
-
-        def named(*parts: str) -> str:
-            return regional_name(suffix, region, *parts)
-
-        self.cidr = args.vpc_cidr
-        self.vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=args.vpc_cidr,
-            enable_dns_support=True,
-            enable_dns_hostnames=True,
-            tags={"Name": named("vpc")},
-            opts=child,
-        )
-
-        zones = aws.get_availability_zones(
-            state="available", opts=pulumi.InvokeOptions(parent=self)
-        ).names
-        self.availability_zones = choose_azs(zones, args.az_count)
-        self.subnets = [
-            aws.ec2.Subnet(
-                f"{name}-private-{zone}",
-                vpc_id=self.vpc.id,
-                cidr_block=cidr,
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={"Name": named("private", zone[-1]), "Tier": "private-isolated"},
-                opts=child,
-            )
-            for zone, cidr in zip(
-                self.availability_zones,
-                subnet_cidrs(args.vpc_cidr, args.az_count),
-                strict=True,
-            )
-        ]
-        self.subnet_ids = [subnet.id for subnet in self.subnets]
-
-        # One route table is enough without a NAT gateway (every AZ routes the same way). The
-        # VPC's main table gets the same peer routes (PeeredVpcs) so a subnet added later and
-        # left on the main table still reaches the peer region.
-        self.route_table = aws.ec2.RouteTable(
-            f"{name}-private-rt",
-            vpc_id=self.vpc.id,
-            tags={"Name": named("private-rt")},
-            opts=child,
-        )
-        for zone, subnet in zip(self.availability_zones, self.subnets, strict=True):
-            aws.ec2.RouteTableAssociation(
-                f"{name}-private-rt-{zone}",
-                subnet_id=subnet.id,
-                route_table_id=self.route_table.id,
-                opts=child,
-            )
-        self.route_table_ids: list[pulumi.Output[str]] = [
-            self.route_table.id,
-            self.vpc.default_route_table_id,
-        ]
-
-        # AWS creates a default security group that allows all traffic between its members;
-        # adopting it with no rules strips them (Security Hub EC2.2).
-        aws.ec2.DefaultSecurityGroup(
-            f"{name}-default-sg",
-            vpc_id=self.vpc.id,
-            tags={"Name": named("default-sg-locked")},
-            opts=child,
-        )
-
-        self.db_security_group = self._security_group(
-            name, "db", "Aurora PostgreSQL instances", named("db")
-        )
-        self.lambda_security_group = self._security_group(
-            name, "lambda", "VPC-attached DR Lambda functions", named("lambda")
-        )
-        self.endpoint_security_group = self._security_group(
-            name, "endpoints", "Interface VPC endpoints", named("endpoints")
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-db-from-lambda",
-            security_group_id=self.db_security_group.id,
-            referenced_security_group_id=self.lambda_security_group.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL from the DR Lambda functions of this region",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-lambda-to-db",
-            security_group_id=self.lambda_security_group.id,
-            referenced_security_group_id=self.db_security_group.id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="PostgreSQL to the Aurora instances of this region",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-lambda-to-endpoints",
-            security_group_id=self.lambda_security_group.id,
-            referenced_security_group_id=self.endpoint_security_group.id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="HTTPS to the interface VPC endpoints (AWS APIs without NAT)",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-endpoints-from-lambda",
-            security_group_id=self.endpoint_security_group.id,
-            referenced_security_group_id=self.lambda_security_group.id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="HTTPS from the DR Lambda functions of this region",
-            opts=child,
-        )
-
-        self.flow_log_group = aws.cloudwatch.LogGroup(
-            f"{name}-flow-logs",
-            name=f"/aws/vpc/flow-logs/{named('vpc')}",
-            retention_in_days=args.flow_log_retention_days,
-            kms_key_id=args.kms_key_arn,
-            opts=child,
-        )
-        flow_log_role = aws.iam.Role(
-            f"{name}-flow-logs-role",
-            name=named("flow-logs"),
-            assume_role_policy=json.dumps(assume_role_policy("vpc-flow-logs.amazonaws.com")),
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs-policy",
-            role=flow_log_role.id,
-            policy=self.flow_log_group.arn.apply(
-                lambda arn: json.dumps(flow_log_delivery_policy(arn))
-            ),
-            opts=child,
-        )
-        self.flow_log = aws.ec2.FlowLog(
-            f"{name}-flow-log",
-            vpc_id=self.vpc.id,
-            traffic_type="ALL",
-            log_destination_type="cloud-watch-logs",
-            log_destination=self.flow_log_group.arn,
-            iam_role_arn=flow_log_role.arn,
-            max_aggregation_interval=60,
-            tags={"Name": named("flow-log")},
-            opts=child,
-        )
-
-        endpoint_subnet_ids = self.subnet_ids[: args.endpoint_az_count]
-        self.endpoints = {
-            service: aws.ec2.VpcEndpoint(
-                f"{name}-endpoint-{service}",
-                vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{region}.{service}",
-                vpc_endpoint_type="Interface",
-                private_dns_enabled=True,
-                subnet_ids=endpoint_subnet_ids,
-                security_group_ids=[self.endpoint_security_group.id],
-                tags={"Name": named("endpoint", service)},
-                opts=child,
-            )
-            for service in args.endpoint_services
-        }
-
-        self.rds_endpoint_url = (
-            self.endpoints["rds"].dns_entries.apply(_first_dns_name).apply(lambda n: f"https://{n}")
-            if "rds" in self.endpoints
-            else None
-        )
-
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self, provider=args.region.provider)
+        self.region = args.region
+        self.cidr = args.region.vpc_cidr
+        self._vpc_and_subnets()
+        self._route_table()
+        self._security_groups()
+        self._flow_logs()
+        self._endpoints()
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,
@@ -226,24 +65,170 @@ class Network(pulumi.ComponentResource):
             }
         )
 
-    def _security_group(
-        self, name: str, role: str, description: str, physical_name: str
-    ) -> aws.ec2.SecurityGroup:
-        # Rules are separate resources (each with its description), so other components can add
-        # theirs (PeeredVpcs) without fighting over an inline rule list. A security group created
-        # by the provider has its default allow-all egress removed.
-        return aws.ec2.SecurityGroup(
-            f"{name}-{role}-sg",
-            name=physical_name,
-            description=f"aurora-dr: {description}",
+    def exports(self) -> dict[str, pulumi.Output[str]]:
+        """Stack outputs: `primaryVpcId` / `drVpcId`."""
+        return {f"{self.region.role}VpcId": self.vpc.id}
+
+    @property
+    def db_security_group(self) -> aws.ec2.SecurityGroup:
+        """The group of the Aurora instances."""
+        return self.security_groups["db"]
+
+    @property
+    def lambda_security_group(self) -> aws.ec2.SecurityGroup:
+        """The group of the VPC-attached functions."""
+        return self.security_groups["lambda"]
+
+    @property
+    def endpoint_security_group(self) -> aws.ec2.SecurityGroup:
+        """The group of the interface endpoints."""
+        return self.security_groups["endpoints"]
+
+    def _named(self, *parts: str) -> str:
+        return self._args.namer.regional(self.region.name, *parts)
+
+    def _vpc_and_subnets(self) -> None:
+        name, az_count = self._name, self._args.sizing.az_count
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=self.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags={"Name": self._named("vpc")},
+            opts=self._child,
+        )
+        zones = aws.get_availability_zones(
+            state="available",
+            opts=pulumi.InvokeOptions(parent=self, provider=self.region.provider),
+        ).names
+        self.availability_zones = choose_azs(zones, az_count)
+        self.subnets = [
+            aws.ec2.Subnet(
+                f"{name}-private-{zone}",
+                vpc_id=self.vpc.id,
+                cidr_block=cidr,
+                availability_zone=zone,
+                map_public_ip_on_launch=False,
+                tags={"Name": self._named("private", zone[-1]), "Tier": "private-isolated"},
+                opts=self._child,
+            )
+            for zone, cidr in zip(
+                self.availability_zones, subnet_cidrs(self.cidr, az_count), strict=True
+            )
+        ]
+        self.subnet_ids = [subnet.id for subnet in self.subnets]
+
+    def _route_table(self) -> None:
+        # One route table is enough without a NAT gateway (every AZ routes the same way). The
+        # VPC's main table gets the same peer routes (PeeredVpcs) so a subnet added later and
+        # left on the main table still reaches the peer region.
+        name = self._name
+        self.route_table = aws.ec2.RouteTable(
+            f"{name}-private-rt",
             vpc_id=self.vpc.id,
-            tags={"Name": physical_name},
-            opts=pulumi.ResourceOptions(parent=self),
+            tags={"Name": self._named("private-rt")},
+            opts=self._child,
+        )
+        for zone, subnet in zip(self.availability_zones, self.subnets, strict=True):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-rt-{zone}",
+                subnet_id=subnet.id,
+                route_table_id=self.route_table.id,
+                opts=self._child,
+            )
+        self.route_table_ids: list[pulumi.Output[str]] = [
+            self.route_table.id,
+            self.vpc.default_route_table_id,
+        ]
+
+    def _security_groups(self) -> None:
+        # AWS creates a default security group that allows all traffic between its members;
+        # adopting it with no rules strips them (Security Hub EC2.2).
+        aws.ec2.DefaultSecurityGroup(
+            f"{self._name}-default-sg",
+            vpc_id=self.vpc.id,
+            tags={"Name": self._named("default-sg-locked")},
+            opts=self._child,
+        )
+        # Rules are separate resources, so PeeredVpcs adds its own. A security group created by
+        # the provider has its default allow-all egress removed.
+        self.security_groups = {
+            role: aws.ec2.SecurityGroup(
+                f"{self._name}-{role}-sg",
+                name=self._named(role),
+                description=f"aurora-dr: {holds}",
+                vpc_id=self.vpc.id,
+                tags={"Name": self._named(role)},
+                opts=self._child,
+            )
+            for role, holds in SECURITY_GROUPS.items()
+        }
+        for spec in VPC_RULES:
+            declare_rule(f"{self._name}-{spec.key}", spec, self.security_groups, self._child)
+
+    def _flow_logs(self) -> None:
+        name = self._name
+        self.flow_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=f"/aws/vpc/flow-logs/{self._named('vpc')}",
+            retention_in_days=self._args.sizing.flow_log_retention_days,
+            kms_key_id=self._args.kms_key_arn,
+            opts=self._child,
+        )
+        flow_log_role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            name=self._named("flow-logs"),
+            assume_role_policy=json.dumps(assume_role_policy("vpc-flow-logs.amazonaws.com")),
+            opts=self._child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-policy",
+            role=flow_log_role.id,
+            policy=self.flow_log_group.arn.apply(
+                lambda arn: json.dumps(flow_log_delivery_policy(arn))
+            ),
+            opts=self._child,
+        )
+        self.flow_log = aws.ec2.FlowLog(
+            f"{name}-flow-log",
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=self.flow_log_group.arn,
+            iam_role_arn=flow_log_role.arn,
+            max_aggregation_interval=FLOW_LOG_AGGREGATION_SECONDS,
+            tags={"Name": self._named("flow-log")},
+            opts=self._child,
+        )
+
+    def _endpoints(self) -> None:
+        # Without a NAT gateway, every AWS API the VPC-attached functions of this region call
+        # needs an interface endpoint; they sit in the first `endpoint_az_count` subnets.
+        endpoint_subnet_ids = self.subnet_ids[: self._args.sizing.endpoint_az_count]
+        self.endpoints = {
+            service: aws.ec2.VpcEndpoint(
+                f"{self._name}-endpoint-{service}",
+                vpc_id=self.vpc.id,
+                service_name=f"com.amazonaws.{self.region.name}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=endpoint_subnet_ids,
+                security_group_ids=[self.endpoint_security_group.id],
+                tags={"Name": self._named("endpoint", service)},
+                opts=self._child,
+            )
+            for service in endpoint_services_for(self.region.role)
+        }
+        self.rds_endpoint_url: pulumi.Output[str] | None = (
+            self.endpoints["rds"].dns_entries.apply(_https_url_of_first)
+            if "rds" in self.endpoints
+            else None
         )
 
 
-def _first_dns_name(entries) -> str:
-    """Endpoint-specific (regional) DNS name of an interface endpoint: resolvable from anywhere,
-    so the peer region reaches this endpoint over the peering without private DNS."""
+def _https_url_of_first(entries: Sequence[Any]) -> str:
+    """`https://` + the endpoint-specific (regional) DNS name of an interface endpoint: resolvable
+    from anywhere, so the peer region reaches this endpoint over the peering without private DNS."""
     first = entries[0]
-    return first["dns_name"] if isinstance(first, dict) else first.dns_name
+    name = first["dns_name"] if isinstance(first, dict) else first.dns_name
+    return f"https://{name}"

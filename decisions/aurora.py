@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from stack.sizing import Sizing
 
 ENGINE = "aurora-postgresql"
+# The port every member cluster listens on (and the security groups open).
+POSTGRES_PORT = 5432
 # RDS rejects '/', '@', '"' and spaces in master passwords; everything else printable is fine.
 PASSWORD_SPECIAL_CHARACTERS = "!#$%&*()-_=+[]{}<>:?.,;~^"  # noqa: S105 (a character set)
 PASSWORD_LENGTH = 40

@@ -72,13 +72,24 @@ class ConfigError(pulumi.RunError):
 
 @dataclass(frozen=True)
 class Tags:
-    """Values of the tags every resource carries (DESIGN §3)."""
+    """Values of the tags every resource carries (`stack.naming.Namer.tags` adds `Project` and
+    `ManagedBy`)."""
 
     environment: str
     repository: str
     author: str
     pr_number: str
     team: str
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """What the global database runs and is called: the part of the settings `GlobalAurora`
+    reads."""
+
+    engine_version: str
+    database_name: str
+    master_username: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +110,11 @@ class StackSettings:
     tags: Tags
     rto_target_seconds: int
     """Recovery-time objective the offline plan's `--check` holds the modeled RTO to."""
+
+    @property
+    def database(self) -> DatabaseSettings:
+        """Engine version, database name and master username, together."""
+        return DatabaseSettings(self.engine_version, self.database_name, self.master_username)
 
     @property
     def private_zone_name(self) -> str:

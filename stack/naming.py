@@ -8,6 +8,9 @@ Route 53) carry a region code when one exists per region.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from stack.config import PROJECT, StackSettings
 
@@ -35,24 +38,34 @@ def region_code(region: str) -> str:
     return f"{geo}{_DIRECTIONS.get(direction, direction[:2])}{number}"
 
 
-def physical_name(suffix: str, *parts: str) -> str:
-    """`aurora-dr-<parts...>-<suffix>`: the physical name of one resource."""
-    return "-".join((PROJECT, *parts, suffix))
+@dataclass(frozen=True)
+class Namer:
+    """Names and tags of one stack, built once from its settings and handed to every component."""
 
+    suffix: str
+    """The stack's environmentSuffix: it ends every physical name."""
+    tags: Mapping[str, str]
+    """The tags every resource carries, applied as the region providers' default tags."""
 
-def regional_name(suffix: str, region: str, *parts: str) -> str:
-    """Physical name of a resource that exists once per region."""
-    return physical_name(suffix, *parts, region_code(region))
+    @classmethod
+    def from_settings(cls, settings: StackSettings) -> Namer:
+        """The stack's namer: its suffix, and the tags its configuration asks for."""
+        tags = {
+            "Environment": settings.tags.environment,
+            "Repository": settings.tags.repository,
+            "Author": settings.tags.author,
+            "PRNumber": settings.tags.pr_number,
+            "Team": settings.tags.team,
+            "Project": PROJECT,
+            "ManagedBy": MANAGED_BY,
+        }
+        return cls(suffix=settings.environment_suffix, tags=MappingProxyType(tags))
 
+    def name(self, *parts: str) -> str:
+        """`aurora-dr-<parts...>-<suffix>`: the physical name of a resource the stack has once."""
+        return "-".join((PROJECT, *parts, self.suffix))
 
-def stack_tags(settings: StackSettings) -> dict[str, str]:
-    """The tags every resource carries (DESIGN §3), applied as provider default tags."""
-    return {
-        "Environment": settings.tags.environment,
-        "Repository": settings.tags.repository,
-        "Author": settings.tags.author,
-        "PRNumber": settings.tags.pr_number,
-        "Team": settings.tags.team,
-        "Project": PROJECT,
-        "ManagedBy": MANAGED_BY,
-    }
+    def regional(self, region: str, *parts: str) -> str:
+        """`aurora-dr-<parts...>-<region code>-<suffix>`: a resource that exists once per region
+        (`region` is the AWS region name)."""
+        return self.name(*parts, region_code(region))

@@ -1,24 +1,22 @@
-"""DrAutomation on what the dev and prod stacks register, and its packaging."""
+"""DrAutomation on what the dev and prod stacks register."""
 
 from __future__ import annotations
 
 import importlib
 import json
-import zipfile
 
-import pulumi
 import pytest
 
-from components import lambda_code
-from decisions.functions import UNSCOPED_ACTIONS, endpoint_services_for, rate_expression
+from decisions.iam import UNSCOPED_ACTIONS
 from drplan.harness import PlanRun
 from tests.infra.queries import key_arns_by_region, region_roles, security_group
 
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
-# DESIGN §6, restated here on purpose: the test must fail if the code drifts from the design.
-DESIGN_TABLE = {
+# The function table of docs/architecture.md, restated here on purpose: the test must fail if
+# the code drifts from the documented design.
+DOCUMENTED_FUNCTIONS = {
     "failover_coordinator": (300, 512, {"primary", "dr"}),
     "connection_drainer": (60, 256, {"primary", "dr"}),
     "health_checker": (30, 256, {"primary", "dr"}),
@@ -68,11 +66,13 @@ def test_functions_are_placed_and_sized_as_designed(plan: PlanRun):
     roles = region_roles(plan)
     deployed = functions(plan)
     expected = {
-        (key, roles[role]) for key, (_, _, placed) in DESIGN_TABLE.items() for role in placed
+        (key, roles[role])
+        for key, (_, _, placed) in DOCUMENTED_FUNCTIONS.items()
+        for role in placed
     }
     assert set(deployed) == expected
     for (key, _), fn in deployed.items():
-        timeout, memory, _ = DESIGN_TABLE[key]
+        timeout, memory, _ = DOCUMENTED_FUNCTIONS[key]
         assert (fn.inputs["timeout"], fn.inputs["memorySize"]) == (timeout, memory)
         assert fn.inputs["runtime"] == "python3.12"
         assert fn.inputs["architectures"] == ["arm64"]
@@ -248,7 +248,7 @@ def test_environment_carries_identifiers_never_secrets(plan: PlanRun):
             assert "password" not in name.lower() or name == "PASSWORD_LENGTH"
 
 
-@pytest.mark.parametrize("key", sorted(DESIGN_TABLE))
+@pytest.mark.parametrize("key", sorted(DOCUMENTED_FUNCTIONS))
 def test_environment_matches_what_each_function_reads(plan: PlanRun, key: str):
     settings = importlib.import_module(f"{key}.settings")
     required = set(settings.REQUIRED_ENV_VARS) - {"AWS_REGION"}
@@ -306,59 +306,6 @@ def test_cross_region_api_access_goes_through_the_peer_vpc_endpoint(plan: PlanRu
     assert verifier_env["PEER_RDS_ENDPOINT_URL"] == f"https://{endpoints[roles['primary']]}"
 
 
-def test_function_archives_hold_only_the_package_and_are_byte_identical(tmp_path):
-    members = lambda_code.function_members("health_checker")
-    assert members
-    assert all(name.startswith("health_checker/") for name in members)
-    assert "health_checker/handler.py" in members
-    assert not [n for n in members if "__pycache__" in n or n.endswith(".pyc")]
-    first = lambda_code.write_deterministic_zip(members, tmp_path / "a.zip")
-    second = lambda_code.write_deterministic_zip(members, tmp_path / "b.zip")
-    assert first.read_bytes() == second.read_bytes()
-    with zipfile.ZipFile(first) as archive:
-        assert {i.date_time for i in archive.infolist()} == {lambda_code.FIXED_ZIP_TIME}
-
-
-def test_layer_members_put_dependencies_and_drcommon_under_python(tmp_path):
-    site = tmp_path / "site"
-    (site / "pg8000").mkdir(parents=True)
-    (site / "pg8000" / "__init__.py").write_text("")
-    (site / "bin").mkdir()
-    (site / "bin" / "tool").write_text("")
-    members = lambda_code.layer_members(site)
-    assert "python/pg8000/__init__.py" in members
-    assert "python/drcommon/contract.py" in members
-    assert not [m for m in members if m.startswith("python/bin/")]
-
-
-def test_layer_is_built_for_arm64_python312_from_wheels_only(tmp_path):
-    command = lambda_code.pip_install_command("python", tmp_path / "r.txt", tmp_path / "t")
-    assert "--only-binary=:all:" in command
-    assert command[command.index("--platform") + 1] == "manylinux2014_aarch64"
-    assert command[command.index("--python-version") + 1] == "3.12"
-
-
-def test_a_missing_layer_stops_a_real_deployment_with_the_fix(tmp_path, monkeypatch):
-    # GIVEN a real deployment (not the mocks) of a checkout without a built layer archive
-    monkeypatch.setattr(lambda_code, "_under_mocks", lambda: False)
-    monkeypatch.setattr(lambda_code, "PROJECT_DIR", tmp_path)
-    archive = tmp_path / "build" / "lambda-layer.zip"
-    # THEN it stops, naming the missing archive and the command that builds it
-    with pytest.raises(pulumi.RunError, match="make layer") as error:
-        lambda_code.layer_archive(archive)
-    assert "the Lambda layer archive build/lambda-layer.zip does not exist" in str(error.value)
-    # AND once the archive is built, the same call hands it to Pulumi
-    archive.parent.mkdir()
-    archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
-    assert lambda_code.layer_archive(archive).path == str(archive)
-
-
-def test_endpoint_services_cover_the_functions_of_each_region():
-    expected = ("lambda", "monitoring", "rds", "secretsmanager")
-    assert endpoint_services_for("primary") == expected
-    assert endpoint_services_for("dr") == expected
-
-
 def test_health_checkers_page_their_own_regions_coordinator(plan: PlanRun):
     deployed = functions(plan)
     for region in region_roles(plan).values():
@@ -375,10 +322,3 @@ def test_health_checkers_page_their_own_regions_coordinator(plan: PlanRun):
         assert invokable == {coordinator.outputs["arn"]}
         coordinator_env = coordinator.inputs["environment"]["variables"]
         assert coordinator_env["LOCAL_HEALTH_CHECKER_FUNCTION_NAME"] == checker.inputs["name"]
-
-
-@pytest.mark.parametrize(
-    ("value", "unit", "expected"), [(1, "minute", "rate(1 minute)"), (24, "hour", "rate(24 hours)")]
-)
-def test_rate_expressions(value, unit, expected):
-    assert rate_expression(value, unit) == expected

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
-
-import pytest
 
 from decisions import aurora
 from drplan.harness import PROJECT_DIR, PlanRun
@@ -163,14 +160,6 @@ def test_clusters_are_hardened(plan: PlanRun):
         assert is_global_database_class(instance.inputs["instanceClass"])
 
 
-def test_managed_rpo_is_set_when_the_sizing_asks_for_it():
-    base = SIZING["test"]
-    assert "rds.global_db_rpo" not in {p.name for p in aurora.cluster_parameters(base)}
-    bounded = dataclasses.replace(base, managed_rpo_seconds=30)
-    values = {p.name: p.value for p in aurora.cluster_parameters(bounded)}
-    assert values["rds.global_db_rpo"] == "30"
-
-
 def test_dev_is_cheap_and_destroyable(plans: dict[str, PlanRun]):
     plan = plans["dev"]
     for cluster in plan.of_type(CLUSTER):
@@ -235,26 +224,3 @@ def test_outputs_name_the_endpoints_keys_and_secret(plan: PlanRun):
         assert outputs[f"{role}KmsKeyArn"] == keys[roles[role]], role
     assert outputs["secretArn"] == secret.outputs["arn"]
     assert len({outputs[key] for key in outputs if key.endswith("Endpoint")}) == 5
-
-
-@pytest.mark.parametrize(
-    ("version", "family"), [("16.6", "aurora-postgresql16"), ("15.10", "aurora-postgresql15")]
-)
-def test_parameter_group_family(version, family):
-    assert aurora.parameter_group_family(version) == family
-
-
-def test_instance_zones_round_robin():
-    assert aurora.instance_zones(["a", "b", "c"], 2) == ["a", "b"]
-    assert aurora.instance_zones(["a", "b"], 3) == ["a", "b", "a"]
-
-
-@pytest.mark.parametrize(
-    ("backup", "maintenance", "overlap"),
-    [
-        ("03:00-04:00", "sun:05:00-sun:06:00", False),
-        ("03:00-04:00", "sun:03:30-sun:04:30", True),
-    ],
-)
-def test_windows_overlap(backup, maintenance, overlap):
-    assert aurora.windows_overlap(backup, maintenance) is overlap

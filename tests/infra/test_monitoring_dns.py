@@ -227,14 +227,3 @@ def test_health_metric_names_and_namespace_are_spelled_in_one_place():
             f"{path.name}: {lit}" for lit in literals if f'"{lit}"' in text or f"'{lit}'" in text
         ]
     assert offenders == []
-
-
-def test_detection_time_follows_the_sizing():
-    from stack.sizing import SIZING
-
-    (writer,) = [
-        s
-        for s in alarms.health_alarm_specs(SIZING["prod"], "prod", "us-east-1", "us-west-2")
-        if s.health_metric == contract.WRITER_AVAILABLE.name
-    ]
-    assert alarms.detection_seconds(writer) == 60 * SIZING["prod"].health_datapoints_to_alarm

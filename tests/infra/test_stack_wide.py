@@ -5,7 +5,7 @@ from __future__ import annotations
 from drplan.harness import ALLOWED_INVOKES, PlanRun
 from drplan.inventory import physical_name
 from drplan.review import stack_settings
-from stack.naming import stack_tags
+from stack.naming import Namer
 from tests.infra.queries import provider_default_tags, region_roles
 
 TAG_KEYS = {"Environment", "Repository", "Author", "PRNumber", "Team", "Project", "ManagedBy"}
@@ -58,12 +58,12 @@ def test_tags_come_from_config(plans: dict[str, PlanRun]):
     from stack.config import parse_settings
 
     settings = parse_settings({"environmentSuffix": "x", "team": "payments", "prNumber": "42"})
-    tags = stack_tags(settings)
+    tags = Namer.from_settings(settings).tags
     assert tags["Team"] == "payments" and tags["PRNumber"] == "42"
     assert set(tags) == TAG_KEYS
     # and every provider of each stack carries the tags its own configuration parses to
     for stack, plan in plans.items():
-        expected = stack_tags(stack_settings(stack))
+        expected = dict(Namer.from_settings(stack_settings(stack)).tags)
         assert [provider_default_tags(p) for p in plan.providers] == [expected, expected], stack
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stack.config import MAX_SUFFIX_LENGTH
-from stack.naming import physical_name, region_code, regional_name
+from stack.config import MAX_SUFFIX_LENGTH, parse_settings
+from stack.naming import Namer, region_code
 
 
 @pytest.mark.parametrize(
@@ -24,7 +24,8 @@ def test_region_codes(region, code):
 def test_the_longest_names_fit_the_tightest_aws_limits():
     # IAM role and Lambda function names: 64 characters, with the longest function name and a
     # region code. RDS identifiers: 63.
-    suffix = "s" * MAX_SUFFIX_LENGTH
-    assert len(regional_name(suffix, "ap-southeast-2", "failover-coordinator")) <= 64
-    assert len(regional_name(suffix, "ap-southeast-2", "secondary")) <= 63
-    assert physical_name("dev", "global") == "aurora-dr-global-dev"
+    longest = Namer.from_settings(parse_settings({"environmentSuffix": "s" * MAX_SUFFIX_LENGTH}))
+    assert len(longest.regional("ap-southeast-2", "failover-coordinator")) <= 64
+    assert len(longest.regional("ap-southeast-2", "secondary")) <= 63
+    dev = Namer.from_settings(parse_settings({"environmentSuffix": "dev"}))
+    assert dev.name("global") == "aurora-dr-global-dev"
