@@ -8,7 +8,7 @@ everything else here is plain data, tested without Pulumi.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +20,8 @@ LAMBDA_NAMESPACE = "AWS/Lambda"
 GREATER = "GreaterThanThreshold"
 LESS = "LessThanThreshold"
 
-# RDS event categories the design asks for (see NOTES: there is no global-cluster source type,
-# global failover arrives as a db-cluster event).
+# RDS event categories to subscribe to. RDS event subscriptions have no global-cluster source
+# type: a global failover arrives as a db-cluster event (category `global-failover`).
 CLUSTER_EVENT_CATEGORIES = (
     "global-failover",
     "failover",
@@ -248,66 +248,71 @@ def detection_seconds(spec: AlarmSpec) -> int:
     return spec.period * spec.datapoints_to_alarm
 
 
-def dashboard_body(
-    environment: str,
-    regions: Sequence[tuple[str, str, Sequence[str]]],
-) -> dict[str, Any]:
+# Dashboard geometry: CloudWatch dashboards are 24 units wide; every widget is 6 units high and
+# shows one-minute maxima.
+DASHBOARD_WIDTH = 24
+WIDGET_HEIGHT = 6
+WIDGET_PERIOD_SECONDS = 60
+DashboardColumn = tuple[str, str, Sequence[str]]
+"""One region on the dashboard: (region, cluster id, instance ids)."""
+
+
+def _lag_metrics(cluster: str) -> list[list[str]]:
+    return [
+        [RDS_NAMESPACE, "AuroraGlobalDBReplicationLag", "DBClusterIdentifier", cluster],
+        [RDS_NAMESPACE, "AuroraGlobalDBRPOLag", "DBClusterIdentifier", cluster],
+    ]
+
+
+def _health_metrics(environment: str, region: str, peer: str) -> list[list[str]]:
+    return [
+        [
+            contract.NAMESPACE,
+            metric.name,
+            contract.DIMENSION_ENVIRONMENT,
+            environment,
+            contract.DIMENSION_CLUSTER_REGION,
+            peer if metric.peer else region,
+        ]
+        for metric in contract.ALL_METRICS
+        if metric.availability
+    ]
+
+
+def _instance_metrics(metric: str, instances: Sequence[str]) -> list[list[str]]:
+    return [[RDS_NAMESPACE, metric, "DBInstanceIdentifier", i] for i in instances]
+
+
+def dashboard_body(environment: str, regions: Sequence[DashboardColumn]) -> dict[str, Any]:
     """Dashboard JSON: one column per region (`(region, cluster id, instance ids)`), rows for
     replication and RPO lag, health metrics, CPU and connections."""
-    widgets: list[dict[str, Any]] = []
-    width = 24 // max(1, len(regions))
+    width = DASHBOARD_WIDTH // max(1, len(regions))
     names = [region for region, _, _ in regions]
     peers = {r: next((o for o in names if o != r), r) for r in names}
-    rows: list[tuple[str, Any]] = [
-        (
-            "Global replication / RPO lag (ms)",
-            lambda region, cluster, _: [
-                [RDS_NAMESPACE, "AuroraGlobalDBReplicationLag", "DBClusterIdentifier", cluster],
-                [RDS_NAMESPACE, "AuroraGlobalDBRPOLag", "DBClusterIdentifier", cluster],
-            ],
-        ),
+    rows: list[tuple[str, Callable[[str, str, Sequence[str]], list[list[str]]]]] = [
+        ("Global replication / RPO lag (ms)", lambda _, cluster, __: _lag_metrics(cluster)),
         (
             "Health (1 = healthy)",
-            lambda region, _, __: [
-                [
-                    contract.NAMESPACE,
-                    metric.name,
-                    contract.DIMENSION_ENVIRONMENT,
-                    environment,
-                    contract.DIMENSION_CLUSTER_REGION,
-                    peers[region] if metric.peer else region,
-                ]
-                for metric in contract.ALL_METRICS
-                if metric.availability
-            ],
+            lambda region, _, __: _health_metrics(environment, region, peers[region]),
         ),
-        (
-            "CPU utilisation (%)",
-            lambda region, _, instances: [
-                [RDS_NAMESPACE, "CPUUtilization", "DBInstanceIdentifier", i] for i in instances
-            ],
-        ),
-        (
-            "Database connections",
-            lambda region, _, instances: [
-                [RDS_NAMESPACE, "DatabaseConnections", "DBInstanceIdentifier", i] for i in instances
-            ],
-        ),
+        ("CPU utilisation (%)", lambda _, __, ids: _instance_metrics("CPUUtilization", ids)),
+        ("Database connections", lambda _, __, ids: _instance_metrics("DatabaseConnections", ids)),
     ]
+    widgets: list[dict[str, Any]] = []
     for row, (title, metrics) in enumerate(rows):
         for column, (region, cluster, instances) in enumerate(regions):
             widgets.append(
                 {
                     "type": "metric",
                     "x": column * width,
-                    "y": row * 6,
+                    "y": row * WIDGET_HEIGHT,
                     "width": width,
-                    "height": 6,
+                    "height": WIDGET_HEIGHT,
                     "properties": {
                         "title": f"{title} - {region}",
                         "region": region,
                         "stat": "Maximum",
-                        "period": 60,
+                        "period": WIDGET_PERIOD_SECONDS,
                         "view": "timeSeries",
                         "metrics": metrics(region, cluster, instances),
                     },

@@ -31,6 +31,8 @@ UNSCOPED_ACTIONS: Mapping[str, str] = {
     "secretsmanager:GetRandomPassword": "no resource type",
 }
 
+# Services that publish into the alert topics, so use the region keys (CloudWatch alarms, EventBridge, RDS events).
+TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com")
 KMS_DATA_ACTIONS = (
     "kms:Encrypt",
     "kms:Decrypt",
@@ -64,64 +66,61 @@ def region_key_policy(*, partition: str, account_id: str, region: str) -> Policy
     `kms:ViaService`; CloudWatch Logs, and the services that publish to encrypted SNS topics
     (CloudWatch alarms, EventBridge, RDS event notifications), use it as service principals.
     """
-    account_root = f"arn:{partition}:iam::{account_id}:root"
     return policy_document(
         {
             "Sid": "AccountAdministration",
             "Effect": "Allow",
-            "Principal": {"AWS": account_root},
+            "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
             "Action": "kms:*",
             "Resource": "*",
         },
-        {
-            "Sid": "AwsServicesOnBehalfOfThisAccountInThisRegion",
-            "Effect": "Allow",
-            "Principal": {"AWS": "*"},
-            "Action": [*KMS_DATA_ACTIONS, "kms:CreateGrant", "kms:ListGrants"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    "kms:CallerAccount": account_id,
-                    "kms:ViaService": [
-                        f"rds.{region}.amazonaws.com",
-                        f"secretsmanager.{region}.amazonaws.com",
-                        f"dynamodb.{region}.amazonaws.com",
-                    ],
-                }
-            },
-        },
-        {
-            "Sid": "CloudWatchLogsOfThisAccountAndRegion",
-            "Effect": "Allow",
-            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-            "Action": list(KMS_DATA_ACTIONS),
-            "Resource": "*",
-            "Condition": {
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": (
-                        f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
-                    )
-                }
-            },
-        },
+        _services_on_behalf_of_the_account(account_id, region),
+        _cloudwatch_logs_of_the_account(partition, account_id, region),
         {
             "Sid": "PublishersToEncryptedSnsTopics",
             "Effect": "Allow",
-            "Principal": {
-                "Service": [
-                    "cloudwatch.amazonaws.com",
-                    "events.amazonaws.com",
-                    "events.rds.amazonaws.com",
-                ]
-            },
+            "Principal": {"Service": list(TOPIC_PUBLISHERS)},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
         },
     )
 
 
-# Services that publish into a region's alert topic (CloudWatch alarms, EventBridge, RDS events).
-TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com")
+def _services_on_behalf_of_the_account(account_id: str, region: str) -> Statement:
+    return {
+        "Sid": "AwsServicesOnBehalfOfThisAccountInThisRegion",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": [*KMS_DATA_ACTIONS, "kms:CreateGrant", "kms:ListGrants"],
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:CallerAccount": account_id,
+                "kms:ViaService": [
+                    f"rds.{region}.amazonaws.com",
+                    f"secretsmanager.{region}.amazonaws.com",
+                    f"dynamodb.{region}.amazonaws.com",
+                ],
+            }
+        },
+    }
+
+
+def _cloudwatch_logs_of_the_account(partition: str, account_id: str, region: str) -> Statement:
+    return {
+        "Sid": "CloudWatchLogsOfThisAccountAndRegion",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": list(KMS_DATA_ACTIONS),
+        "Resource": "*",
+        "Condition": {
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": (
+                    f"arn:{partition}:logs:{region}:{account_id}:log-group:*"
+                )
+            }
+        },
+    }
 
 
 def topic_publish_policy(topic_arn: str, account_id: str) -> Policy:

@@ -222,131 +222,154 @@ def _registered_number(
     return Part(label, float(value), f"registered: {env} of {function.inputs.get('name')}")
 
 
+@dataclass(frozen=True)
+class _Common:
+    """What both scenarios share: the DR probe interval, the record TTL, Route 53, one poll."""
+
+    probe: Part
+    ttl: Part
+    route53: Part
+    poll: Part
+    gates: Part
+
+
 def recovery_budget(run: PlanRun, assumptions: dict | None = None) -> RecoveryBudget:
     """Model the unplanned regional failover and the planned switchover of `run`."""
     assumptions = assumptions or load_assumptions()
     reader = _Reader(run)
-    dr, primary = reader.dr, reader.primary
-    probe_seconds, probe_origin = reader.probe_interval(dr)
-    ttl_seconds, ttl_origin = reader.writer_ttl()
-    probe_alarm = reader.health_alarm(dr, contract.PEER_WRITER_AVAILABLE)
-    dr_writer_alarm = reader.health_alarm(dr, contract.WRITER_AVAILABLE)
-    primary_writer_alarm = reader.health_alarm(primary, contract.WRITER_AVAILABLE)
-    coordinator = reader.function("failover_coordinator", dr)
-    poll = _registered_number(
-        reader, coordinator, "POLL_INTERVAL_SECONDS", "coordinator sees completion (one poll)"
-    ) or _assumed(assumptions, "completion_poll_seconds", "coordinator sees completion (one poll)")
-    route53 = _assumed(
-        assumptions, "route53_health_check_update_seconds", "Route 53 follows the alarm"
-    )
-    ttl = Part("clients' cached answer expires (TTL)", ttl_seconds, ttl_origin)
-    first_probe = Part(
-        "next health probe runs (worst case: a full interval)", probe_seconds, probe_origin
+    common = _common_parts(reader, assumptions)
+    return RecoveryBudget(
+        unplanned=_unplanned(reader, assumptions, common),
+        planned=_planned(reader, assumptions, common),
+        rpo=_rpo(run, reader),
     )
 
-    alarm_path = [first_probe, _alarm_parts(probe_alarm, to_ok=False)]
-    alarm_decision = [
-        _assumed(
-            assumptions, "eventbridge_delivery_seconds", "alarm event reaches the coordinator"
+
+def _common_parts(reader: _Reader, assumptions: dict) -> _Common:
+    probe_seconds, probe_origin = reader.probe_interval(reader.dr)
+    ttl_seconds, ttl_origin = reader.writer_ttl()
+    coordinator = reader.function("failover_coordinator", reader.dr)
+    completion = "coordinator sees completion (one poll)"
+    poll = _registered_number(reader, coordinator, "POLL_INTERVAL_SECONDS", completion) or _assumed(
+        assumptions, "completion_poll_seconds", completion
+    )
+    return _Common(
+        probe=Part(
+            "next health probe runs (worst case: a full interval)", probe_seconds, probe_origin
         ),
-        _assumed(assumptions, "coordinator_gate_seconds", "coordinator checks its gates"),
-    ]
-    paged = reader.pages_coordinator(dr)
-    automatic = paged or reader.triggered_by_alarm(dr, probe_alarm)
-    notes = []
+        ttl=Part("clients' cached answer expires (TTL)", ttl_seconds, ttl_origin),
+        route53=_assumed(
+            assumptions, "route53_health_check_update_seconds", "Route 53 follows the alarm"
+        ),
+        poll=poll,
+        gates=_assumed(assumptions, "coordinator_gate_seconds", "coordinator checks its gates"),
+    )
+
+
+def _unplanned_detection(
+    reader: _Reader, assumptions: dict, common: _Common, notes: list[str]
+) -> tuple[list[Part], list[Part], bool]:
+    """Detection and decision parts of an unplanned failover, and whether it is automatic."""
+    probe_alarm = reader.health_alarm(reader.dr, contract.PEER_WRITER_AVAILABLE)
+    alarm_path = [common.probe, _alarm_parts(probe_alarm, to_ok=False)]
+    paged = reader.pages_coordinator(reader.dr)
+    automatic = paged or reader.triggered_by_alarm(reader.dr, probe_alarm)
     if not automatic:
         notes.append(
             "no rule routes the DR probe alarm to the DR coordinator: recovery waits for an operator"
         )
-    checker = reader.function("health_checker", dr)
-    if paged:
-        # The failed probe itself pages the coordinator; with the primary region lost, its API
-        # is unreachable, which satisfies the second vantage point at once. (A partial outage,
-        # APIs up and database down, waits for the primary's own writer alarm instead.)
-        timeout = _registered_number(
-            reader, checker, "PROBE_TIMEOUT_SECONDS", "the failed probe times out"
-        ) or Part("the failed probe times out", 0, "registered: default")
-        detection = [first_probe, timeout]
-        decision = [
-            _assumed(
-                assumptions, "lambda_async_invoke_seconds", "health checker pages the coordinator"
-            ),
-            _assumed(assumptions, "coordinator_gate_seconds", "coordinator checks its gates"),
-        ]
-        notes.append(
-            "detection: the DR health checker pages the coordinator on its first failed probe; "
-            f"without it the probe alarm path takes {sum(p.seconds for p in alarm_path):.0f} s"
+    if not paged:
+        delivery = _assumed(
+            assumptions, "eventbridge_delivery_seconds", "alarm event reaches the coordinator"
         )
-    else:
-        detection, decision = alarm_path, alarm_decision
-    if reader.probes_after_promotion(dr):
-        new_writer_probe = _registered_number(
-            reader, checker, "RUN_BUDGET_SECONDS", "coordinator runs the DR health probe at once"
-        ) or Part("coordinator runs the DR health probe at once", 0, "registered: default")
-    else:
-        new_writer_probe = Part("DR health probe sees the new writer", probe_seconds, probe_origin)
-    unplanned = RecoveryPath(
+        return alarm_path, [delivery, common.gates], automatic
+    # The failed probe itself pages the coordinator; with the primary region lost, its API is
+    # unreachable, which satisfies the second vantage point at once. (A partial outage, APIs up
+    # and database down, waits for the primary's own writer alarm instead.)
+    checker = reader.function("health_checker", reader.dr)
+    timeout = _registered_number(
+        reader, checker, "PROBE_TIMEOUT_SECONDS", "the failed probe times out"
+    ) or Part("the failed probe times out", 0, "registered: default")
+    page = _assumed(
+        assumptions, "lambda_async_invoke_seconds", "health checker pages the coordinator"
+    )
+    notes.append(
+        "detection: the DR health checker pages the coordinator on its first failed probe; "
+        f"without it the probe alarm path takes {sum(p.seconds for p in alarm_path):.0f} s"
+    )
+    return [common.probe, timeout], [page, common.gates], automatic
+
+
+def _new_writer_probe(reader: _Reader, common: _Common) -> Part:
+    """How soon after promotion the DR health checker probes the new writer."""
+    if not reader.probes_after_promotion(reader.dr):
+        return Part(
+            "DR health probe sees the new writer", common.probe.seconds, common.probe.origin
+        )
+    checker = reader.function("health_checker", reader.dr)
+    label = "coordinator runs the DR health probe at once"
+    return _registered_number(reader, checker, "RUN_BUDGET_SECONDS", label) or Part(
+        label, 0, "registered: default"
+    )
+
+
+def _unplanned(reader: _Reader, assumptions: dict, common: _Common) -> RecoveryPath:
+    notes: list[str] = []
+    detection, decision, automatic = _unplanned_detection(reader, assumptions, common, notes)
+    dr_writer_alarm = reader.health_alarm(reader.dr, contract.WRITER_AVAILABLE)
+    failover = _assumed(
+        assumptions, "failover_global_cluster_seconds", "FailoverGlobalCluster (AllowDataLoss)"
+    )
+    dns = [
+        _new_writer_probe(reader, common),
+        _alarm_parts(dr_writer_alarm, to_ok=True),
+        common.route53,
+        common.ttl,
+    ]
+    return RecoveryPath(
         scenario="unplanned regional failover (primary region lost)",
         automatic=automatic,
         notes=notes,
         phases=[
             Phase("detection", detection),
             Phase("decision", decision),
-            Phase(
-                "AWS action",
-                [
-                    _assumed(
-                        assumptions,
-                        "failover_global_cluster_seconds",
-                        "FailoverGlobalCluster (AllowDataLoss)",
-                    ),
-                    poll,
-                ],
-            ),
-            Phase(
-                "DNS",
-                [new_writer_probe, _alarm_parts(dr_writer_alarm, to_ok=True), route53, ttl],
-            ),
+            Phase("AWS action", [failover, common.poll]),
+            Phase("DNS", dns),
         ],
     )
+
+
+def _planned(reader: _Reader, assumptions: dict, common: _Common) -> RecoveryPath:
     # A switchover moves DNS once the old primary's writer alarm fires *and* the new one clears;
     # both follow the same probe schedule, so the slower of the two alarm transitions counts.
-    demote, promote = (
-        _alarm_parts(primary_writer_alarm, to_ok=False),
-        _alarm_parts(dr_writer_alarm, to_ok=True),
+    demote = _alarm_parts(
+        reader.health_alarm(reader.primary, contract.WRITER_AVAILABLE), to_ok=False
     )
-    planned = RecoveryPath(
+    promote = _alarm_parts(reader.health_alarm(reader.dr, contract.WRITER_AVAILABLE), to_ok=True)
+    switchover = _assumed(
+        assumptions, "switchover_global_cluster_seconds", "SwitchoverGlobalCluster"
+    )
+    # The new writer is probed at once, but the old primary's checker keeps its schedule: its
+    # alarm has to see the demotion.
+    roles_seen = Part("health probes see the new roles", common.probe.seconds, common.probe.origin)
+    return RecoveryPath(
         scenario="planned switchover (operator, no data loss)",
         automatic=True,
         phases=[
             Phase("detection", [Part("operator decision (not counted)", 0, "by definition")]),
-            Phase(
-                "decision",
-                [_assumed(assumptions, "coordinator_gate_seconds", "coordinator checks its gates")],
-            ),
-            Phase(
-                "AWS action",
-                [
-                    _assumed(
-                        assumptions, "switchover_global_cluster_seconds", "SwitchoverGlobalCluster"
-                    ),
-                    poll,
-                ],
-            ),
+            Phase("decision", [common.gates]),
+            Phase("AWS action", [switchover, common.poll]),
             Phase(
                 "DNS",
                 [
-                    # The new writer is probed at once, but the old primary's checker keeps its
-                    # schedule: its alarm has to see the demotion.
-                    Part("health probes see the new roles", probe_seconds, probe_origin),
+                    roles_seen,
                     max(demote, promote, key=lambda p: p.seconds),
-                    route53,
-                    ttl,
+                    common.route53,
+                    common.ttl,
                 ],
             ),
         ],
     )
-    return RecoveryBudget(unplanned=unplanned, planned=planned, rpo=_rpo(run, reader))
 
 
 def _rpo(run: PlanRun, reader: _Reader) -> RpoStatement:

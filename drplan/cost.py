@@ -23,6 +23,36 @@ PRICES_FILE = Path(__file__).resolve().parent / "data" / "prices.json"
 _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 SECONDS_PER_MONTH = 730 * 3600
+# Resources priced at a flat monthly rate each: type -> (item, unit, price key). Route 53 is a
+# global service.
+FLAT_MONTHLY: Mapping[str, tuple[str, str, str]] = {
+    "aws:kms/key:Key": ("KMS keys", "keys", "kms_key_month"),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": (
+        "CloudWatch alarms",
+        "alarms",
+        "alarm_standard_month",
+    ),
+    "aws:cloudwatch/dashboard:Dashboard": (
+        "CloudWatch dashboards",
+        "dashboards",
+        "dashboard_month",
+    ),
+    "aws:route53/zone:Zone": ("Route 53 hosted zones", "zones", "route53_zone_month"),
+    "aws:route53/healthCheck:HealthCheck": (
+        "Route 53 health checks",
+        "checks",
+        "route53_health_check_month",
+    ),
+}
+# Resources whose price follows their use (`_Pricer.usage_priced`).
+USAGE_PRICED = frozenset(
+    {
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:lambda/function:Function",
+        "aws:dynamodb/table:Table",
+        "aws:sns/topic:Topic",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -128,9 +158,13 @@ class _Pricer:
     # -- resources -------------------------------------------------------------------------------
     def resource(self, resource: Registration) -> None:
         region, type_ = region_label(resource), resource.type
-        name = physical_name(resource) or resource.name
-        what = f"{type_} {name}"
-        if type_ == "aws:rds/clusterInstance:ClusterInstance":
+        what = f"{type_} {physical_name(resource) or resource.name}"
+        if type_ in FLAT_MONTHLY:
+            item, unit, key = FLAT_MONTHLY[type_]
+            self.add(
+                GLOBAL if type_.startswith("aws:route53/") else region, item, 1, unit, key, what
+            )
+        elif type_ == "aws:rds/clusterInstance:ClusterInstance":
             instance_class = resource.inputs.get("instanceClass", "?")
             self.add(
                 region,
@@ -141,8 +175,6 @@ class _Pricer:
                 what,
                 instance_class,
             )
-        elif type_ == "aws:kms/key:Key":
-            self.add(region, "KMS keys", 1, "keys", "kms_key_month", what)
         elif type_ == "aws:secretsmanager/secret:Secret":
             self.add(region, "Secrets Manager secrets", 1, "secrets", "secret_month", what)
             for replica in resource.inputs.get("replicas") or []:
@@ -154,17 +186,15 @@ class _Pricer:
                     "secret_month",
                     f"{what} replica",
                 )
-        elif type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
-            self.add(region, "CloudWatch alarms", 1, "alarms", "alarm_standard_month", what)
-        elif type_ == "aws:cloudwatch/dashboard:Dashboard":
-            self.add(region, "CloudWatch dashboards", 1, "dashboards", "dashboard_month", what)
-        elif type_ == "aws:route53/zone:Zone":
-            self.add(GLOBAL, "Route 53 hosted zones", 1, "zones", "route53_zone_month", what)
-        elif type_ == "aws:route53/healthCheck:HealthCheck":
-            self.add(
-                GLOBAL, "Route 53 health checks", 1, "checks", "route53_health_check_month", what
-            )
-        elif type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        elif type_ in USAGE_PRICED:
+            self.usage_priced(resource, region, what)
+        elif type_ not in self.prices["no_charge"]:
+            self.report.unpriced.append(f"{what} ({region}: type not in the price file)")
+
+    def usage_priced(self, resource: Registration, region: str, what: str) -> None:
+        """Resources whose price follows their (registered or assumed) use."""
+        type_ = resource.type
+        if type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             azs = len(resource.inputs.get("subnetIds") or []) or 1
             self.add(
                 region,
@@ -191,8 +221,6 @@ class _Pricer:
             self.add(
                 region, "SNS", publishes, "million publishes (assumed)", "sns_publish_million", what
             )
-        elif type_ not in self.prices["no_charge"]:
-            self.report.unpriced.append(f"{what} ({region}: type not in the price file)")
 
     def function(self, resource: Registration, region: str, what: str) -> None:
         interval = self.schedules.get(resource.outputs.get("arn", ""))
@@ -230,10 +258,15 @@ class _Pricer:
                 f"usage (no usage assumptions for sizing {self.report.sizing!r})"
             )
             return
-        u = self.usage
         self.report.assumptions = {
-            k: v for k, v in u.items() if k != "lambda_average_duration_seconds"
+            k: v for k, v in self.usage.items() if k != "lambda_average_duration_seconds"
         }
+        self.database_usage(self.usage)
+        self.log_usage(self.usage)
+        self.metric_usage()
+
+    def database_usage(self, u: Mapping[str, Any]) -> None:
+        """Storage, I/O and logs of every cluster; replicated writes into the secondaries."""
         clusters = self.run.of_type("aws:rds/cluster:Cluster")
         for cluster in clusters:
             region = region_label(cluster)
@@ -273,6 +306,9 @@ class _Pricer:
                 "aurora_replicated_write_io_million",
                 f"replication into {physical_name(cluster)}",
             )
+
+    def log_usage(self, u: Mapping[str, Any]) -> None:
+        """Flow-log and function-log ingestion, and log storage per region."""
         for vpc in self.run.of_type("aws:ec2/flowLog:FlowLog"):
             self.add(
                 region_label(vpc),
@@ -301,6 +337,9 @@ class _Pricer:
                 "logs_storage_gb_month",
                 "log storage",
             )
+
+    def metric_usage(self) -> None:
+        """The health contract's custom metrics, published by each region's health checker."""
         checker_regions = sorted(
             region_label(f)
             for f in self.run.of_type("aws:lambda/function:Function")

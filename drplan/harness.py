@@ -118,80 +118,122 @@ class Registration:
         return self.provider.rsplit("::", 1)[0] if self.provider else ""
 
 
+MockOutputs = Callable[[str, dict[str, Any], str], dict[str, Any]]
+"""(logical name, inputs, region) -> provider-computed outputs of one resource type."""
+
+
+def _arn_by(
+    service: str, resource: str, name_input: str = "name", global_: bool = False
+) -> MockOutputs:
+    """Outputs with just an ARN `arn:aws:<service>:<region>:<account>:<resource><name>`, the name
+    being the resource's `name_input` input (else its logical name)."""
+
+    def outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+        where = "" if global_ else region
+        return {
+            "arn": f"arn:aws:{service}:{where}:{MOCK_ACCOUNT_ID}:{resource}{inputs.get(name_input, name)}"
+        }
+
+    return outputs
+
+
+def _global_cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    identifier = inputs.get("globalClusterIdentifier", name)
+    return {
+        "arn": f"arn:aws:rds::{MOCK_ACCOUNT_ID}:global-cluster:{identifier}",
+        "endpoint": f"{identifier}.global-mock.global.rds.amazonaws.com",
+        "globalClusterResourceId": f"cluster-{name}",
+    }
+
+
+def _cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    identifier = inputs.get("clusterIdentifier", name)
+    return {
+        "arn": f"arn:aws:rds:{region}:{MOCK_ACCOUNT_ID}:cluster:{identifier}",
+        "endpoint": f"{identifier}.cluster-mock.{region}.rds.amazonaws.com",
+        "readerEndpoint": f"{identifier}.cluster-ro-mock.{region}.rds.amazonaws.com",
+        "clusterResourceId": f"cluster-{name}",
+        "port": 5432,
+    }
+
+
+def _cluster_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    identifier = inputs.get("identifier", name)
+    return {
+        "arn": f"arn:aws:rds:{region}:{MOCK_ACCOUNT_ID}:db:{identifier}",
+        "endpoint": f"{identifier}.mock.{region}.rds.amazonaws.com",
+        "dbiResourceId": f"db-{name}",
+    }
+
+
+def _vpc_endpoint(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    service = str(inputs.get("serviceName", "")).rsplit(".", 1)[-1]
+    dns_name = f"vpce-{name}.{service}.{region}.vpce.amazonaws.com"
+    return {"dnsEntries": [{"dnsName": dns_name, "hostedZoneId": "Z1"}]}
+
+
+def _function(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    function = inputs.get("name", name)
+    return {
+        "arn": f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:function:{function}",
+        "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/functions/{function}/invocations",
+        "qualifiedArn": f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:function:{function}:$LATEST",
+    }
+
+
+def _layer(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    layer = inputs.get("layerName", name)
+    return {"arn": f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:layer:{layer}:1"}
+
+
+def _secret(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    secret = inputs.get("name", name)
+    return {"arn": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{secret}-AbCdEf"}
+
+
+MOCK_OUTPUTS: dict[str, MockOutputs] = {
+    "aws:ec2/vpc:Vpc": lambda name, _, __: {
+        "defaultRouteTableId": f"rtb-main-{name}",
+        "defaultSecurityGroupId": f"sg-default-{name}",
+    },
+    "aws:kms/key:Key": lambda name, _, region: {
+        "keyId": f"key-{name}",
+        "arn": f"arn:aws:kms:{region}:{MOCK_ACCOUNT_ID}:key/{name}",
+    },
+    "aws:cloudwatch/logGroup:LogGroup": _arn_by("logs", "log-group:"),
+    "aws:iam/role:Role": _arn_by("iam", "role/", global_=True),
+    "aws:rds/globalCluster:GlobalCluster": _global_cluster,
+    "aws:rds/cluster:Cluster": _cluster,
+    "aws:rds/clusterInstance:ClusterInstance": _cluster_instance,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "random:index/randomPassword:RandomPassword": lambda name, _, __: {
+        "result": f"mock-generated-{name}"
+    },
+    "aws:secretsmanager/secret:Secret": _secret,
+    "aws:sns/topic:Topic": _arn_by("sns", ""),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _arn_by("cloudwatch", "alarm:"),
+    "aws:route53/zone:Zone": lambda name, _, __: {
+        "zoneId": f"Z{name.upper().replace('-', '')[:20]}",
+        "nameServers": [],
+    },
+    "aws:lambda/function:Function": _function,
+    "aws:lambda/layerVersion:LayerVersion": _layer,
+    "aws:dynamodb/table:Table": _arn_by("dynamodb", "table/"),
+    "aws:cloudwatch/eventRule:EventRule": _arn_by("events", "rule/"),
+}
+"""Provider-computed outputs by resource type (others get a generic ARN)."""
+
+
 def _mock_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
-    """Plausible provider-computed outputs, so downstream `apply`s see realistic values."""
+    """Plausible provider-computed outputs, so downstream `apply`s see realistic values; inputs
+    win over them, as a provider echoes its inputs."""
     service = type_.split(":")[1].split("/")[0] if ":" in type_ else "mock"
     resource = type_.rsplit(":", 1)[-1].lower()
-    arn = f"arn:aws:{service}:{region}:{MOCK_ACCOUNT_ID}:{resource}:{name}"
-    outputs: dict[str, Any] = {"arn": arn}
-    if type_ == "aws:ec2/vpc:Vpc":
-        outputs["defaultRouteTableId"] = f"rtb-main-{name}"
-        outputs["defaultSecurityGroupId"] = f"sg-default-{name}"
-    elif type_ == "aws:kms/key:Key":
-        outputs.update(
-            keyId=f"key-{name}", arn=f"arn:aws:kms:{region}:{MOCK_ACCOUNT_ID}:key/{name}"
-        )
-    elif type_ == "aws:cloudwatch/logGroup:LogGroup":
-        log_group = inputs.get("name", name)
-        outputs["arn"] = f"arn:aws:logs:{region}:{MOCK_ACCOUNT_ID}:log-group:{log_group}"
-    elif type_ == "aws:iam/role:Role":
-        outputs["arn"] = f"arn:aws:iam::{MOCK_ACCOUNT_ID}:role/{inputs.get('name', name)}"
-    elif type_ == "aws:rds/globalCluster:GlobalCluster":
-        identifier = inputs.get("globalClusterIdentifier", name)
-        outputs.update(
-            arn=f"arn:aws:rds::{MOCK_ACCOUNT_ID}:global-cluster:{identifier}",
-            endpoint=f"{identifier}.global-mock.global.rds.amazonaws.com",
-            globalClusterResourceId=f"cluster-{name}",
-        )
-    elif type_ == "aws:rds/cluster:Cluster":
-        identifier = inputs.get("clusterIdentifier", name)
-        outputs.update(
-            arn=f"arn:aws:rds:{region}:{MOCK_ACCOUNT_ID}:cluster:{identifier}",
-            endpoint=f"{identifier}.cluster-mock.{region}.rds.amazonaws.com",
-            readerEndpoint=f"{identifier}.cluster-ro-mock.{region}.rds.amazonaws.com",
-            clusterResourceId=f"cluster-{name}",
-            port=5432,
-        )
-    elif type_ == "aws:rds/clusterInstance:ClusterInstance":
-        identifier = inputs.get("identifier", name)
-        outputs.update(
-            arn=f"arn:aws:rds:{region}:{MOCK_ACCOUNT_ID}:db:{identifier}",
-            endpoint=f"{identifier}.mock.{region}.rds.amazonaws.com",
-            dbiResourceId=f"db-{name}",
-        )
-    elif type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
-        service = str(inputs.get("serviceName", "")).rsplit(".", 1)[-1]
-        outputs["dnsEntries"] = [
-            {"dnsName": f"vpce-{name}.{service}.{region}.vpce.amazonaws.com", "hostedZoneId": "Z1"}
-        ]
-    elif type_ == "random:index/randomPassword:RandomPassword":
-        outputs["result"] = f"mock-generated-{name}"
-    elif type_ == "aws:secretsmanager/secret:Secret":
-        secret = inputs.get("name", name)
-        outputs["arn"] = f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{secret}-AbCdEf"
-    elif type_ == "aws:sns/topic:Topic":
-        outputs["arn"] = f"arn:aws:sns:{region}:{MOCK_ACCOUNT_ID}:{inputs.get('name', name)}"
-    elif type_ == "aws:cloudwatch/metricAlarm:MetricAlarm":
-        alarm = inputs.get("name", name)
-        outputs["arn"] = f"arn:aws:cloudwatch:{region}:{MOCK_ACCOUNT_ID}:alarm:{alarm}"
-    elif type_ == "aws:route53/zone:Zone":
-        outputs.update(zoneId=f"Z{name.upper().replace('-', '')[:20]}", nameServers=[])
-    elif type_ == "aws:lambda/function:Function":
-        function = inputs.get("name", name)
-        outputs.update(
-            arn=f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:function:{function}",
-            invokeArn=f"arn:aws:apigateway:{region}:lambda:path/functions/{function}/invocations",
-            qualifiedArn=f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:function:{function}:$LATEST",
-        )
-    elif type_ == "aws:lambda/layerVersion:LayerVersion":
-        layer = inputs.get("layerName", name)
-        outputs["arn"] = f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:layer:{layer}:1"
-    elif type_ == "aws:dynamodb/table:Table":
-        table = inputs.get("name", name)
-        outputs["arn"] = f"arn:aws:dynamodb:{region}:{MOCK_ACCOUNT_ID}:table/{table}"
-    elif type_ == "aws:cloudwatch/eventRule:EventRule":
-        rule = inputs.get("name", name)
-        outputs["arn"] = f"arn:aws:events:{region}:{MOCK_ACCOUNT_ID}:rule/{rule}"
+    outputs: dict[str, Any] = {
+        "arn": f"arn:aws:{service}:{region}:{MOCK_ACCOUNT_ID}:{resource}:{name}"
+    }
+    if type_ in MOCK_OUTPUTS:
+        outputs.update(MOCK_OUTPUTS[type_](name, inputs, region))
     return {**outputs, **inputs}
 
 

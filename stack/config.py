@@ -56,8 +56,10 @@ TAG_VALUE_PATTERN = re.compile(r"^[\w\s.:/=+\-@]{1,256}$")
 RESERVED_USERNAMES = frozenset({"postgres", "rdsadmin", "rds_superuser", "rds_replication"})
 MIN_PREFIX, MAX_PREFIX = 16, 24
 PRIVATE_NETWORKS = tuple(
-    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 )
+# The RTO target `drplan --check` holds the modeled recovery to: a minute to a day.
+MIN_RTO_TARGET_SECONDS, MAX_RTO_TARGET_SECONDS = 60, 86_400
 
 
 class ConfigError(pulumi.RunError):
@@ -157,6 +159,101 @@ def _check_cidr(key: str, value: str) -> tuple[list[str], ipaddress.IPv4Network 
     return [], network
 
 
+def _check_sizing(sizing: str) -> list[str]:
+    if sizing in SIZING:
+        return []
+    return [f"sizing {sizing!r} is unknown: set it to one of {', '.join(sorted(SIZING))}."]
+
+
+def _check_regions(primary_region: str, dr_region: str) -> list[str]:
+    problems = [
+        f"{key} {region!r} is not an AWS region name: use e.g. us-east-1."
+        for key, region in (("primaryRegion", primary_region), ("drRegion", dr_region))
+        if not REGION_PATTERN.match(region)
+    ]
+    if primary_region == dr_region:
+        problems.append(
+            f"primaryRegion and drRegion are both {primary_region!r}: a global database needs "
+            "two regions; set drRegion to another region (e.g. us-west-2)."
+        )
+    return problems
+
+
+def _check_vpc_ranges(
+    primary_cidr: str, dr_cidr: str
+) -> tuple[list[str], ipaddress.IPv4Network | None, ipaddress.IPv4Network | None]:
+    """Problems with the two VPC ranges, and the ranges themselves when each is valid."""
+    primary_problems, primary_net = _check_cidr("primaryVpcCidr", primary_cidr)
+    dr_problems, dr_net = _check_cidr("drVpcCidr", dr_cidr)
+    problems = primary_problems + dr_problems
+    if primary_net is not None and dr_net is not None and primary_net.overlaps(dr_net):
+        problems.append(
+            f"primaryVpcCidr {primary_net} and drVpcCidr {dr_net} overlap: VPC peering needs "
+            "disjoint ranges; set drVpcCidr to e.g. 10.1.0.0/16."
+        )
+    return problems, primary_net, dr_net
+
+
+def _check_database(database_name: str, master_username: str, engine_version: str) -> list[str]:
+    problems = []
+    if not IDENTIFIER_PATTERN.match(database_name):
+        problems.append(
+            f"databaseName {database_name!r} is malformed: use 1-63 lowercase letters, digits "
+            "and '_', starting with a letter."
+        )
+    if not IDENTIFIER_PATTERN.match(master_username) or len(master_username) > 16:
+        problems.append(
+            f"masterUsername {master_username!r} is malformed: use 1-16 lowercase letters, "
+            "digits and '_', starting with a letter."
+        )
+    elif master_username in RESERVED_USERNAMES:
+        problems.append(
+            f"masterUsername {master_username!r} is reserved by RDS: choose another, e.g. dbadmin."
+        )
+    if not VERSION_PATTERN.match(engine_version):
+        problems.append(
+            f"engineVersion {engine_version!r} is malformed: use an aurora-postgresql "
+            f"major.minor such as {DEFAULT_ENGINE_VERSION}."
+        )
+    return problems
+
+
+def _check_alert_email(alert_email: str | None) -> list[str]:
+    if alert_email is None or EMAIL_PATTERN.match(alert_email):
+        return []
+    return [
+        f"alertEmail {alert_email!r} is not an email address: use name@example.com, or "
+        "`pulumi config rm alertEmail` for no subscription."
+    ]
+
+
+def _check_dns_zone_name(dns_zone_name: str) -> list[str]:
+    if DNS_NAME_PATTERN.match(dns_zone_name):
+        return []
+    return [
+        f"dnsZoneName {dns_zone_name!r} is not a DNS name: use lowercase labels joined by "
+        "dots, e.g. db.internal."
+    ]
+
+
+def _check_tag_values(tag_values: Mapping[str, str]) -> list[str]:
+    return [
+        f"{key} {value!r} cannot be an AWS tag value: use at most 256 letters, digits, "
+        "spaces and _ . : / = + - @."
+        for key, value in tag_values.items()
+        if not TAG_VALUE_PATTERN.match(value)
+    ]
+
+
+def _check_rto_target(rto_target: str) -> list[str]:
+    if rto_target.isdigit() and MIN_RTO_TARGET_SECONDS <= int(rto_target) <= MAX_RTO_TARGET_SECONDS:
+        return []
+    return [
+        f"rtoTargetSeconds {rto_target!r} is not a number of seconds: use a whole number "
+        f"from {MIN_RTO_TARGET_SECONDS} to {MAX_RTO_TARGET_SECONDS} (e.g. 300)."
+    ]
+
+
 def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
     """Validate raw config values (missing keys take DEFAULTS) and build `StackSettings`.
 
@@ -167,104 +264,39 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         value = raw.get(key)
         return DEFAULTS[key] if value is None or value == "" else value.strip()
 
-    problems: list[str] = []
     suffix = (raw.get("environmentSuffix") or "").strip()
-    problems += _check_suffix(suffix)
-
-    sizing = get("sizing")
-    if sizing not in SIZING:
-        problems.append(
-            f"sizing {sizing!r} is unknown: set it to one of {', '.join(sorted(SIZING))}."
-        )
-
-    primary_region, dr_region = get("primaryRegion"), get("drRegion")
-    for key, region in (("primaryRegion", primary_region), ("drRegion", dr_region)):
-        if not REGION_PATTERN.match(region):
-            problems.append(f"{key} {region!r} is not an AWS region name: use e.g. us-east-1.")
-    if primary_region == dr_region:
-        problems.append(
-            f"primaryRegion and drRegion are both {primary_region!r}: a global database needs "
-            "two regions; set drRegion to another region (e.g. us-west-2)."
-        )
-
-    cidr_problems_primary, primary_net = _check_cidr("primaryVpcCidr", get("primaryVpcCidr"))
-    cidr_problems_dr, dr_net = _check_cidr("drVpcCidr", get("drVpcCidr"))
-    problems += cidr_problems_primary + cidr_problems_dr
-    if primary_net is not None and dr_net is not None and primary_net.overlaps(dr_net):
-        problems.append(
-            f"primaryVpcCidr {primary_net} and drVpcCidr {dr_net} overlap: VPC peering needs "
-            "disjoint ranges; set drVpcCidr to e.g. 10.1.0.0/16."
-        )
-
-    database_name = get("databaseName")
-    if not IDENTIFIER_PATTERN.match(database_name):
-        problems.append(
-            f"databaseName {database_name!r} is malformed: use 1-63 lowercase letters, digits "
-            "and '_', starting with a letter."
-        )
-    master_username = get("masterUsername")
-    if not IDENTIFIER_PATTERN.match(master_username) or len(master_username) > 16:
-        problems.append(
-            f"masterUsername {master_username!r} is malformed: use 1-16 lowercase letters, "
-            "digits and '_', starting with a letter."
-        )
-    elif master_username in RESERVED_USERNAMES:
-        problems.append(
-            f"masterUsername {master_username!r} is reserved by RDS: choose another, e.g. dbadmin."
-        )
-
-    engine_version = get("engineVersion")
-    if not VERSION_PATTERN.match(engine_version):
-        problems.append(
-            f"engineVersion {engine_version!r} is malformed: use an aurora-postgresql "
-            f"major.minor such as {DEFAULT_ENGINE_VERSION}."
-        )
-
     alert_email = (raw.get("alertEmail") or "").strip() or None
-    if alert_email is not None and not EMAIL_PATTERN.match(alert_email):
-        problems.append(
-            f"alertEmail {alert_email!r} is not an email address: use name@example.com, or "
-            "`pulumi config rm alertEmail` for no subscription."
-        )
-
     dns_zone_name = get("dnsZoneName").rstrip(".")
-    if not DNS_NAME_PATTERN.match(dns_zone_name):
-        problems.append(
-            f"dnsZoneName {dns_zone_name!r} is not a DNS name: use lowercase labels joined by "
-            "dots, e.g. db.internal."
-        )
-
     tag_values = {k: get(k) for k in ("repository", "commitAuthor", "prNumber", "team")}
-    for key, value in tag_values.items():
-        if not TAG_VALUE_PATTERN.match(value):
-            problems.append(
-                f"{key} {value!r} cannot be an AWS tag value: use at most 256 letters, digits, "
-                "spaces and _ . : / = + - @."
-            )
-
-    rto_target = get("rtoTargetSeconds")
-    if not rto_target.isdigit() or not 60 <= int(rto_target) <= 86_400:
-        problems.append(
-            f"rtoTargetSeconds {rto_target!r} is not a number of seconds: use a whole number "
-            "from 60 to 86400 (e.g. 300)."
-        )
-
+    network_problems, primary_net, dr_net = _check_vpc_ranges(
+        get("primaryVpcCidr"), get("drVpcCidr")
+    )
+    problems = [
+        *_check_suffix(suffix),
+        *_check_sizing(get("sizing")),
+        *_check_regions(get("primaryRegion"), get("drRegion")),
+        *network_problems,
+        *_check_database(get("databaseName"), get("masterUsername"), get("engineVersion")),
+        *_check_alert_email(alert_email),
+        *_check_dns_zone_name(dns_zone_name),
+        *_check_tag_values(tag_values),
+        *_check_rto_target(get("rtoTargetSeconds")),
+    ]
     if problems:
         raise ConfigError(problems)
-
     return StackSettings(
         environment_suffix=suffix,
-        sizing=sizing,
-        primary_region=primary_region,
-        dr_region=dr_region,
+        sizing=get("sizing"),
+        primary_region=get("primaryRegion"),
+        dr_region=get("drRegion"),
         primary_vpc_cidr=str(primary_net),
         dr_vpc_cidr=str(dr_net),
-        database_name=database_name,
-        master_username=master_username,
-        engine_version=engine_version,
+        database_name=get("databaseName"),
+        master_username=get("masterUsername"),
+        engine_version=get("engineVersion"),
         alert_email=alert_email,
         dns_zone_name=dns_zone_name,
-        rto_target_seconds=int(rto_target),
+        rto_target_seconds=int(get("rtoTargetSeconds")),
         tags=Tags(
             environment=suffix,
             repository=tag_values["repository"],
