@@ -5,7 +5,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: plan test lint format layer clean
+.PHONY: plan test typecheck lint format layer clean
 
 $(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirements-layer.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +16,24 @@ $(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirement
 plan: $(BIN)/activate-stamp
 	$(BIN)/python -m drplan --stack $(STACK)
 
-## test: lint, format and workflow checks, and every test (starts a throw-away PostgreSQL 15 as `postgres`)
+## test: lint, format, type and workflow checks, and every test (starts a throw-away PostgreSQL 15 as `postgres`)
 test: $(BIN)/activate-stamp
 	scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
 	$(BIN)/actionlint
 	$(BIN)/python -m pytest -q
+
+## typecheck: mypy over the program, drplan and scripts (pyproject [tool.mypy]). The Lambda
+## packages import the shared contract as `drcommon.contract`, the program as
+## `lambdas.drcommon.contract`, so they get a run of their own with `lambdas` as the root.
+typecheck: $(BIN)/activate-stamp
+	$(BIN)/mypy
+# TODO(t11-lambdas): the second step, the function packages with `lambdas` as their root (as in
+# the Lambda runtime). Enable it when the Lambda half of issue 11 (branch t11-lambdas) has landed.
+#	MYPYPATH=lambdas $(BIN)/mypy -p drcommon -p failover_coordinator -p connection_drainer \
+#		-p health_checker -p secret_rotation -p backup_verifier
 
 ## layer: build build/lambda-layer.zip (pinned arm64/py3.12 wheels, drcommon, RDS CA bundle);
 ## needed before `pulumi preview`/`pulumi up`. CA_BUNDLE=path uses a local copy of the bundle.
@@ -32,6 +43,7 @@ layer: $(BIN)/activate-stamp
 lint: $(BIN)/activate-stamp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
 	$(BIN)/actionlint
 
 format: $(BIN)/activate-stamp
@@ -39,4 +51,4 @@ format: $(BIN)/activate-stamp
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build

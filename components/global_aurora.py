@@ -259,7 +259,8 @@ class GlobalAurora(pulumi.ComponentResource):
                 f"{logical}-instance-{index + 1}",
                 identifier=args.namer.regional(region.name, f"db{index + 1}"),
                 cluster_identifier=cluster.id,
-                engine=aurora.ENGINE,
+                # The instance's engine input is typed by the provider's enum of engine names.
+                engine=aws.rds.EngineType(aurora.ENGINE),
                 engine_version=args.database.engine_version,
                 instance_class=sizing.instance_class,
                 availability_zone=zone,

@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.write(render(item) + "\n")
     failures = [f"{r.stack}: {f}" for r in reviews for f in r.failures]
     if args.check and failures:
-        for failure in failures:
-            print(f"drplan --check: {failure}", file=sys.stderr)
+        for problem in failures:
+            print(f"drplan --check: {problem}", file=sys.stderr)
         return 1
     return 0
 

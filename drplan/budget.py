@@ -18,6 +18,7 @@ from typing import Any
 
 from drplan.cost import function_schedules
 from drplan.harness import PlanRun, Registration
+from drplan.inventory import region_label
 from lambdas.drcommon import contract
 
 ASSUMPTIONS_FILE = Path(__file__).resolve().parent / "data" / "recovery_assumptions.json"
@@ -217,7 +218,7 @@ def _registered_number(
     reader: _Reader, function: Registration | None, env: str, label: str
 ) -> Part | None:
     value = reader.env(function, env)
-    if value is None:
+    if function is None or value is None:
         return None
     return Part(label, float(value), f"registered: {env} of {function.inputs.get('name')}")
 
@@ -381,7 +382,7 @@ def _rpo(run: PlanRun, reader: _Reader) -> RpoStatement:
 
     def thresholds(metric: str) -> dict[str, float]:
         return {
-            a.region: float(a.inputs["threshold"])
+            region_label(a): float(a.inputs["threshold"])
             for a in run.of_type(ALARM)
             if a.inputs.get("metricName") == metric
         }

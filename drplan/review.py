@@ -8,7 +8,7 @@ from drplan.budget import RecoveryBudget, recovery_budget
 from drplan.cost import CostReport, estimate_cost
 from drplan.harness import PlanRun, load_stack_config
 from drplan.inventory import Inventory, build_inventory
-from stack.config import parse_settings
+from stack.config import StackSettings, parse_settings
 
 
 @dataclass
@@ -25,9 +25,11 @@ class StackReview:
     """What `--check` fails on (empty when the stack passes)."""
 
 
-def stack_settings(stack: str, overrides: dict[str, str | None] | None = None):
+def stack_settings(stack: str, overrides: dict[str, str | None] | None = None) -> StackSettings:
     """The stack's validated settings, read as the program reads them."""
-    raw = {k.split(":", 1)[1]: v for k, v in load_stack_config(stack).items() if ":" in k}
+    raw: dict[str, str | None] = {
+        k.split(":", 1)[1]: v for k, v in load_stack_config(stack).items() if ":" in k
+    }
     for key, value in (overrides or {}).items():
         raw[key] = value
     return parse_settings(raw)
