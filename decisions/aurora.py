@@ -70,7 +70,8 @@ def _minutes(window: str) -> tuple[int, int]:
 
 def windows_overlap(backup_window: str, maintenance_window: str) -> bool:
     """True when the daily backup window overlaps the time of day of the weekly maintenance
-    window (RDS refuses overlapping windows)."""
+    window (RDS refuses overlapping windows). Both windows are read as spans within one day
+    (start before end), as every sizing's are: a window across midnight is not supported."""
     start, end = _minutes(backup_window)
     day_part = maintenance_window.split("-")
     maintenance = f"{day_part[0].split(':', 1)[1]}-{day_part[1].split(':', 1)[1]}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from decisions import aurora
 from stack.sizing import SIZING
@@ -39,3 +41,37 @@ def test_instance_zones_round_robin():
 )
 def test_windows_overlap(backup, maintenance, overlap):
     assert aurora.windows_overlap(backup, maintenance) is overlap
+
+
+# --- properties (hypothesis) -------------------------------------------------------------------
+# Windows within one day (start before end), as every sizing's are; see `windows_overlap`.
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+daily_spans = st.tuples(
+    st.integers(min_value=0, max_value=24 * 60 - 2), st.integers(min_value=1, max_value=24 * 60 - 1)
+).filter(lambda span: span[0] < span[1])
+
+
+def clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def minutes_of(span: tuple[int, int]) -> set[int]:
+    """The minutes of the day a window covers, one by one (the reference)."""
+    return set(range(span[0], span[1]))
+
+
+@given(backup=daily_spans, maintenance=daily_spans, day=st.sampled_from(DAYS))
+def test_windows_overlap_exactly_when_they_share_a_minute_of_the_day(backup, maintenance, day):
+    # GIVEN a daily backup window and a weekly maintenance window on any day
+    backup_window = f"{clock(backup[0])}-{clock(backup[1])}"
+    maintenance_window = f"{day}:{clock(maintenance[0])}-{day}:{clock(maintenance[1])}"
+    # WHEN RDS's overlap rule is checked
+    overlap = aurora.windows_overlap(backup_window, maintenance_window)
+    # THEN it says overlap exactly when the two windows share a minute of the day
+    assert overlap is bool(minutes_of(backup) & minutes_of(maintenance))
+    # AND swapping which window is which does not change the answer
+    swapped = aurora.windows_overlap(
+        f"{clock(maintenance[0])}-{clock(maintenance[1])}",
+        f"{day}:{clock(backup[0])}-{day}:{clock(backup[1])}",
+    )
+    assert swapped is overlap
