@@ -334,54 +334,33 @@ class DrAutomation(pulumi.ComponentResource):
         """Resolve every ARN the function's policy is scoped to, as a `StackArns`. Only the
         coordinator's policy waits for the alarms, drainers, health checkers and lock table."""
         args, peer = self._args, self.contexts.peer_of(ctx.role)
-        coordinator = spec.key == "failover_coordinator"
-        inputs: dict[str, pulumi.Input[object]] = {
-            "global": args.database.global_cluster.arn,
-            "clusters": [c.cluster_arn for c in self.contexts],
-            "secret": args.database.secret.arn,
-            "local_key": ctx.kms_key_arn,
-            "peer_key": peer.kms_key_arn,
-            "log_group": log_group_arn,
-            "topic": ctx.topic_arn,
-            "alarms": [
-                a.arn
-                for a in (ctx.probe_alarm, ctx.writer_alarm, peer.probe_alarm, peer.writer_alarm)
-            ]
-            if coordinator
-            else [],
-            "drainers": [f.arn for f in self.functions["connection_drainer"].values()]
-            if coordinator
-            else [],
-            "lock_table": self.lock_tables[ctx.role].arn if coordinator else "",
-            "health_checkers": [f.arn for f in self.functions["health_checker"].values()]
-            if coordinator
-            else [],
-            "coordinator": self._arn_of("failover_coordinator", ctx),
+        arns: dict[str, pulumi.Input[object]] = {
+            "global_cluster_arn": args.database.global_cluster.arn,
+            "cluster_arns": [c.cluster_arn for c in self.contexts],
+            "secret_arn": args.database.secret.arn,
+            "local_key_arn": ctx.kms_key_arn,
+            "peer_key_arn": peer.kms_key_arn,
+            "log_group_arn": log_group_arn,
+            "topic_arn": ctx.topic_arn,
+            "coordinator_arn": self._arn_of("failover_coordinator", ctx),
         }
-
-        def build(values: dict) -> StackArns:
-            return StackArns(
+        if spec.key == "failover_coordinator":
+            alarms = (ctx.probe_alarm, ctx.writer_alarm, peer.probe_alarm, peer.writer_alarm)
+            arns["alarm_arns"] = [alarm.arn for alarm in alarms]
+            arns["drainer_arns"] = [f.arn for f in self.functions["connection_drainer"].values()]
+            arns["health_checker_arns"] = [f.arn for f in self.functions["health_checker"].values()]
+            arns["lock_table_arn"] = self.lock_tables[ctx.role].arn
+        return pulumi.Output.all(**arns).apply(
+            lambda resolved: StackArns(
                 partition=args.account.partition,
                 account_id=args.account.id,
                 region=ctx.region.name,
                 peer_region=peer.region.name,
                 environment=args.namer.suffix,
                 metric_namespace=contract.NAMESPACE,
-                global_cluster_arn=values["global"],
-                cluster_arns=values["clusters"],
-                secret_arn=values["secret"],
-                local_key_arn=values["local_key"],
-                peer_key_arn=values["peer_key"],
-                log_group_arn=values["log_group"],
-                topic_arn=values["topic"],
-                alarm_arns=values["alarms"],
-                drainer_arns=values["drainers"],
-                health_checker_arns=values["health_checkers"],
-                coordinator_arn=values["coordinator"],
-                lock_table_arn=values["lock_table"],
+                **resolved,
             )
-
-        return pulumi.Output.all(**inputs).apply(build)
+        )
 
     def _deploy(self, key: str, ctx: RegionContext, environment: Environment) -> None:
         """One function: its log group, role and policy, the function, where its failed
