@@ -1,4 +1,5 @@
-"""Declaring one CloudWatch alarm from an `alarms.AlarmSpec` (shared by the components that alarm)."""
+"""Declaring one CloudWatch alarm from a `decisions.alarms.AlarmSpec` (shared by the components
+that alarm: Monitoring and DrAutomation)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from tests.infra.queries import key_arns_by_region, region_roles, security_group
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
-# The function table of docs/architecture.md, restated here on purpose: the test must fail if
+# The README's "DR functions" table, restated here on purpose: the test must fail if
 # the code drifts from the documented design.
 DOCUMENTED_FUNCTIONS = {
     "failover_coordinator": (300, 512, {"primary", "dr"}),

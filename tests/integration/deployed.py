@@ -39,7 +39,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 PULUMI_TIMEOUT_SECONDS = 120
 
 # Invocations wait for the function itself: the read timeout must outlast the function's own
-# timeout (automation.FUNCTIONS) or botocore would retry, i.e. invoke it a second time.
+# timeout (decisions.functions.FUNCTIONS) or botocore would retry, i.e. invoke it a second time.
 HEALTH_CHECKER_READ_TIMEOUT = 45.0  # function timeout 30 s
 COORDINATOR_READ_TIMEOUT = 320.0  # function timeout 300 s
 

@@ -69,7 +69,7 @@ def test_bad_configuration_stops_the_program_before_any_resource(overrides, prob
     with pytest.raises(ProgramFailed) as failure:
         run_program("dev", overrides)
     # THEN it fails with a configuration error naming the key and the fix
-    # (the program imports its own copy of config.py, as under the CLI: compare by name)
+    # (the program imports its own copy of stack/config.py, as under the CLI: compare by name)
     assert isinstance(failure.value.error, pulumi.RunError)
     assert type(failure.value.error).__name__ == ConfigError.__name__
     message = str(failure.value.error)
