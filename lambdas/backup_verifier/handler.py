@@ -12,12 +12,12 @@ from typing import Any
 from backup_verifier.probe import RestoreProbe, availability_probe, sql_probe_from_secret
 from backup_verifier.settings import Settings
 from backup_verifier.verifier import Dependencies, run
+from drcommon import contract
 from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
 from drcommon.observability import get_logger, get_metrics
 
 SERVICE = "backup_verifier"
-# Operational metrics of the DR automation (the health contract has its own namespace).
-METRICS_NAMESPACE = "AuroraDR/Automation"
+METRICS_NAMESPACE = contract.AUTOMATION_NAMESPACE
 
 logger = get_logger(SERVICE)
 metrics = get_metrics(SERVICE, namespace=METRICS_NAMESPACE)

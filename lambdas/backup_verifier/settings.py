@@ -12,56 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from drcommon import envconfig
+from drcommon.contract import VERIFIER_RESOURCES, Presence
+from drcommon.contract import VerifierEnv as Env
 from drcommon.envconfig import SettingsError
 
-# Set by the Lambda runtime, not by the stack.
-ENV_REGION = "AWS_REGION"
-# Identifiers.
-ENV_GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID"
-ENV_ENVIRONMENT = "ENVIRONMENT_SUFFIX"
-ENV_PEER_REGION = "PEER_REGION"
-ENV_DR_KMS_KEY_ID = "DR_KMS_KEY_ID"  # ARN of this region's key; copies/restores use it when set
-ENV_RESOURCE_PREFIX = "RESOURCE_PREFIX"
-# A VPC-attached verifier has no route to another region's public API: this is the URL of an RDS
-# interface endpoint in the peer VPC (its endpoint-specific DNS name), reachable over the peering.
-ENV_PEER_RDS_ENDPOINT_URL = "PEER_RDS_ENDPOINT_URL"
-# Restore test (the sizing decides whether it runs).
-ENV_RESTORE_TEST_ENABLED = "RESTORE_TEST_ENABLED"
-ENV_RESTORE_DB_SUBNET_GROUP = "RESTORE_DB_SUBNET_GROUP"
-ENV_RESTORE_SECURITY_GROUP_IDS = "RESTORE_SECURITY_GROUP_IDS"
-ENV_RESTORE_INSTANCE_CLASS = "RESTORE_INSTANCE_CLASS"
-# Name of the database credentials secret (its replica in this region). When set, the restored
-# cluster is probed with SQL; otherwise the probe checks that it became available.
-ENV_DB_SECRET_ID = "DB_SECRET_ID"  # noqa: S105 - a variable name, not a secret
-# Thresholds.
-ENV_MAX_SNAPSHOT_AGE_HOURS = "MAX_SNAPSHOT_AGE_HOURS"
-ENV_SWEEP_AFTER_HOURS = "SWEEP_AFTER_HOURS"
-ENV_POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
+# The variable names and which are required are the contract's (the stack sets them from there).
+# These lists serve the stack's wiring test (tests/infra/test_dr_automation.py).
+REQUIRED_ENV_VARS: tuple[str, ...] = Env.required()
+OPTIONAL_ENV_VARS: tuple[str, ...] = Env.having(Presence.OPTIONAL)
+RESTORE_ENV_VARS: tuple[str, ...] = Env.having(Presence.WITH_RESTORE_TEST)
 
-REQUIRED_ENV_VARS: tuple[str, ...] = (
-    ENV_GLOBAL_CLUSTER_ID,
-    ENV_ENVIRONMENT,
-    ENV_PEER_REGION,
-)
-# Required only when RESTORE_TEST_ENABLED is true.
-RESTORE_ENV_VARS: tuple[str, ...] = (
-    ENV_RESTORE_DB_SUBNET_GROUP,
-    ENV_RESTORE_SECURITY_GROUP_IDS,
-    ENV_RESTORE_INSTANCE_CLASS,
-)
-OPTIONAL_ENV_VARS: tuple[str, ...] = (
-    ENV_DR_KMS_KEY_ID,
-    ENV_RESOURCE_PREFIX,
-    ENV_PEER_RDS_ENDPOINT_URL,
-    ENV_RESTORE_TEST_ENABLED,
-    ENV_DB_SECRET_ID,
-    ENV_MAX_SNAPSHOT_AGE_HOURS,
-    ENV_SWEEP_AFTER_HOURS,
-    ENV_POLL_INTERVAL_SECONDS,
-)
-ENV_VARS: tuple[str, ...] = REQUIRED_ENV_VARS + RESTORE_ENV_VARS + OPTIONAL_ENV_VARS
-
-DEFAULT_RESOURCE_PREFIX = "aurora-dr-verify"
+# The stack scopes the verifier's permissions to this prefix (the contract's).
+DEFAULT_RESOURCE_PREFIX = VERIFIER_RESOURCES.prefix
 # Automated backups run daily: a day plus a couple of hours of slack for the backup window.
 DEFAULT_MAX_SNAPSHOT_AGE_HOURS = 26.0
 # Longer than one run (15 min) so a sweep never deletes what a concurrent run just created.
@@ -109,72 +71,72 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raises `SettingsError` naming the bad variable."""
         env = os.environ if env is None else env
-        region = envconfig.region(env, ENV_REGION)
-        peer_region = envconfig.region(env, ENV_PEER_REGION)
+        region = envconfig.region(env, Env.AWS_REGION)
+        peer_region = envconfig.region(env, Env.PEER_REGION)
         if peer_region == region:
             raise SettingsError(
-                f"environment variable {ENV_PEER_REGION}={peer_region!r} must differ from "
-                f"{ENV_REGION}"
+                f"environment variable {Env.PEER_REGION}={peer_region!r} must differ from "
+                f"{Env.AWS_REGION}"
             )
-        environment = envconfig.required(env, ENV_ENVIRONMENT)
-        prefix = envconfig.optional(env, ENV_RESOURCE_PREFIX, DEFAULT_RESOURCE_PREFIX) or ""
+        environment = envconfig.required(env, Env.ENVIRONMENT_SUFFIX)
+        prefix = envconfig.optional(env, Env.RESOURCE_PREFIX, DEFAULT_RESOURCE_PREFIX) or ""
         stem = f"{prefix}-{environment}"
         if not _PREFIX.match(stem):
             raise SettingsError(
-                f"{ENV_RESOURCE_PREFIX}={prefix!r} and {ENV_ENVIRONMENT}={environment!r} must "
+                f"{Env.RESOURCE_PREFIX}={prefix!r} and {Env.ENVIRONMENT_SUFFIX}={environment!r} must "
                 "form an RDS identifier (lowercase letter first, letters, digits, single hyphens)"
             )
         if len(stem) + _TIMESTAMP_AND_INSTANCE_CHARS > MAX_IDENTIFIER_LENGTH:
             raise SettingsError(
-                f"{ENV_RESOURCE_PREFIX} + {ENV_ENVIRONMENT} ({stem!r}) is too long: identifiers "
+                f"{Env.RESOURCE_PREFIX} + {Env.ENVIRONMENT_SUFFIX} ({stem!r}) is too long: identifiers "
                 f"would exceed {MAX_IDENTIFIER_LENGTH} characters"
             )
-        kms_key_id = envconfig.optional(env, ENV_DR_KMS_KEY_ID)
+        kms_key_id = envconfig.optional(env, Env.DR_KMS_KEY_ID)
         if kms_key_id is not None:
             if not _KMS_KEY.match(kms_key_id):
                 raise SettingsError(
-                    f"environment variable {ENV_DR_KMS_KEY_ID}={kms_key_id!r} is not a KMS key ARN"
+                    f"environment variable {Env.DR_KMS_KEY_ID}={kms_key_id!r} is not a KMS key ARN"
                 )
             if f":kms:{region}:" not in kms_key_id:
                 # A cross-region copy must be encrypted with a key of the destination region.
                 raise SettingsError(
-                    f"environment variable {ENV_DR_KMS_KEY_ID} must be a key in {region}"
+                    f"environment variable {Env.DR_KMS_KEY_ID} must be a key in {region}"
                 )
-        endpoint_url = envconfig.optional(env, ENV_PEER_RDS_ENDPOINT_URL)
+        endpoint_url = envconfig.optional(env, Env.PEER_RDS_ENDPOINT_URL)
         if endpoint_url is not None and not endpoint_url.startswith("https://"):
             raise SettingsError(
-                f"environment variable {ENV_PEER_RDS_ENDPOINT_URL} must be an https:// URL"
+                f"environment variable {Env.PEER_RDS_ENDPOINT_URL} must be an https:// URL"
             )
-        restore_enabled = _flag(env, ENV_RESTORE_TEST_ENABLED)
-        subnet_group = envconfig.optional(env, ENV_RESTORE_DB_SUBNET_GROUP)
-        security_groups = envconfig.name_list(env, ENV_RESTORE_SECURITY_GROUP_IDS)
-        instance_class = envconfig.optional(env, ENV_RESTORE_INSTANCE_CLASS)
+        restore_enabled = _flag(env, Env.RESTORE_TEST_ENABLED)
+        subnet_group = envconfig.optional(env, Env.RESTORE_DB_SUBNET_GROUP)
+        security_groups = envconfig.name_list(env, Env.RESTORE_SECURITY_GROUP_IDS)
+        instance_class = envconfig.optional(env, Env.RESTORE_INSTANCE_CLASS)
         if restore_enabled:
             for name, value in (
-                (ENV_RESTORE_DB_SUBNET_GROUP, subnet_group),
-                (ENV_RESTORE_SECURITY_GROUP_IDS, security_groups),
-                (ENV_RESTORE_INSTANCE_CLASS, instance_class),
+                (Env.RESTORE_DB_SUBNET_GROUP, subnet_group),
+                (Env.RESTORE_SECURITY_GROUP_IDS, security_groups),
+                (Env.RESTORE_INSTANCE_CLASS, instance_class),
             ):
                 if not value:
                     raise SettingsError(
                         f"environment variable {name} is required when "
-                        f"{ENV_RESTORE_TEST_ENABLED} is true"
+                        f"{Env.RESTORE_TEST_ENABLED} is true"
                     )
         for group in security_groups:
             if not _SECURITY_GROUP.match(group):
                 raise SettingsError(
-                    f"environment variable {ENV_RESTORE_SECURITY_GROUP_IDS}: {group!r} is not a "
+                    f"environment variable {Env.RESTORE_SECURITY_GROUP_IDS}: {group!r} is not a "
                     "security group id"
                 )
         if instance_class is not None and not instance_class.startswith("db."):
             raise SettingsError(
-                f"environment variable {ENV_RESTORE_INSTANCE_CLASS}={instance_class!r} is not a "
+                f"environment variable {Env.RESTORE_INSTANCE_CLASS}={instance_class!r} is not a "
                 "DB instance class (db.*)"
             )
         return cls(
             region=region,
             peer_region=peer_region,
-            global_cluster_id=envconfig.required(env, ENV_GLOBAL_CLUSTER_ID),
+            global_cluster_id=envconfig.required(env, Env.GLOBAL_CLUSTER_ID),
             environment=environment,
             kms_key_id=kms_key_id,
             resource_prefix=prefix,
@@ -183,15 +145,15 @@ class Settings:
             restore_subnet_group=subnet_group,
             restore_security_group_ids=security_groups,
             restore_instance_class=instance_class,
-            db_secret_id=envconfig.optional(env, ENV_DB_SECRET_ID),
+            db_secret_id=envconfig.optional(env, Env.DB_SECRET_ID),
             max_snapshot_age_hours=envconfig.number(
-                env, ENV_MAX_SNAPSHOT_AGE_HOURS, DEFAULT_MAX_SNAPSHOT_AGE_HOURS, 1.0, 24.0 * 35
+                env, Env.MAX_SNAPSHOT_AGE_HOURS, DEFAULT_MAX_SNAPSHOT_AGE_HOURS, 1.0, 24.0 * 35
             ),
             sweep_after_hours=envconfig.number(
-                env, ENV_SWEEP_AFTER_HOURS, DEFAULT_SWEEP_AFTER_HOURS, 0.5, 24.0 * 35
+                env, Env.SWEEP_AFTER_HOURS, DEFAULT_SWEEP_AFTER_HOURS, 0.5, 24.0 * 35
             ),
             poll_interval_seconds=envconfig.number(
-                env, ENV_POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 300.0
+                env, Env.POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 300.0
             ),
         )
 

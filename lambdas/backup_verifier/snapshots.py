@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-PURPOSE_TAG = "aurora-dr:purpose"
-PURPOSE = "backup-verification"
+from drcommon.contract import VERIFIER_RESOURCES
+
+# The purpose tag is the contract's: the stack scopes the verifier's permissions to it.
+PURPOSE_TAG = VERIFIER_RESOURCES.purpose_tag
+PURPOSE = VERIFIER_RESOURCES.purpose
 ENVIRONMENT_TAG = "aurora-dr:environment"
 MANAGED_BY_TAG = "ManagedBy"
 MANAGED_BY = "backup_verifier"

@@ -12,27 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from drcommon import envconfig
-from drcommon.db import ENV_CA_BUNDLE, Endpoint
+from drcommon.contract import DrainerEnv as Env
+from drcommon.contract import Presence
+from drcommon.db import Endpoint
 from drcommon.envconfig import SettingsError
 
-ENV_LOCAL_REGION = "LOCAL_REGION"  # region this function runs in (its secret replica is read here)
-ENV_PEER_REGION = "PEER_REGION"
-ENV_CLUSTER_ENDPOINT = "CLUSTER_ENDPOINT"  # this region's cluster endpoint
-ENV_PEER_CLUSTER_ENDPOINT = "PEER_CLUSTER_ENDPOINT"  # the peer region's cluster endpoint
-# Name of the credentials secret (same name in both regions).
-ENV_DB_SECRET_ID = "DB_SECRET_ID"  # noqa: S105 - a variable name, not a secret
-ENV_GRACE_PERIOD = "DRAIN_GRACE_PERIOD_SECONDS"  # default wait before terminating, default 5
-ENV_CONNECT_TIMEOUT = "CONNECT_TIMEOUT_SECONDS"  # database connect/read timeout, default 5
-ENV_PROTECTED_USERS = "PROTECTED_USERS"  # extra comma-separated roles never terminated
-
-REQUIRED_ENV_VARS = (
-    ENV_LOCAL_REGION,
-    ENV_PEER_REGION,
-    ENV_CLUSTER_ENDPOINT,
-    ENV_PEER_CLUSTER_ENDPOINT,
-    ENV_DB_SECRET_ID,
-)
-OPTIONAL_ENV_VARS = (ENV_GRACE_PERIOD, ENV_CONNECT_TIMEOUT, ENV_PROTECTED_USERS, ENV_CA_BUNDLE)
+# The variable names and which are required are the contract's (the stack sets them from there).
+# These lists serve the stack's wiring test (tests/infra/test_dr_automation.py).
+REQUIRED_ENV_VARS: tuple[str, ...] = Env.required()
+OPTIONAL_ENV_VARS: tuple[str, ...] = Env.having(Presence.OPTIONAL)
 
 DEFAULT_GRACE_PERIOD_SECONDS = 5.0
 # The function's timeout is 60 s: leave room for login, listing and terminating.
@@ -62,27 +50,31 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raises SettingsError naming the variable."""
         env = os.environ if environ is None else environ
-        local_region = envconfig.region(env, ENV_LOCAL_REGION)
-        peer_region = envconfig.region(env, ENV_PEER_REGION)
+        local_region = envconfig.region(env, Env.LOCAL_REGION)
+        peer_region = envconfig.region(env, Env.PEER_REGION)
         if local_region == peer_region:
             raise SettingsError(
-                f"{ENV_LOCAL_REGION} and {ENV_PEER_REGION} must differ (both {local_region!r})"
+                f"{Env.LOCAL_REGION} and {Env.PEER_REGION} must differ (both {local_region!r})"
             )
         return cls(
             local_region=local_region,
             peer_region=peer_region,
-            cluster_endpoint=envconfig.endpoint(env, ENV_CLUSTER_ENDPOINT),
-            peer_cluster_endpoint=envconfig.endpoint(env, ENV_PEER_CLUSTER_ENDPOINT),
-            secret_id=envconfig.required(env, ENV_DB_SECRET_ID),
+            cluster_endpoint=envconfig.endpoint(env, Env.CLUSTER_ENDPOINT),
+            peer_cluster_endpoint=envconfig.endpoint(env, Env.PEER_CLUSTER_ENDPOINT),
+            secret_id=envconfig.required(env, Env.DB_SECRET_ID),
             grace_period_seconds=envconfig.number(
-                env, ENV_GRACE_PERIOD, DEFAULT_GRACE_PERIOD_SECONDS, 0.0, MAX_GRACE_PERIOD_SECONDS
+                env,
+                Env.DRAIN_GRACE_PERIOD_SECONDS,
+                DEFAULT_GRACE_PERIOD_SECONDS,
+                0.0,
+                MAX_GRACE_PERIOD_SECONDS,
             ),
             connect_timeout_seconds=envconfig.number(
-                env, ENV_CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT_SECONDS, 0.5, 15.0
+                env, Env.CONNECT_TIMEOUT_SECONDS, DEFAULT_CONNECT_TIMEOUT_SECONDS, 0.5, 15.0
             ),
             protected_users=ALWAYS_PROTECTED_USERS
-            | frozenset(envconfig.name_list(env, ENV_PROTECTED_USERS)),
-            ca_bundle=envconfig.optional(env, ENV_CA_BUNDLE),
+            | frozenset(envconfig.name_list(env, Env.PROTECTED_USERS)),
+            ca_bundle=envconfig.optional(env, Env.DB_CA_BUNDLE),
         )
 
     def endpoint_for_region(self, region: str) -> Endpoint | None:

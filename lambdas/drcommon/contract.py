@@ -1,16 +1,36 @@
-"""The health-metric contract shared by the health checker Lambda and the infrastructure.
+"""Every fact the Pulumi program and the Lambda functions share, spelled once.
 
-The health checker publishes these metrics every minute in its own region; `Monitoring` builds its
-alarms and dashboard from them and `FailoverDns` hangs its Route 53 health checks on those alarms.
-This module is the only place where the namespace, metric names and dimension names are spelled:
-it is imported by the Pulumi program (as `lambdas.drcommon.contract`) and shipped in the Lambda
-layer (as `drcommon.contract`). Keep it free of third-party imports for that reason.
+* the health metrics: the health checker publishes them every minute in its own region;
+  `Monitoring` builds its alarms and dashboard from them and `FailoverDns` hangs its Route 53
+  health checks on those alarms;
+* the page a health checker sends its coordinator;
+* the operational metrics namespace of the automation (`AUTOMATION_NAMESPACE`);
+* each function's environment: one `EnvName` group per function (`CoordinatorEnv`,
+  `HealthCheckerEnv`, `DrainerEnv`, `RotationEnv`, `VerifierEnv`, all in `FUNCTION_ENV`), each
+  name marked required, optional, required with the restore test, or set by the Lambda runtime;
+* the failover lock table's schema (`LOCK_TABLE`) and the backup verifier's resource prefix and
+  purpose tag (`VERIFIER_RESOURCES`), which the program's IAM policies are scoped to.
+
+The program imports this module as `lambdas.drcommon.contract`; the functions import it from the
+layer as `drcommon.contract`. Keep it free of third-party imports for that reason. How the program
+uses it::
+
+    from lambdas.drcommon.contract import FUNCTION_ENV, CoordinatorEnv, LOCK_TABLE
+
+    variables = {CoordinatorEnv.GLOBAL_CLUSTER_ID: global_cluster_id, ...}  # members are str
+    missing = set(CoordinatorEnv.required()) - set(variables)                # must be empty
+    unknown = set(variables) - set(CoordinatorEnv.settable())                # must be empty
+    aws.dynamodb.Table(..., hash_key=LOCK_TABLE.partition_key,
+                       attributes=[{"name": LOCK_TABLE.partition_key,
+                                    "type": LOCK_TABLE.partition_key_type}],
+                       ttl={"attribute_name": LOCK_TABLE.ttl_attribute, "enabled": True})
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Self
 
 NAMESPACE = "AuroraDR/Health"
 
@@ -110,3 +130,209 @@ PAGE_DETAIL_TYPE = "Peer Writer Unreachable"
 def dimensions(environment: str, cluster_region: str) -> dict[str, str]:
     """The dimension set of every contract metric, as a name -> value mapping."""
     return {DIMENSION_ENVIRONMENT: environment, DIMENSION_CLUSTER_REGION: cluster_region}
+
+
+# --- operational metrics of the automation ----------------------------------------------------
+
+# The coordinator and the backup verifier publish their outcome metrics (EMF) here, with the
+# `Environment` dimension (`DIMENSION_ENVIRONMENT`); the health metrics above have their own.
+AUTOMATION_NAMESPACE = "AuroraDR/Automation"
+
+
+# --- the environment of each function ---------------------------------------------------------
+
+
+class Presence(StrEnum):
+    """Who sets an environment variable, and whether the function can do without it."""
+
+    REQUIRED = "required"  # the stack must set it
+    OPTIONAL = "optional"  # the stack may set it; the function has a default
+    # Backup verifier only: required when RESTORE_TEST_ENABLED is true (the sizing decides).
+    WITH_RESTORE_TEST = "with_restore_test"
+    RUNTIME = "runtime"  # set by the Lambda runtime (AWS_REGION), never by the stack
+
+
+class EnvName(StrEnum):
+    """Base of each function's group of environment variable names.
+
+    A member is the variable's name as a `str` (usable directly as a key of the variables the
+    program sets and of `os.environ`), spelled exactly like the member itself, and carries its
+    `presence`.
+    """
+
+    presence: Presence
+
+    def __new__(cls, name: str, presence: Presence = Presence.REQUIRED) -> Self:
+        """A member named `name`, set as `presence` says."""
+        member = str.__new__(cls, name)
+        member._value_ = name
+        member.presence = presence
+        return member
+
+    @classmethod
+    def having(cls, *presences: Presence) -> tuple[Self, ...]:
+        """The names with one of `presences`, in declaration order."""
+        return tuple(member for member in cls if member.presence in presences)
+
+    @classmethod
+    def required(cls) -> tuple[Self, ...]:
+        """What the stack must set."""
+        return cls.having(Presence.REQUIRED)
+
+    @classmethod
+    def settable(cls) -> tuple[Self, ...]:
+        """Everything the stack may set (all but the runtime's own variables)."""
+        return tuple(member for member in cls if member.presence is not Presence.RUNTIME)
+
+
+# The CA bundle the database connections trust, for the three functions that open them
+# (`drcommon.db`); unset means the RDS bundle shipped in the layer.
+CA_BUNDLE_ENV = "DB_CA_BUNDLE"
+
+
+class CoordinatorEnv(EnvName):
+    """The failover coordinator's environment (both regions; "local" is the one it runs in)."""
+
+    AWS_REGION = "AWS_REGION", Presence.RUNTIME  # the local region
+    GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID", Presence.REQUIRED
+    PEER_REGION = "PEER_REGION", Presence.REQUIRED
+    ENVIRONMENT_SUFFIX = "ENVIRONMENT_SUFFIX", Presence.REQUIRED
+    # The probe alarm (on PeerWriterAvailable) and the writer alarm (on WriterAvailable) of each
+    # region, the drainer of each region, the lock table and the topic in the local region.
+    LOCAL_PROBE_ALARM_NAME = "LOCAL_PROBE_ALARM_NAME", Presence.REQUIRED
+    LOCAL_WRITER_ALARM_NAME = "LOCAL_WRITER_ALARM_NAME", Presence.REQUIRED
+    PEER_PROBE_ALARM_NAME = "PEER_PROBE_ALARM_NAME", Presence.REQUIRED
+    PEER_WRITER_ALARM_NAME = "PEER_WRITER_ALARM_NAME", Presence.REQUIRED
+    LOCAL_DRAINER_FUNCTION_NAME = "LOCAL_DRAINER_FUNCTION_NAME", Presence.REQUIRED
+    PEER_DRAINER_FUNCTION_NAME = "PEER_DRAINER_FUNCTION_NAME", Presence.REQUIRED
+    LOCK_TABLE_NAME = "LOCK_TABLE_NAME", Presence.REQUIRED
+    SNS_TOPIC_ARN = "SNS_TOPIC_ARN", Presence.REQUIRED
+    LAG_BUDGET_MS = "LAG_BUDGET_MS", Presence.REQUIRED  # the sizing's data-loss budget
+    # Run right after a role change towards their region, when set.
+    LOCAL_HEALTH_CHECKER_FUNCTION_NAME = "LOCAL_HEALTH_CHECKER_FUNCTION_NAME", Presence.OPTIONAL
+    PEER_HEALTH_CHECKER_FUNCTION_NAME = "PEER_HEALTH_CHECKER_FUNCTION_NAME", Presence.OPTIONAL
+    LAG_LOOKBACK_SECONDS = "LAG_LOOKBACK_SECONDS", Presence.OPTIONAL
+    LOCK_LEASE_SECONDS = "LOCK_LEASE_SECONDS", Presence.OPTIONAL
+    POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS", Presence.OPTIONAL
+    DRAIN_TIMEOUT_SECONDS = "DRAIN_TIMEOUT_SECONDS", Presence.OPTIONAL
+
+
+class HealthCheckerEnv(EnvName):
+    """The health checker's environment (both regions)."""
+
+    # The stack's environmentSuffix: the metrics' Environment dimension.
+    ENVIRONMENT_SUFFIX = "ENVIRONMENT_SUFFIX", Presence.REQUIRED
+    LOCAL_REGION = "LOCAL_REGION", Presence.REQUIRED  # where it runs and publishes
+    PEER_REGION = "PEER_REGION", Presence.REQUIRED  # the other region of the global database
+    GLOBAL_CLUSTER_IDENTIFIER = "GLOBAL_CLUSTER_IDENTIFIER", Presence.REQUIRED
+    # Name of the credentials secret (the same in both regions).
+    DB_SECRET_ID = "DB_SECRET_ID", Presence.REQUIRED
+    CLUSTER_ENDPOINT = "CLUSTER_ENDPOINT", Presence.REQUIRED  # this region's cluster endpoint
+    READER_ENDPOINT = "READER_ENDPOINT", Presence.REQUIRED  # this region's reader endpoint
+    PEER_CLUSTER_ENDPOINT = "PEER_CLUSTER_ENDPOINT", Presence.REQUIRED
+    PROBE_TIMEOUT_SECONDS = "PROBE_TIMEOUT_SECONDS", Presence.OPTIONAL  # per connect/read
+    RUN_BUDGET_SECONDS = "RUN_BUDGET_SECONDS", Presence.OPTIONAL  # all probes of one run
+    DB_CA_BUNDLE = CA_BUNDLE_ENV, Presence.OPTIONAL
+    # This region's coordinator, paged at once when the peer writer is lost.
+    COORDINATOR_FUNCTION_NAME = "COORDINATOR_FUNCTION_NAME", Presence.OPTIONAL
+
+
+class DrainerEnv(EnvName):
+    """The connection drainer's environment (both regions).
+
+    The two cluster endpoints are the only hosts it ever logs in to.
+    """
+
+    LOCAL_REGION = "LOCAL_REGION", Presence.REQUIRED  # its secret replica is read here
+    PEER_REGION = "PEER_REGION", Presence.REQUIRED
+    CLUSTER_ENDPOINT = "CLUSTER_ENDPOINT", Presence.REQUIRED  # this region's cluster endpoint
+    PEER_CLUSTER_ENDPOINT = "PEER_CLUSTER_ENDPOINT", Presence.REQUIRED
+    DB_SECRET_ID = "DB_SECRET_ID", Presence.REQUIRED  # the same name in both regions
+    # Default wait before terminating, and the database connect/read timeout.
+    DRAIN_GRACE_PERIOD_SECONDS = "DRAIN_GRACE_PERIOD_SECONDS", Presence.OPTIONAL
+    CONNECT_TIMEOUT_SECONDS = "CONNECT_TIMEOUT_SECONDS", Presence.OPTIONAL
+    # Extra comma-separated roles never terminated (rdsadmin always is).
+    PROTECTED_USERS = "PROTECTED_USERS", Presence.OPTIONAL
+    DB_CA_BUNDLE = CA_BUNDLE_ENV, Presence.OPTIONAL
+
+
+class RotationEnv(EnvName):
+    """The secret rotation's environment (the primary secret's region, where it runs)."""
+
+    LOCAL_REGION = "LOCAL_REGION", Presence.REQUIRED
+    GLOBAL_CLUSTER_IDENTIFIER = "GLOBAL_CLUSTER_IDENTIFIER", Presence.REQUIRED
+    PASSWORD_LENGTH = "PASSWORD_LENGTH", Presence.OPTIONAL
+    CONNECT_TIMEOUT_SECONDS = "CONNECT_TIMEOUT_SECONDS", Presence.OPTIONAL  # database connect/read
+    # JSON {"<region>": "<https URL>"}: the RDS API endpoint per region. The writer may be in the
+    # other region, and a VPC without NAT reaches that region's RDS API only through an interface
+    # endpoint over the peering; unset means the public regional endpoint.
+    RDS_ENDPOINT_URLS = "RDS_ENDPOINT_URLS", Presence.OPTIONAL
+    DB_CA_BUNDLE = CA_BUNDLE_ENV, Presence.OPTIONAL
+
+
+class VerifierEnv(EnvName):
+    """The backup verifier's environment (the DR region)."""
+
+    AWS_REGION = "AWS_REGION", Presence.RUNTIME
+    GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID", Presence.REQUIRED
+    ENVIRONMENT_SUFFIX = "ENVIRONMENT_SUFFIX", Presence.REQUIRED
+    PEER_REGION = "PEER_REGION", Presence.REQUIRED
+    # Where and how the restore test restores (the sizing decides whether it runs).
+    RESTORE_DB_SUBNET_GROUP = "RESTORE_DB_SUBNET_GROUP", Presence.WITH_RESTORE_TEST
+    RESTORE_SECURITY_GROUP_IDS = "RESTORE_SECURITY_GROUP_IDS", Presence.WITH_RESTORE_TEST
+    RESTORE_INSTANCE_CLASS = "RESTORE_INSTANCE_CLASS", Presence.WITH_RESTORE_TEST
+    # This region's KMS key ARN: copies and restores are encrypted with it when set.
+    DR_KMS_KEY_ID = "DR_KMS_KEY_ID", Presence.OPTIONAL
+    RESOURCE_PREFIX = "RESOURCE_PREFIX", Presence.OPTIONAL  # default VERIFIER_RESOURCES.prefix
+    # A VPC-attached verifier has no route to another region's public API: the URL of an RDS
+    # interface endpoint in the peer VPC (its endpoint-specific DNS name), reached over the peering.
+    PEER_RDS_ENDPOINT_URL = "PEER_RDS_ENDPOINT_URL", Presence.OPTIONAL
+    RESTORE_TEST_ENABLED = "RESTORE_TEST_ENABLED", Presence.OPTIONAL
+    # The credentials secret (its replica here): when set, the restored cluster is probed with
+    # SQL; otherwise the probe checks that it became available.
+    DB_SECRET_ID = "DB_SECRET_ID", Presence.OPTIONAL
+    MAX_SNAPSHOT_AGE_HOURS = "MAX_SNAPSHOT_AGE_HOURS", Presence.OPTIONAL
+    SWEEP_AFTER_HOURS = "SWEEP_AFTER_HOURS", Presence.OPTIONAL
+    POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS", Presence.OPTIONAL
+
+
+# Keyed by the function's package name (`lambdas/<name>/`), which is also its service name.
+FUNCTION_ENV: dict[str, type[EnvName]] = {
+    "failover_coordinator": CoordinatorEnv,
+    "health_checker": HealthCheckerEnv,
+    "connection_drainer": DrainerEnv,
+    "secret_rotation": RotationEnv,
+    "backup_verifier": VerifierEnv,
+}
+
+
+# --- resources the program creates and a function relies on -----------------------------------
+
+
+@dataclass(frozen=True)
+class LockTableSchema:
+    """The failover lock table (one per coordinator region): a key and a TTL, no sort key."""
+
+    partition_key: str = "LockId"  # the global cluster identifier
+    partition_key_type: str = "S"  # DynamoDB attribute type String
+    ttl_attribute: str = "ExpiresAt"  # Number, epoch seconds (DynamoDB TTL)
+
+
+LOCK_TABLE = LockTableSchema()
+
+
+@dataclass(frozen=True)
+class VerifierResources:
+    """How the backup verifier names and tags what it creates.
+
+    The program scopes the verifier's restore and delete permissions to identifiers starting with
+    `<prefix>-<environmentSuffix>-` and to the purpose tag; the verifier's sweep deletes only what
+    carries both.
+    """
+
+    prefix: str = "aurora-dr-verify"
+    purpose_tag: str = "aurora-dr:purpose"
+    purpose: str = "backup-verification"
+
+
+VERIFIER_RESOURCES = VerifierResources()

@@ -26,7 +26,8 @@ from typing import Any
 import pg8000.native
 from pg8000.native import identifier, literal
 
-ENV_CA_BUNDLE = "DB_CA_BUNDLE"
+from drcommon.contract import CA_BUNDLE_ENV
+
 DEFAULT_CA_BUNDLE = os.path.join(os.path.dirname(__file__), "rds-ca-bundle.pem")
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
 DEFAULT_APPLICATION_NAME = "aurora-dr"
@@ -174,7 +175,7 @@ def read_credentials(
 def ca_bundle_path(environ: Mapping[str, str] | None = None) -> str:
     """`$DB_CA_BUNDLE`, else the RDS CA bundle shipped next to this module in the layer."""
     env = os.environ if environ is None else environ
-    return env.get(ENV_CA_BUNDLE) or DEFAULT_CA_BUNDLE
+    return env.get(CA_BUNDLE_ENV) or DEFAULT_CA_BUNDLE
 
 
 @lru_cache(maxsize=8)
@@ -205,7 +206,7 @@ def build_ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
         stat = os.stat(path)
     except OSError:
         raise TlsConfigurationError(
-            f"CA bundle {path!r} not found: set {ENV_CA_BUNDLE} or ship rds-ca-bundle.pem in the "
+            f"CA bundle {path!r} not found: set {CA_BUNDLE_ENV} or ship rds-ca-bundle.pem in the "
             "layer (connections without certificate verification are refused)"
         ) from None
     return _cached_context(path, stat.st_mtime_ns, stat.st_size)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from drcommon import contract
 from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
 from drcommon.observability import get_logger, get_metrics
 from failover_coordinator.coordinator import Dependencies, run
 from failover_coordinator.settings import Settings
 
 SERVICE = "failover_coordinator"
-# Operational metrics of the DR automation (the health contract has its own namespace).
-METRICS_NAMESPACE = "AuroraDR/Automation"
+METRICS_NAMESPACE = contract.AUTOMATION_NAMESPACE
 
 logger = get_logger(SERVICE)
 metrics = get_metrics(SERVICE, namespace=METRICS_NAMESPACE)

@@ -32,9 +32,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from drcommon.aws import Clock, error_code
+from drcommon.contract import LOCK_TABLE
 
-KEY = "LockId"
-TTL_ATTRIBUTE = "ExpiresAt"
+# The table's schema is the contract's (the stack creates the table from it).
+KEY = LOCK_TABLE.partition_key
+TTL_ATTRIBUTE = LOCK_TABLE.ttl_attribute
 COMPLETED_RETENTION_SECONDS = 7 * 24 * 3600
 
 

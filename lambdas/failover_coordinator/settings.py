@@ -21,55 +21,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from drcommon import envconfig
+from drcommon.contract import CoordinatorEnv as Env
+from drcommon.contract import Presence
 from drcommon.envconfig import SettingsError
 
-# Set by the Lambda runtime, not by the stack.
-ENV_REGION = "AWS_REGION"
-# Identifiers wired by the infrastructure.
-ENV_GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID"
-ENV_PEER_REGION = "PEER_REGION"
-ENV_ENVIRONMENT = "ENVIRONMENT_SUFFIX"
-ENV_LOCAL_PROBE_ALARM_NAME = "LOCAL_PROBE_ALARM_NAME"
-ENV_LOCAL_WRITER_ALARM_NAME = "LOCAL_WRITER_ALARM_NAME"
-ENV_PEER_PROBE_ALARM_NAME = "PEER_PROBE_ALARM_NAME"
-ENV_PEER_WRITER_ALARM_NAME = "PEER_WRITER_ALARM_NAME"
-ENV_LOCAL_DRAINER_FUNCTION_NAME = "LOCAL_DRAINER_FUNCTION_NAME"
-ENV_PEER_DRAINER_FUNCTION_NAME = "PEER_DRAINER_FUNCTION_NAME"
-ENV_LOCAL_HEALTH_CHECKER_FUNCTION_NAME = "LOCAL_HEALTH_CHECKER_FUNCTION_NAME"
-ENV_PEER_HEALTH_CHECKER_FUNCTION_NAME = "PEER_HEALTH_CHECKER_FUNCTION_NAME"
-ENV_LOCK_TABLE_NAME = "LOCK_TABLE_NAME"
-ENV_SNS_TOPIC_ARN = "SNS_TOPIC_ARN"
-# Thresholds (the sizing decides the budget; the rest have safe defaults).
-ENV_LAG_BUDGET_MS = "LAG_BUDGET_MS"
-ENV_LAG_LOOKBACK_SECONDS = "LAG_LOOKBACK_SECONDS"
-ENV_LOCK_LEASE_SECONDS = "LOCK_LEASE_SECONDS"
-ENV_POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS"
-ENV_DRAIN_TIMEOUT_SECONDS = "DRAIN_TIMEOUT_SECONDS"
-
-REQUIRED_ENV_VARS: tuple[str, ...] = (
-    ENV_GLOBAL_CLUSTER_ID,
-    ENV_PEER_REGION,
-    ENV_ENVIRONMENT,
-    ENV_LOCAL_PROBE_ALARM_NAME,
-    ENV_LOCAL_WRITER_ALARM_NAME,
-    ENV_PEER_PROBE_ALARM_NAME,
-    ENV_PEER_WRITER_ALARM_NAME,
-    ENV_LOCAL_DRAINER_FUNCTION_NAME,
-    ENV_PEER_DRAINER_FUNCTION_NAME,
-    ENV_LOCK_TABLE_NAME,
-    ENV_SNS_TOPIC_ARN,
-    ENV_LAG_BUDGET_MS,
-)
-OPTIONAL_ENV_VARS: tuple[str, ...] = (
-    ENV_LOCAL_HEALTH_CHECKER_FUNCTION_NAME,
-    ENV_PEER_HEALTH_CHECKER_FUNCTION_NAME,
-    ENV_LAG_LOOKBACK_SECONDS,
-    ENV_LOCK_LEASE_SECONDS,
-    ENV_POLL_INTERVAL_SECONDS,
-    ENV_DRAIN_TIMEOUT_SECONDS,
-)
-# What the stack must set (AWS_REGION is the runtime's).
-ENV_VARS: tuple[str, ...] = REQUIRED_ENV_VARS + OPTIONAL_ENV_VARS
+# The variable names and which are required are the contract's (the stack sets them from there).
+# These two lists serve the stack's wiring test (tests/infra/test_dr_automation.py).
+REQUIRED_ENV_VARS: tuple[str, ...] = Env.required()
+OPTIONAL_ENV_VARS: tuple[str, ...] = Env.having(Presence.OPTIONAL)
 
 DEFAULT_LAG_LOOKBACK_SECONDS = 600
 # The lease outlives the 300 s function timeout, so a crashed run's lock frees itself only after
@@ -132,59 +91,59 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raises `SettingsError` naming the bad variable."""
         env = os.environ if env is None else env
-        local_region = envconfig.region(env, ENV_REGION)
-        peer_region = envconfig.region(env, ENV_PEER_REGION)
+        local_region = envconfig.region(env, Env.AWS_REGION)
+        peer_region = envconfig.region(env, Env.PEER_REGION)
         if peer_region == local_region:
             raise SettingsError(
-                f"environment variable {ENV_PEER_REGION}={peer_region!r} must differ from "
-                f"{ENV_REGION} (the coordinator's own region)"
+                f"environment variable {Env.PEER_REGION}={peer_region!r} must differ from "
+                f"{Env.AWS_REGION} (the coordinator's own region)"
             )
-        topic = envconfig.required(env, ENV_SNS_TOPIC_ARN)
+        topic = envconfig.required(env, Env.SNS_TOPIC_ARN)
         if not _SNS_ARN.match(topic):
             raise SettingsError(
-                f"environment variable {ENV_SNS_TOPIC_ARN}={topic!r} is not an SNS topic ARN"
+                f"environment variable {Env.SNS_TOPIC_ARN}={topic!r} is not an SNS topic ARN"
             )
-        table = envconfig.required(env, ENV_LOCK_TABLE_NAME)
+        table = envconfig.required(env, Env.LOCK_TABLE_NAME)
         if not _TABLE_NAME.match(table):
             raise SettingsError(
-                f"environment variable {ENV_LOCK_TABLE_NAME}={table!r} is not a DynamoDB table name"
+                f"environment variable {Env.LOCK_TABLE_NAME}={table!r} is not a DynamoDB table name"
             )
-        if envconfig.optional(env, ENV_LAG_BUDGET_MS) is None:
-            raise SettingsError(f"environment variable {ENV_LAG_BUDGET_MS} is required but not set")
+        if envconfig.optional(env, Env.LAG_BUDGET_MS) is None:
+            raise SettingsError(f"environment variable {Env.LAG_BUDGET_MS} is required but not set")
         return cls(
-            global_cluster_id=envconfig.required(env, ENV_GLOBAL_CLUSTER_ID),
-            environment=envconfig.required(env, ENV_ENVIRONMENT),
+            global_cluster_id=envconfig.required(env, Env.GLOBAL_CLUSTER_ID),
+            environment=envconfig.required(env, Env.ENVIRONMENT_SUFFIX),
             local=RegionSettings(
                 region=local_region,
-                probe_alarm_name=envconfig.required(env, ENV_LOCAL_PROBE_ALARM_NAME),
-                writer_alarm_name=envconfig.required(env, ENV_LOCAL_WRITER_ALARM_NAME),
-                drainer_function_name=envconfig.required(env, ENV_LOCAL_DRAINER_FUNCTION_NAME),
+                probe_alarm_name=envconfig.required(env, Env.LOCAL_PROBE_ALARM_NAME),
+                writer_alarm_name=envconfig.required(env, Env.LOCAL_WRITER_ALARM_NAME),
+                drainer_function_name=envconfig.required(env, Env.LOCAL_DRAINER_FUNCTION_NAME),
                 health_checker_function_name=envconfig.optional(
-                    env, ENV_LOCAL_HEALTH_CHECKER_FUNCTION_NAME
+                    env, Env.LOCAL_HEALTH_CHECKER_FUNCTION_NAME
                 ),
             ),
             peer=RegionSettings(
                 region=peer_region,
-                probe_alarm_name=envconfig.required(env, ENV_PEER_PROBE_ALARM_NAME),
-                writer_alarm_name=envconfig.required(env, ENV_PEER_WRITER_ALARM_NAME),
-                drainer_function_name=envconfig.required(env, ENV_PEER_DRAINER_FUNCTION_NAME),
+                probe_alarm_name=envconfig.required(env, Env.PEER_PROBE_ALARM_NAME),
+                writer_alarm_name=envconfig.required(env, Env.PEER_WRITER_ALARM_NAME),
+                drainer_function_name=envconfig.required(env, Env.PEER_DRAINER_FUNCTION_NAME),
                 health_checker_function_name=envconfig.optional(
-                    env, ENV_PEER_HEALTH_CHECKER_FUNCTION_NAME
+                    env, Env.PEER_HEALTH_CHECKER_FUNCTION_NAME
                 ),
             ),
             lock_table_name=table,
             sns_topic_arn=topic,
-            lag_budget_ms=envconfig.number(env, ENV_LAG_BUDGET_MS, 0.0, 0.0, 86_400_000.0),
+            lag_budget_ms=envconfig.number(env, Env.LAG_BUDGET_MS, 0.0, 0.0, 86_400_000.0),
             lag_lookback_seconds=envconfig.integer(
-                env, ENV_LAG_LOOKBACK_SECONDS, DEFAULT_LAG_LOOKBACK_SECONDS, 60, 86_400
+                env, Env.LAG_LOOKBACK_SECONDS, DEFAULT_LAG_LOOKBACK_SECONDS, 60, 86_400
             ),
             lock_lease_seconds=envconfig.integer(
-                env, ENV_LOCK_LEASE_SECONDS, DEFAULT_LOCK_LEASE_SECONDS, 360, 86_400
+                env, Env.LOCK_LEASE_SECONDS, DEFAULT_LOCK_LEASE_SECONDS, 360, 86_400
             ),
             poll_interval_seconds=envconfig.number(
-                env, ENV_POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 60.0
+                env, Env.POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 60.0
             ),
             drain_timeout_seconds=envconfig.number(
-                env, ENV_DRAIN_TIMEOUT_SECONDS, DEFAULT_DRAIN_TIMEOUT_SECONDS, 1.0, 60.0
+                env, Env.DRAIN_TIMEOUT_SECONDS, DEFAULT_DRAIN_TIMEOUT_SECONDS, 1.0, 60.0
             ),
         )

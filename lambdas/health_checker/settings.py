@@ -13,34 +13,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from drcommon import envconfig
-from drcommon.db import ENV_CA_BUNDLE, Endpoint
+from drcommon.contract import HealthCheckerEnv as Env
+from drcommon.contract import Presence
+from drcommon.db import Endpoint
 from drcommon.envconfig import SettingsError
 
-ENV_ENVIRONMENT = "ENVIRONMENT_SUFFIX"  # the stack's environmentSuffix: the Environment dimension
-ENV_LOCAL_REGION = "LOCAL_REGION"  # region this function runs in and publishes metrics to
-ENV_PEER_REGION = "PEER_REGION"  # the other region of the global database
-ENV_GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_IDENTIFIER"
-# Name of the credentials secret (same name in both regions).
-ENV_DB_SECRET_ID = "DB_SECRET_ID"  # noqa: S105 - a variable name, not a secret
-ENV_CLUSTER_ENDPOINT = "CLUSTER_ENDPOINT"  # this region's cluster (writer) endpoint
-ENV_READER_ENDPOINT = "READER_ENDPOINT"  # this region's reader endpoint
-ENV_PEER_CLUSTER_ENDPOINT = "PEER_CLUSTER_ENDPOINT"  # the peer region's cluster endpoint
-ENV_PROBE_TIMEOUT = "PROBE_TIMEOUT_SECONDS"  # per connect / per socket read, default 4
-ENV_RUN_BUDGET = "RUN_BUDGET_SECONDS"  # wall-time budget for all probes of one run, default 12
-# This region's failover coordinator, paged at once when the peer writer is lost (optional).
-ENV_COORDINATOR_FUNCTION = "COORDINATOR_FUNCTION_NAME"
-
-REQUIRED_ENV_VARS = (
-    ENV_ENVIRONMENT,
-    ENV_LOCAL_REGION,
-    ENV_PEER_REGION,
-    ENV_GLOBAL_CLUSTER_ID,
-    ENV_DB_SECRET_ID,
-    ENV_CLUSTER_ENDPOINT,
-    ENV_READER_ENDPOINT,
-    ENV_PEER_CLUSTER_ENDPOINT,
-)
-OPTIONAL_ENV_VARS = (ENV_PROBE_TIMEOUT, ENV_RUN_BUDGET, ENV_CA_BUNDLE, ENV_COORDINATOR_FUNCTION)
+# The variable names and which are required are the contract's (the stack sets them from there).
+# These lists serve the stack's wiring test (tests/infra/test_dr_automation.py).
+REQUIRED_ENV_VARS: tuple[str, ...] = Env.required()
+OPTIONAL_ENV_VARS: tuple[str, ...] = Env.having(Presence.OPTIONAL)
 
 DEFAULT_PROBE_TIMEOUT_SECONDS = 4.0
 DEFAULT_RUN_BUDGET_SECONDS = 12.0
@@ -71,33 +52,33 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raises SettingsError naming the variable."""
         env = os.environ if environ is None else environ
-        environment = envconfig.required(env, ENV_ENVIRONMENT)
+        environment = envconfig.required(env, Env.ENVIRONMENT_SUFFIX)
         if not _SUFFIX.match(environment):
             raise SettingsError(
-                f"environment variable {ENV_ENVIRONMENT}={environment!r} must be lowercase "
+                f"environment variable {Env.ENVIRONMENT_SUFFIX}={environment!r} must be lowercase "
                 "letters, digits and '-'"
             )
-        local_region = envconfig.region(env, ENV_LOCAL_REGION)
-        peer_region = envconfig.region(env, ENV_PEER_REGION)
+        local_region = envconfig.region(env, Env.LOCAL_REGION)
+        peer_region = envconfig.region(env, Env.PEER_REGION)
         if local_region == peer_region:
             raise SettingsError(
-                f"{ENV_LOCAL_REGION} and {ENV_PEER_REGION} must differ (both {local_region!r})"
+                f"{Env.LOCAL_REGION} and {Env.PEER_REGION} must differ (both {local_region!r})"
             )
         return cls(
             environment=environment,
             local_region=local_region,
             peer_region=peer_region,
-            global_cluster_id=envconfig.required(env, ENV_GLOBAL_CLUSTER_ID),
-            secret_id=envconfig.required(env, ENV_DB_SECRET_ID),
-            cluster_endpoint=envconfig.endpoint(env, ENV_CLUSTER_ENDPOINT),
-            reader_endpoint=envconfig.endpoint(env, ENV_READER_ENDPOINT),
-            peer_cluster_endpoint=envconfig.endpoint(env, ENV_PEER_CLUSTER_ENDPOINT),
+            global_cluster_id=envconfig.required(env, Env.GLOBAL_CLUSTER_IDENTIFIER),
+            secret_id=envconfig.required(env, Env.DB_SECRET_ID),
+            cluster_endpoint=envconfig.endpoint(env, Env.CLUSTER_ENDPOINT),
+            reader_endpoint=envconfig.endpoint(env, Env.READER_ENDPOINT),
+            peer_cluster_endpoint=envconfig.endpoint(env, Env.PEER_CLUSTER_ENDPOINT),
             probe_timeout_seconds=envconfig.number(
-                env, ENV_PROBE_TIMEOUT, DEFAULT_PROBE_TIMEOUT_SECONDS, 0.1, 10.0
+                env, Env.PROBE_TIMEOUT_SECONDS, DEFAULT_PROBE_TIMEOUT_SECONDS, 0.1, 10.0
             ),
             run_budget_seconds=envconfig.number(
-                env, ENV_RUN_BUDGET, DEFAULT_RUN_BUDGET_SECONDS, 0.1, 20.0
+                env, Env.RUN_BUDGET_SECONDS, DEFAULT_RUN_BUDGET_SECONDS, 0.1, 20.0
             ),
-            ca_bundle=envconfig.optional(env, ENV_CA_BUNDLE),
-            coordinator_function_name=envconfig.optional(env, ENV_COORDINATOR_FUNCTION),
+            ca_bundle=envconfig.optional(env, Env.DB_CA_BUNDLE),
+            coordinator_function_name=envconfig.optional(env, Env.COORDINATOR_FUNCTION_NAME),
         )

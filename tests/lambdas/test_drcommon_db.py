@@ -13,7 +13,7 @@ import boto3
 import pg8000.native
 import pytest
 
-from drcommon import db
+from drcommon import contract, db
 from drcommon.db import CredentialsError, DbCredentials, Endpoint, TlsConfigurationError
 
 SECRET = {
@@ -119,15 +119,15 @@ def test_ssl_context_requires_a_verified_certificate_and_hostname(postgres_serve
 
 def test_the_bundle_path_comes_from_the_environment_or_the_layer(monkeypatch):
     """GIVEN DB_CA_BUNDLE set or not WHEN resolved THEN env wins, else the layer's file."""
-    monkeypatch.setenv(db.ENV_CA_BUNDLE, "/opt/custom.pem")
+    monkeypatch.setenv(contract.CA_BUNDLE_ENV, "/opt/custom.pem")
     assert db.ca_bundle_path() == "/opt/custom.pem"
-    monkeypatch.delenv(db.ENV_CA_BUNDLE)
+    monkeypatch.delenv(contract.CA_BUNDLE_ENV)
     assert db.ca_bundle_path().endswith("drcommon/rds-ca-bundle.pem")
 
 
 def test_a_missing_bundle_refuses_to_connect_instead_of_falling_back(tmp_path, monkeypatch):
     """GIVEN no CA bundle WHEN connecting THEN TlsConfigurationError, never plaintext."""
-    monkeypatch.setenv(db.ENV_CA_BUNDLE, str(tmp_path / "missing.pem"))
+    monkeypatch.setenv(contract.CA_BUNDLE_ENV, str(tmp_path / "missing.pem"))
     with pytest.raises(TlsConfigurationError, match="not found"):
         db.connect(DbCredentials.from_secret(SECRET))
 
@@ -170,7 +170,7 @@ def test_connect_uses_verified_tls_and_the_statement_timeout(postgres_server):
 
 def test_default_context_comes_from_db_ca_bundle(postgres_server, monkeypatch):
     """GIVEN DB_CA_BUNDLE pointing at the server's CA WHEN connecting without a context THEN TLS."""
-    monkeypatch.setenv(db.ENV_CA_BUNDLE, postgres_server.ca_path)
+    monkeypatch.setenv(contract.CA_BUNDLE_ENV, postgres_server.ca_path)
     conn = db.connect(DbCredentials.from_secret(postgres_server.secret_dict()), timeout=3)
     try:
         assert conn.run("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == [[True]]
