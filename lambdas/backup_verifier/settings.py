@@ -34,8 +34,6 @@ _KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-
 # RDS identifiers: a letter first, then letters, digits, single hyphens.
 _PREFIX = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 # `<prefix>-<suffix>-<yyyymmddHHMMSS>-1` must fit RDS's 63-character identifier limit.
 _TIMESTAMP_AND_INSTANCE_CHARS = len("-20260101000000-1")
@@ -71,68 +69,16 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raises `SettingsError` naming the bad variable."""
         env = os.environ if env is None else env
-        region = envconfig.region(env, Env.AWS_REGION)
-        peer_region = envconfig.region(env, Env.PEER_REGION)
-        if peer_region == region:
-            raise SettingsError(
-                f"environment variable {Env.PEER_REGION}={peer_region!r} must differ from "
-                f"{Env.AWS_REGION}"
-            )
+        region, peer_region = envconfig.region_pair(env, Env.AWS_REGION, Env.PEER_REGION)
         environment = envconfig.required(env, Env.ENVIRONMENT_SUFFIX)
-        prefix = envconfig.optional(env, Env.RESOURCE_PREFIX, DEFAULT_RESOURCE_PREFIX) or ""
-        stem = f"{prefix}-{environment}"
-        if not _PREFIX.match(stem):
-            raise SettingsError(
-                f"{Env.RESOURCE_PREFIX}={prefix!r} and {Env.ENVIRONMENT_SUFFIX}={environment!r} must "
-                "form an RDS identifier (lowercase letter first, letters, digits, single hyphens)"
-            )
-        if len(stem) + _TIMESTAMP_AND_INSTANCE_CHARS > MAX_IDENTIFIER_LENGTH:
-            raise SettingsError(
-                f"{Env.RESOURCE_PREFIX} + {Env.ENVIRONMENT_SUFFIX} ({stem!r}) is too long: identifiers "
-                f"would exceed {MAX_IDENTIFIER_LENGTH} characters"
-            )
-        kms_key_id = envconfig.optional(env, Env.DR_KMS_KEY_ID)
-        if kms_key_id is not None:
-            if not _KMS_KEY.match(kms_key_id):
-                raise SettingsError(
-                    f"environment variable {Env.DR_KMS_KEY_ID}={kms_key_id!r} is not a KMS key ARN"
-                )
-            if f":kms:{region}:" not in kms_key_id:
-                # A cross-region copy must be encrypted with a key of the destination region.
-                raise SettingsError(
-                    f"environment variable {Env.DR_KMS_KEY_ID} must be a key in {region}"
-                )
+        prefix = _resource_prefix(env, environment)
+        kms_key_id = _kms_key(env, region)
         endpoint_url = envconfig.optional(env, Env.PEER_RDS_ENDPOINT_URL)
         if endpoint_url is not None and not endpoint_url.startswith("https://"):
             raise SettingsError(
                 f"environment variable {Env.PEER_RDS_ENDPOINT_URL} must be an https:// URL"
             )
-        restore_enabled = _flag(env, Env.RESTORE_TEST_ENABLED)
-        subnet_group = envconfig.optional(env, Env.RESTORE_DB_SUBNET_GROUP)
-        security_groups = envconfig.name_list(env, Env.RESTORE_SECURITY_GROUP_IDS)
-        instance_class = envconfig.optional(env, Env.RESTORE_INSTANCE_CLASS)
-        if restore_enabled:
-            for name, value in (
-                (Env.RESTORE_DB_SUBNET_GROUP, subnet_group),
-                (Env.RESTORE_SECURITY_GROUP_IDS, security_groups),
-                (Env.RESTORE_INSTANCE_CLASS, instance_class),
-            ):
-                if not value:
-                    raise SettingsError(
-                        f"environment variable {name} is required when "
-                        f"{Env.RESTORE_TEST_ENABLED} is true"
-                    )
-        for group in security_groups:
-            if not _SECURITY_GROUP.match(group):
-                raise SettingsError(
-                    f"environment variable {Env.RESTORE_SECURITY_GROUP_IDS}: {group!r} is not a "
-                    "security group id"
-                )
-        if instance_class is not None and not instance_class.startswith("db."):
-            raise SettingsError(
-                f"environment variable {Env.RESTORE_INSTANCE_CLASS}={instance_class!r} is not a "
-                "DB instance class (db.*)"
-            )
+        restore = _restore_test(env)
         return cls(
             region=region,
             peer_region=peer_region,
@@ -141,10 +87,10 @@ class Settings:
             kms_key_id=kms_key_id,
             resource_prefix=prefix,
             peer_rds_endpoint_url=endpoint_url,
-            restore_enabled=restore_enabled,
-            restore_subnet_group=subnet_group,
-            restore_security_group_ids=security_groups,
-            restore_instance_class=instance_class,
+            restore_enabled=restore.enabled,
+            restore_subnet_group=restore.subnet_group,
+            restore_security_group_ids=restore.security_group_ids,
+            restore_instance_class=restore.instance_class,
             db_secret_id=envconfig.optional(env, Env.DB_SECRET_ID),
             max_snapshot_age_hours=envconfig.number(
                 env, Env.MAX_SNAPSHOT_AGE_HOURS, DEFAULT_MAX_SNAPSHOT_AGE_HOURS, 1.0, 24.0 * 35
@@ -158,10 +104,76 @@ class Settings:
         )
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    text = (envconfig.optional(env, name) or "false").lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise SettingsError(f"environment variable {name}={text!r} must be true or false")
+def _resource_prefix(env: Mapping[str, str], environment: str) -> str:
+    """The prefix, checked to form valid RDS identifiers with the environment and a timestamp."""
+    prefix = envconfig.optional(env, Env.RESOURCE_PREFIX, DEFAULT_RESOURCE_PREFIX) or ""
+    stem = f"{prefix}-{environment}"
+    if not _PREFIX.match(stem):
+        raise SettingsError(
+            f"{Env.RESOURCE_PREFIX}={prefix!r} and {Env.ENVIRONMENT_SUFFIX}={environment!r} must "
+            "form an RDS identifier (lowercase letter first, letters, digits, single hyphens)"
+        )
+    if len(stem) + _TIMESTAMP_AND_INSTANCE_CHARS > MAX_IDENTIFIER_LENGTH:
+        raise SettingsError(
+            f"{Env.RESOURCE_PREFIX} + {Env.ENVIRONMENT_SUFFIX} ({stem!r}) is too long: identifiers "
+            f"would exceed {MAX_IDENTIFIER_LENGTH} characters"
+        )
+    return prefix
+
+
+def _kms_key(env: Mapping[str, str], region: str) -> str | None:
+    """This region's KMS key ARN, when set."""
+    kms_key_id = envconfig.optional(env, Env.DR_KMS_KEY_ID)
+    if kms_key_id is None:
+        return None
+    if not _KMS_KEY.match(kms_key_id):
+        raise SettingsError(
+            f"environment variable {Env.DR_KMS_KEY_ID}={kms_key_id!r} is not a KMS key ARN"
+        )
+    if f":kms:{region}:" not in kms_key_id:
+        # A cross-region copy must be encrypted with a key of the destination region.
+        raise SettingsError(f"environment variable {Env.DR_KMS_KEY_ID} must be a key in {region}")
+    return kms_key_id
+
+
+@dataclass(frozen=True)
+class _RestoreTest:
+    """Whether the restore test runs, and where it restores."""
+
+    enabled: bool
+    subnet_group: str | None
+    security_group_ids: tuple[str, ...]
+    instance_class: str | None
+
+
+def _restore_test(env: Mapping[str, str]) -> _RestoreTest:
+    """The restore test's variables; the three targets are required when it is enabled."""
+    restore = _RestoreTest(
+        enabled=envconfig.flag(env, Env.RESTORE_TEST_ENABLED),
+        subnet_group=envconfig.optional(env, Env.RESTORE_DB_SUBNET_GROUP),
+        security_group_ids=envconfig.name_list(env, Env.RESTORE_SECURITY_GROUP_IDS),
+        instance_class=envconfig.optional(env, Env.RESTORE_INSTANCE_CLASS),
+    )
+    if restore.enabled:
+        for name, value in (
+            (Env.RESTORE_DB_SUBNET_GROUP, restore.subnet_group),
+            (Env.RESTORE_SECURITY_GROUP_IDS, restore.security_group_ids),
+            (Env.RESTORE_INSTANCE_CLASS, restore.instance_class),
+        ):
+            if not value:
+                raise SettingsError(
+                    f"environment variable {name} is required when "
+                    f"{Env.RESTORE_TEST_ENABLED} is true"
+                )
+    for group in restore.security_group_ids:
+        if not _SECURITY_GROUP.match(group):
+            raise SettingsError(
+                f"environment variable {Env.RESTORE_SECURITY_GROUP_IDS}: {group!r} is not a "
+                "security group id"
+            )
+    if restore.instance_class is not None and not restore.instance_class.startswith("db."):
+        raise SettingsError(
+            f"environment variable {Env.RESTORE_INSTANCE_CLASS}={restore.instance_class!r} is not "
+            "a DB instance class (db.*)"
+        )
+    return restore

@@ -50,12 +50,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raises SettingsError naming the variable."""
         env = os.environ if environ is None else environ
-        local_region = envconfig.region(env, Env.LOCAL_REGION)
-        peer_region = envconfig.region(env, Env.PEER_REGION)
-        if local_region == peer_region:
-            raise SettingsError(
-                f"{Env.LOCAL_REGION} and {Env.PEER_REGION} must differ (both {local_region!r})"
-            )
+        local_region, peer_region = envconfig.region_pair(env, Env.LOCAL_REGION, Env.PEER_REGION)
         return cls(
             local_region=local_region,
             peer_region=peer_region,

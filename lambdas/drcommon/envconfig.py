@@ -42,6 +42,19 @@ def region(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def region_pair(env: Mapping[str, str], local_name: str, peer_name: str) -> tuple[str, str]:
+    """(local, peer): the region the function runs in and the other region of the global
+    database, both required, both region names, and different from each other."""
+    local = region(env, local_name)
+    peer = region(env, peer_name)
+    if peer == local:
+        raise SettingsError(
+            f"environment variable {peer_name}={peer!r} must differ from {local_name} "
+            "(the function's own region)"
+        )
+    return local, peer
+
+
 def endpoint(env: Mapping[str, str], name: str) -> Endpoint:
     """A required database endpoint, `host` or `host:port`."""
     value = required(env, name)
@@ -79,6 +92,20 @@ def integer(env: Mapping[str, str], name: str, default: int, minimum: int, maxim
     if value != int(value):
         raise SettingsError(f"environment variable {name} must be an integer")
     return int(value)
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def flag(env: Mapping[str, str], name: str) -> bool:
+    """An optional true/false (`1/0`, `true/false`, `yes/no`, `on/off`, any case; default false)."""
+    text = (optional(env, name) or "false").lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(f"environment variable {name}={text!r} must be true or false")
 
 
 def name_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:

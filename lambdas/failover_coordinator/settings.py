@@ -91,13 +91,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raises `SettingsError` naming the bad variable."""
         env = os.environ if env is None else env
-        local_region = envconfig.region(env, Env.AWS_REGION)
-        peer_region = envconfig.region(env, Env.PEER_REGION)
-        if peer_region == local_region:
-            raise SettingsError(
-                f"environment variable {Env.PEER_REGION}={peer_region!r} must differ from "
-                f"{Env.AWS_REGION} (the coordinator's own region)"
-            )
+        local_region, peer_region = envconfig.region_pair(env, Env.AWS_REGION, Env.PEER_REGION)
         topic = envconfig.required(env, Env.SNS_TOPIC_ARN)
         if not _SNS_ARN.match(topic):
             raise SettingsError(

@@ -58,12 +58,7 @@ class Settings:
                 f"environment variable {Env.ENVIRONMENT_SUFFIX}={environment!r} must be lowercase "
                 "letters, digits and '-'"
             )
-        local_region = envconfig.region(env, Env.LOCAL_REGION)
-        peer_region = envconfig.region(env, Env.PEER_REGION)
-        if local_region == peer_region:
-            raise SettingsError(
-                f"{Env.LOCAL_REGION} and {Env.PEER_REGION} must differ (both {local_region!r})"
-            )
+        local_region, peer_region = envconfig.region_pair(env, Env.LOCAL_REGION, Env.PEER_REGION)
         return cls(
             environment=environment,
             local_region=local_region,
