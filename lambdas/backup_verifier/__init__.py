@@ -2,3 +2,6 @@
 
 `handler.lambda_handler` is the entry point; `snapshots` holds the pure rules.
 """
+
+# The function's service name in its logs, metrics and database sessions: its package name.
+SERVICE = "backup_verifier"

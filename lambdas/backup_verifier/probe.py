@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from backup_verifier import SERVICE
 from drcommon import contract, db
 
 AVAILABLE = "available"
@@ -107,11 +108,11 @@ def sql_probe_from_secret(
         return db.read_credentials(secretsmanager, secret_id, version_stage=stage)
 
     def connect(credentials: db.DbCredentials) -> Any:
-        return db.connect(
-            credentials,
-            timeout=connect_timeout,
-            application_name="aurora-dr-backup-verifier",
-            statement_timeout_ms=int(connect_timeout * 1000),
+        # Bound at the login, not when the run starts: without a usable CA bundle the probe
+        # fails (and the report says why) instead of the whole run.
+        login = db.connector(
+            SERVICE, timeout=connect_timeout, statement_timeout_ms=int(connect_timeout * 1000)
         )
+        return login(credentials)
 
     return SqlProbe(read_credentials=read, connect=connect)

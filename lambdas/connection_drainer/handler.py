@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from connection_drainer import SERVICE
 from connection_drainer.drain import drain
 from connection_drainer.events import DrainRequest, parse_event
 from connection_drainer.settings import Settings
@@ -50,16 +51,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Terminate application sessions on the cluster named by the event (see `events.py`)."""
     settings = Settings.from_env()
     request = parse_event(event, settings)
-    ssl_context = db.build_ssl_context(settings.ca_bundle)
-
-    def connect(credentials: db.DbCredentials) -> Any:
-        """A verified-TLS connection with the configured timeout."""
-        return db.connect(
-            credentials,
-            ssl_context=ssl_context,
-            timeout=settings.connect_timeout_seconds,
-            application_name="aurora-dr-connection-drainer",
-        )
+    connect = db.connector(
+        SERVICE, timeout=settings.connect_timeout_seconds, ca_bundle=settings.ca_bundle
+    )
 
     logger.info(
         "drain requested",

@@ -18,9 +18,9 @@ import json
 import os
 import re
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import pg8000.native
@@ -253,6 +253,36 @@ def connect(
         timeout=timeout,
         application_name=application_name,
         startup_params=startup_params,
+    )
+
+
+Connector = Callable[[DbCredentials], pg8000.native.Connection]
+
+
+def application_name(service: str) -> str:
+    """The name a function's sessions carry in `pg_stat_activity`: `aurora-dr-<service>` with
+    hyphens (`connection_drainer` -> `aurora-dr-connection-drainer`)."""
+    return f"{DEFAULT_APPLICATION_NAME}-{service.replace('_', '-')}"
+
+
+def connector(
+    service: str,
+    *,
+    timeout: float,
+    ca_bundle: str | None = None,
+    statement_timeout_ms: int | None = None,
+) -> Connector:
+    """`connect` bound to one function: verified TLS, its timeout and its application name.
+
+    The TLS context is built now from `ca_bundle` (default: `ca_bundle_path()`), so a missing or
+    unusable bundle raises `TlsConfigurationError` here, before the function does any work.
+    """
+    return partial(
+        connect,
+        ssl_context=build_ssl_context(ca_bundle),
+        timeout=timeout,
+        application_name=application_name(service),
+        statement_timeout_ms=statement_timeout_ms,
     )
 
 

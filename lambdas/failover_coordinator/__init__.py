@@ -2,3 +2,6 @@
 
 `handler.lambda_handler` is the entry point; `decision.decide` is the pure decision.
 """
+
+# The function's service name in its logs, metrics and database sessions: its package name.
+SERVICE = "failover_coordinator"

@@ -1,1 +1,4 @@
 """Health checker Lambda: probes this region's and the peer region's cluster, publishes metrics."""
+
+# The function's service name in its logs, metrics and database sessions: its package name.
+SERVICE = "health_checker"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import boto3
@@ -10,7 +9,7 @@ from botocore.config import Config
 
 from drcommon import db
 from drcommon.observability import get_logger
-from health_checker import resolve
+from health_checker import SERVICE, resolve
 from health_checker.checker import run_health_check
 from health_checker.settings import Settings
 
@@ -75,12 +74,11 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     region = settings.local_region
     remaining = context.get_remaining_time_in_millis() / 1000.0
     budget = max(0.5, min(settings.run_budget_seconds, remaining - PUBLISH_RESERVE_SECONDS))
-    ssl_context = db.build_ssl_context(settings.ca_bundle)  # fail fast without a CA bundle
-    connect = functools.partial(
-        db.connect,
-        ssl_context=ssl_context,
+    # Fails fast without a CA bundle: every probe would fail and publish a false "down".
+    connect = db.connector(
+        SERVICE,
         timeout=settings.probe_timeout_seconds,
-        application_name="aurora-dr-health-checker",
+        ca_bundle=settings.ca_bundle,
         statement_timeout_ms=int(settings.probe_timeout_seconds * 1000),
     )
     logger.info("health check starting", extra={"trigger": trigger, "budgetSeconds": budget})

@@ -14,6 +14,7 @@ from botocore.config import Config
 
 from drcommon import db
 from drcommon.observability import get_logger
+from secret_rotation import SERVICE
 from secret_rotation.events import parse_event
 from secret_rotation.rotation import Rotator
 from secret_rotation.settings import Settings
@@ -27,7 +28,9 @@ AWS_CONFIG = Config(
 
 def build_rotator(settings: Settings) -> Rotator:
     """A Rotator wired to real AWS clients and verified-TLS database connections."""
-    ssl_context = db.build_ssl_context(settings.ca_bundle)
+    connect = db.connector(
+        SERVICE, timeout=settings.connect_timeout_seconds, ca_bundle=settings.ca_bundle
+    )
 
     @lru_cache(maxsize=4)
     def rds_for_region(region: str) -> Any:
@@ -37,15 +40,6 @@ def build_rotator(settings: Settings) -> Rotator:
             region_name=region,
             endpoint_url=settings.rds_endpoint_urls.get(region),
             config=AWS_CONFIG,
-        )
-
-    def connect(credentials: db.DbCredentials) -> Any:
-        """A verified-TLS connection with the configured timeout."""
-        return db.connect(
-            credentials,
-            ssl_context=ssl_context,
-            timeout=settings.connect_timeout_seconds,
-            application_name="aurora-dr-secret-rotation",
         )
 
     return Rotator(

@@ -344,3 +344,25 @@ def test_a_wrong_password_is_recognised_as_an_auth_failure(postgres_server):
     assert db.sqlstate(caught.value) == "28P01"
     assert "wrong-Password-1" not in db.describe_error(caught.value)
     assert not db.is_auth_failure(RuntimeError("x"))
+
+
+def test_a_functions_connector_verifies_tls_and_names_its_sessions(postgres_server):
+    """GIVEN a function's connector WHEN it logs in THEN the session is TLS, carries the
+    function's application name and the statement timeout."""
+    connect = db.connector(
+        "connection_drainer", timeout=3, ca_bundle=postgres_server.ca_path, statement_timeout_ms=900
+    )
+    conn = connect(DbCredentials.from_secret(postgres_server.secret_dict()))
+    try:
+        assert conn.run("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()") == [[True]]
+        assert conn.run("SHOW application_name") == [["aurora-dr-connection-drainer"]]
+        assert conn.run("SHOW statement_timeout") == [["900ms"]]
+    finally:
+        conn.close()
+
+
+def test_a_connector_without_a_usable_bundle_fails_when_built(tmp_path):
+    """GIVEN no CA bundle at the configured path WHEN a connector is built THEN it refuses at
+    once (before any login is attempted)."""
+    with pytest.raises(TlsConfigurationError, match="not found"):
+        db.connector("health_checker", timeout=3, ca_bundle=str(tmp_path / "missing.pem"))
