@@ -9,35 +9,41 @@ from __future__ import annotations
 
 from typing import Any
 
+from backup_verifier import SERVICE
 from backup_verifier.probe import RestoreProbe, availability_probe, sql_probe_from_secret
 from backup_verifier.settings import Settings
 from backup_verifier.verifier import Dependencies, run
 from drcommon import contract
-from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
-from drcommon.observability import get_logger, get_metrics
-
-SERVICE = "backup_verifier"
-METRICS_NAMESPACE = contract.AUTOMATION_NAMESPACE
+from drcommon.aws import (
+    BotoClientFactory,
+    ClientFactory,
+    Clock,
+    EndpointRouting,
+    LambdaContext,
+    SystemClock,
+)
+from drcommon.observability import add_outcome_metrics, get_logger, get_metrics
 
 logger = get_logger(SERVICE)
-metrics = get_metrics(SERVICE, namespace=METRICS_NAMESPACE)
+metrics = get_metrics(SERVICE, namespace=contract.AUTOMATION_NAMESPACE)
 
-# Module level so warm invocations reuse clients; tests replace these attributes.
-CLIENT_FACTORY: ClientFactory | None = None
+# Module level so warm invocations reuse clients; tests replace these two attributes. Clients get
+# drcommon.aws's defaults: connect 3 s, read 10 s, 3 attempts.
+CLIENT_FACTORY: ClientFactory = BotoClientFactory()
 CLOCK: Clock = SystemClock()
 
 
-def _factory(settings: Settings) -> ClientFactory:
-    global CLIENT_FACTORY
-    if CLIENT_FACTORY is None:
-        endpoints = {}
-        if settings.peer_rds_endpoint_url:
-            endpoints[("rds", settings.peer_region)] = settings.peer_rds_endpoint_url
-        CLIENT_FACTORY = BotoClientFactory(endpoint_urls=endpoints)
-    return CLIENT_FACTORY
+def clients(settings: Settings) -> ClientFactory:
+    """`CLIENT_FACTORY`, with the peer region's RDS API behind its interface endpoint if set."""
+    if not settings.peer_rds_endpoint_url:
+        return CLIENT_FACTORY
+    return EndpointRouting(
+        CLIENT_FACTORY, {("rds", settings.peer_region): settings.peer_rds_endpoint_url}
+    )
 
 
-def _probe(settings: Settings, factory: ClientFactory) -> RestoreProbe:
+def restore_probe(settings: Settings, factory: ClientFactory) -> RestoreProbe:
+    """SQL against the restored cluster when the secret is configured, else availability."""
     if settings.db_secret_id:
         return sql_probe_from_secret(
             factory("secretsmanager", settings.region), settings.db_secret_id
@@ -56,19 +62,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """
     del event  # scheduled invocation: nothing to read
     settings = Settings.from_env()
-    factory = _factory(settings)
+    factory = clients(settings)
     report = run(
         Dependencies(
             settings=settings,
             factory=factory,
             clock=CLOCK,
             context=context,
-            probe=_probe(settings, factory),
+            probe=restore_probe(settings, factory),
         )
     )
-    metrics.add_dimension(name="Environment", value=settings.environment)
-    for point in report.metrics():
-        metrics.add_metric(name=point.name, unit=point.unit, value=point.value)
+    add_outcome_metrics(metrics, report.metrics(), environment=settings.environment)
     result = report.to_dict()
     (logger.info if report.ok else logger.error)("verification finished", extra={"report": result})
     return result

@@ -12,15 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from backup_verifier import SERVICE
 from backup_verifier.probe import ProbeResult, RestoredCluster, RestoreProbe
 from backup_verifier.settings import Settings
 from backup_verifier.snapshots import Snapshot, is_ours, older_than, resource_tags
 from drcommon.aws import Clock, Deadline
+from drcommon.observability import get_logger
 
-logger = Logger(service="backup_verifier", child=True)
+logger = get_logger(SERVICE)
 
 AVAILABLE = "available"
 AWS_ERRORS = (ClientError, BotoCoreError)

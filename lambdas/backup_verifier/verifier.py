@@ -15,33 +15,24 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backup_verifier import resources
+from backup_verifier import SERVICE, resources
 from backup_verifier.probe import ProbeResult, RestoreProbe, availability_probe
 from backup_verifier.resources import Step
 from backup_verifier.settings import Settings
 from backup_verifier.snapshots import Freshness, Snapshot, assess, newest_available, run_identifier
 from drcommon import topology
 from drcommon.aws import ClientFactory, Clock, Deadline, LambdaContext
+from drcommon.observability import MetricPoint, get_logger
 
-logger = Logger(service="backup_verifier", child=True)
+logger = get_logger(SERVICE)
 
 # Kept back from the Lambda's remaining time for teardown and the report.
 RESERVE_SECONDS = 60.0
 # Below this much time left, a restore test is not started: it could not finish, and a
 # half-created cluster only waits for the next sweep.
 MIN_RESTORE_SECONDS = 300.0
-
-
-@dataclass(frozen=True)
-class MetricPoint:
-    """One EMF metric of the run."""
-
-    name: str
-    unit: str
-    value: float
 
 
 @dataclass

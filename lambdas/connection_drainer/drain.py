@@ -17,11 +17,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from connection_drainer import SERVICE
 from connection_drainer.events import DrainRequest
 from drcommon.db import describe_error, sqlstate
 from drcommon.observability import get_logger
 
-logger = get_logger("connection-drainer")
+logger = get_logger(SERVICE)
 
 SPARED_OWN_SESSION = "own_session"
 SPARED_NOT_CLIENT_BACKEND = "not_client_backend"

@@ -71,41 +71,82 @@ class ClientFactory(Protocol):
     Stubber-backed clients, which is how a handler's AWS calls are redirected without patching.
     """
 
-    def __call__(self, service: str, region: str, *, config: Config | None = None) -> Any:
-        """Return a client for `service` in `region` (with `config` overriding the default)."""
+    def __call__(
+        self,
+        service: str,
+        region: str,
+        *,
+        config: Config | None = None,
+        endpoint_url: str | None = None,
+    ) -> Any:
+        """Return a client for `service` in `region` (with `config` overriding the default, and
+        `endpoint_url` the regional endpoint)."""
         ...
 
 
 @dataclass
 class BotoClientFactory:
-    """Creates boto3 clients with `client_config()` and caches them per service and region.
+    """Creates boto3 clients with `config` and caches them per service, region and endpoint.
 
     Caching keeps clients (and their connection pools) across warm Lambda invocations. A client
     asked for with an explicit `config` is not cached: those are one-off clients with special
     timeouts (for example a synchronous Lambda invoke).
-
-    `endpoint_urls` maps `(service, region)` to an endpoint URL, for a VPC-attached function that
-    must reach another region's API through an interface endpoint reachable over the peering.
     """
 
     session: boto3.session.Session | None = None
     config: Config = field(default_factory=client_config)
-    endpoint_urls: Mapping[tuple[str, str], str] = field(default_factory=dict)
-    _cache: dict[tuple[str, str], Any] = field(default_factory=dict, init=False, repr=False)
+    _cache: dict[tuple[str, str, str | None], Any] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
-    def __call__(self, service: str, region: str, *, config: Config | None = None) -> Any:
+    def __call__(
+        self,
+        service: str,
+        region: str,
+        *,
+        config: Config | None = None,
+        endpoint_url: str | None = None,
+    ) -> Any:
         """Return a (cached unless `config` is given) client for `service` in `region`."""
-        key = (service, region)
+        key = (service, region, endpoint_url)
         if config is None and key in self._cache:
             return self._cache[key]
         session = self.session or boto3.session.Session()
         kwargs: dict[str, Any] = {"region_name": region, "config": config or self.config}
-        if key in self.endpoint_urls:
-            kwargs["endpoint_url"] = self.endpoint_urls[key]
+        if endpoint_url is not None:
+            kwargs["endpoint_url"] = endpoint_url
         client = session.client(service, **kwargs)
         if config is None:
             self._cache[key] = client
         return client
+
+
+@dataclass(frozen=True)
+class EndpointRouting:
+    """A `ClientFactory` that sends some `(service, region)` pairs to given endpoint URLs.
+
+    For a VPC-attached function without NAT that must reach another region's API: through an
+    interface endpoint of the peer VPC (its endpoint-specific DNS name), over the peering.
+    """
+
+    factory: ClientFactory
+    endpoint_urls: Mapping[tuple[str, str], str]
+
+    def __call__(
+        self,
+        service: str,
+        region: str,
+        *,
+        config: Config | None = None,
+        endpoint_url: str | None = None,
+    ) -> Any:
+        """The wrapped factory's client, aimed at the configured endpoint of `(service, region)`."""
+        return self.factory(
+            service,
+            region,
+            config=config,
+            endpoint_url=endpoint_url or self.endpoint_urls.get((service, region)),
+        )
 
 
 def error_code(exc: BaseException) -> str:

@@ -10,14 +10,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drcommon import topology
 from drcommon.aws import Clock, Deadline, client_config, retry_throttled
+from drcommon.observability import get_logger
+from failover_coordinator import SERVICE
 from failover_coordinator.decision import Operation
 
-logger = Logger(service="failover_coordinator", child=True)
+logger = get_logger(SERVICE)
 
 MUTATING_RDS_OPERATIONS = frozenset({"FailoverGlobalCluster", "SwitchoverGlobalCluster"})
 

@@ -24,12 +24,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drcommon import topology
 from drcommon.aws import ClientFactory, Clock, Deadline, LambdaContext, error_code
-from failover_coordinator import actions
+from drcommon.observability import MetricPoint, get_logger
+from failover_coordinator import SERVICE, actions
 from failover_coordinator.decision import (
     AlarmState,
     Decision,
@@ -52,7 +52,7 @@ from failover_coordinator.lock import FailoverLock, LockUnavailable
 from failover_coordinator.observe import Observer
 from failover_coordinator.settings import Settings
 
-logger = Logger(service="failover_coordinator", child=True)
+logger = get_logger(SERVICE)
 
 # Seconds kept back from the Lambda's remaining time for recording the outcome (lock + SNS).
 RESERVE_SECONDS = 20.0
@@ -60,15 +60,6 @@ RESERVE_SECONDS = 20.0
 PROBE_TIMEOUT_SECONDS = 25.0
 # Below this much time left (after the reserve) a helper invocation is not even attempted.
 MIN_INVOKE_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class MetricPoint:
-    """One EMF metric to emit for this invocation."""
-
-    name: str
-    unit: str
-    value: float
 
 
 @dataclass

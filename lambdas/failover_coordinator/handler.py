@@ -10,17 +10,16 @@ from typing import Any
 
 from drcommon import contract
 from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
-from drcommon.observability import get_logger, get_metrics
+from drcommon.observability import add_outcome_metrics, get_logger, get_metrics
+from failover_coordinator import SERVICE
 from failover_coordinator.coordinator import Dependencies, run
 from failover_coordinator.settings import Settings
 
-SERVICE = "failover_coordinator"
-METRICS_NAMESPACE = contract.AUTOMATION_NAMESPACE
-
 logger = get_logger(SERVICE)
-metrics = get_metrics(SERVICE, namespace=METRICS_NAMESPACE)
+metrics = get_metrics(SERVICE, namespace=contract.AUTOMATION_NAMESPACE)
 
-# Module level so warm invocations reuse clients; tests replace these two attributes.
+# Module level so warm invocations reuse clients; tests replace these two attributes. Clients get
+# drcommon.aws's defaults: connect 3 s, read 10 s, 3 attempts.
 CLIENT_FACTORY: ClientFactory = BotoClientFactory()
 CLOCK: Clock = SystemClock()
 
@@ -39,7 +38,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         event,
         Dependencies(settings=settings, factory=CLIENT_FACTORY, clock=CLOCK, context=context),
     )
-    metrics.add_dimension(name="Environment", value=settings.environment)
-    for point in result.metrics():
-        metrics.add_metric(name=point.name, unit=point.unit, value=point.value)
+    add_outcome_metrics(metrics, result.metrics(), environment=settings.environment)
     return result.to_dict()

@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drcommon import topology
 from drcommon.aws import ClientFactory, Clock, Deadline, retry_throttled
+from drcommon.observability import get_logger
+from failover_coordinator import SERVICE
 from failover_coordinator.decision import AlarmState, LagReading, Observations, Request
 from failover_coordinator.settings import Settings
 
-logger = Logger(service="failover_coordinator", child=True)
+logger = get_logger(SERVICE)
 
 RDS_NAMESPACE = "AWS/RDS"
 LAG_METRICS = ("AuroraGlobalDBRPOLag", "AuroraGlobalDBReplicationLag")

@@ -23,11 +23,11 @@ from drcommon import contract, db
 from drcommon.db import DbCredentials, Endpoint
 from drcommon.observability import get_logger
 from drcommon.topology import describe_global_cluster
-from health_checker import evaluation, page
+from health_checker import SERVICE, evaluation, page
 from health_checker.probes import ProbeResult, probe
 from health_checker.settings import Settings
 
-logger = get_logger("health-checker")
+logger = get_logger(SERVICE)
 
 Clock = Callable[[], float]
 ConnectCredentials = Callable[[DbCredentials], Any]  # e.g. functools.partial(db.connect, ...)

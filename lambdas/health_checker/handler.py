@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from drcommon import db
+from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
+from drcommon.aws import client_config as aws_client_config
 from drcommon.observability import get_logger
 from health_checker import SERVICE, resolve
 from health_checker.checker import run_health_check
 from health_checker.settings import Settings
 
-logger = get_logger("health-checker")
+logger = get_logger(SERVICE)
 
-# Time kept back from the Lambda's remaining time for put_metric_data (at most 2 attempts of
-# connect 2 s + read 4 s, plus backoff) and the response.
+# Module level so tests can replace them. Every client is asked for with `aws_config(...)`, which
+# depends on the probe timeout: those are one-off clients, built anew each run.
+CLIENT_FACTORY: ClientFactory = BotoClientFactory()
+CLOCK: Clock = SystemClock()
+
+# Time kept back from the Lambda's remaining time for put_metric_data and the response: two
+# attempts of connect 2 s + read 4 s, plus backoff. (`aws_config` allows a third attempt, which
+# the reserve does not cover.)
 PUBLISH_RESERVE_SECONDS = 14.0
 SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler"})
 
@@ -46,12 +54,23 @@ def validate_event(event: Any) -> str:
 
 
 def aws_config(probe_timeout_seconds: float) -> Config:
-    """Short timeouts and one retry: a slow API must not eat the run's 30 s."""
-    return Config(
+    """Short timeouts and few attempts: a slow API must not eat the run's 30 s.
+
+    3 attempts in all: what botocore made of this function's original `max_attempts: 2` (a
+    count of retries in botocore's legacy form).
+    """
+    return aws_client_config(
         connect_timeout=min(2.0, probe_timeout_seconds),
         read_timeout=probe_timeout_seconds,
-        retries={"max_attempts": 2, "mode": "standard"},
+        max_attempts=3,
     )
+
+
+def probe_budget(settings: Settings, context: LambdaContext) -> float:
+    """Seconds the probes may take: what is left after the publish reserve, within the run
+    budget, at least 0.5 s."""
+    remaining = context.get_remaining_time_in_millis() / 1000.0
+    return max(0.5, min(settings.run_budget_seconds, remaining - PUBLISH_RESERVE_SECONDS))
 
 
 def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -63,17 +82,14 @@ def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Probe this region's and the peer's cluster and publish the health metrics (or, for a
     manual `resolve` event, only look names up)."""
     trigger = validate_event(event)
     settings = Settings.from_env()
     if trigger == "resolve":
         return resolve_event(event, settings)
-    config = aws_config(settings.probe_timeout_seconds)
-    region = settings.local_region
-    remaining = context.get_remaining_time_in_millis() / 1000.0
-    budget = max(0.5, min(settings.run_budget_seconds, remaining - PUBLISH_RESERVE_SECONDS))
+    budget = probe_budget(settings, context)
     # Fails fast without a CA bundle: every probe would fail and publish a false "down".
     connect = db.connector(
         SERVICE,
@@ -81,18 +97,21 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         ca_bundle=settings.ca_bundle,
         statement_timeout_ms=int(settings.probe_timeout_seconds * 1000),
     )
+    config = aws_config(settings.probe_timeout_seconds)
+
+    def client(service: str) -> Any:
+        return CLIENT_FACTORY(service, settings.local_region, config=config)
+
     logger.info("health check starting", extra={"trigger": trigger, "budgetSeconds": budget})
     report = run_health_check(
         settings,
-        secretsmanager=boto3.client("secretsmanager", region_name=region, config=config),
-        rds=boto3.client("rds", region_name=region, config=config),
-        cloudwatch=boto3.client("cloudwatch", region_name=region, config=config),
+        secretsmanager=client("secretsmanager"),
+        rds=client("rds"),
+        cloudwatch=client("cloudwatch"),
         connect=connect,
         budget_seconds=budget,
-        lambda_client=(
-            boto3.client("lambda", region_name=region, config=config)
-            if settings.coordinator_function_name
-            else None
-        ),
+        lambda_client=client("lambda") if settings.coordinator_function_name else None,
+        clock=CLOCK.monotonic,
+        now=lambda: dt.datetime.fromtimestamp(CLOCK.time(), dt.UTC),
     )
     return report.as_dict()

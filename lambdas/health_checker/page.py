@@ -14,8 +14,9 @@ from typing import Any
 
 from drcommon import contract
 from drcommon.observability import get_logger
+from health_checker import SERVICE
 
-logger = get_logger("health-checker")
+logger = get_logger(SERVICE)
 
 PAGE_SOURCE = contract.PAGE_SOURCE
 PAGE_DETAIL_TYPE = contract.PAGE_DETAIL_TYPE

@@ -6,54 +6,53 @@ read-only calls before any step changes anything.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from drcommon import db
+from drcommon.aws import (
+    BotoClientFactory,
+    ClientFactory,
+    EndpointRouting,
+    LambdaContext,
+    client_config,
+)
 from drcommon.observability import get_logger
 from secret_rotation import SERVICE
 from secret_rotation.events import parse_event
 from secret_rotation.rotation import Rotator
 from secret_rotation.settings import Settings
 
-logger = get_logger("secret-rotation")
+logger = get_logger(SERVICE)
 
-AWS_CONFIG = Config(
-    connect_timeout=5, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"}
+# Module level so warm invocations reuse clients; tests replace it. (No CLOCK: the rotation
+# neither waits nor dates anything.) Secrets Manager and RDS calls: connect 5 s, read 10 s,
+# 4 attempts.
+CLIENT_FACTORY: ClientFactory = BotoClientFactory(
+    config=client_config(connect_timeout=5.0, read_timeout=10.0, max_attempts=4)
 )
 
 
 def build_rotator(settings: Settings) -> Rotator:
-    """A Rotator wired to real AWS clients and verified-TLS database connections."""
-    connect = db.connector(
-        SERVICE, timeout=settings.connect_timeout_seconds, ca_bundle=settings.ca_bundle
+    """A Rotator wired to `CLIENT_FACTORY` and verified-TLS database connections.
+
+    The writer may be in either region: each region's RDS API is reached through its configured
+    endpoint URL (an interface endpoint over the peering), else the public regional endpoint.
+    """
+    factory = EndpointRouting(
+        CLIENT_FACTORY, {("rds", region): url for region, url in settings.rds_endpoint_urls.items()}
     )
-
-    @lru_cache(maxsize=4)
-    def rds_for_region(region: str) -> Any:
-        """An RDS client for `region` (the writer may be in either region)."""
-        return boto3.client(
-            "rds",
-            region_name=region,
-            endpoint_url=settings.rds_endpoint_urls.get(region),
-            config=AWS_CONFIG,
-        )
-
     return Rotator(
         settings,
-        secretsmanager=boto3.client(
-            "secretsmanager", region_name=settings.local_region, config=AWS_CONFIG
+        secretsmanager=factory("secretsmanager", settings.local_region),
+        rds_for_region=lambda region: factory("rds", region),
+        connect=db.connector(
+            SERVICE, timeout=settings.connect_timeout_seconds, ca_bundle=settings.ca_bundle
         ),
-        rds_for_region=rds_for_region,
-        connect=connect,
     )
 
 
 @logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Run one rotation step (`createSecret`, `setSecret`, `testSecret` or `finishSecret`)."""
     rotation_event = parse_event(event)
     settings = Settings.from_env()

@@ -28,6 +28,7 @@ from drcommon import db
 from drcommon.db import DbCredentials, Endpoint
 from drcommon.observability import get_logger
 from drcommon.topology import describe_global_cluster
+from secret_rotation import SERVICE
 from secret_rotation.events import (
     CREATE_SECRET,
     FINISH_SECRET,
@@ -37,7 +38,7 @@ from secret_rotation.events import (
 )
 from secret_rotation.settings import Settings
 
-logger = get_logger("secret-rotation")
+logger = get_logger(SERVICE)
 
 AWSCURRENT = "AWSCURRENT"
 AWSPENDING = "AWSPENDING"

@@ -161,8 +161,9 @@ TEST_CONFIG: Config = client_config(connect_timeout=1, read_timeout=1, max_attem
 class TestClientFactory:
     """A `ClientFactory` for tests; records `(service, region, operation)` of every call.
 
-    `requests` has the same calls with their parameters, `configs` the `config` each client was
-    asked for with (the clients handed out are the test's, whatever the config). Each hook in
+    `requests` has the same calls with their parameters, `configs` and `endpoint_urls` the
+    `config` and `endpoint_url` each client was asked for with (the clients handed out are the
+    test's, whatever they were asked for with). Each hook in
     `on_new_client` is called with `(service, region, client)` for every client created.
     """
 
@@ -173,13 +174,22 @@ class TestClientFactory:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     requests: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     configs: list[tuple[str, str, Config | None]] = field(default_factory=list)
+    endpoint_urls: list[tuple[str, str, str | None]] = field(default_factory=list)
     on_new_client: list[Callable[[str, str, Any], None]] = field(default_factory=list)
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
 
-    def __call__(self, service: str, region: str, *, config: Config | None = None) -> Any:
+    def __call__(
+        self,
+        service: str,
+        region: str,
+        *,
+        config: Config | None = None,
+        endpoint_url: str | None = None,
+    ) -> Any:
         """A recorded client: an override, an unreachable one, or a plain (moto) client."""
         key = (service, region)
         self.configs.append((service, region, config))
+        self.endpoint_urls.append((service, region, endpoint_url))
         if key in self.overrides:
             return self.overrides[key]
         if key in self._cache:

@@ -461,6 +461,33 @@ def test_handler_runs_and_emits_metrics(
     assert '"CopySucceeded"' in emitted
 
 
+@pytest.mark.usefixtures("moto_aws")
+def test_handler_reaches_the_peer_rds_api_through_its_interface_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the writer in the peer region and the peer VPC's RDS interface endpoint configured
+    world = BackupWorld().build()
+    url = "https://vpce-0123-abcd.rds.us-east-1.vpce.amazonaws.com"
+    for key, value in {
+        "AWS_REGION": DR,
+        "PEER_REGION": PRIMARY,
+        "GLOBAL_CLUSTER_ID": GID,
+        "ENVIRONMENT_SUFFIX": "dev",
+        "DR_KMS_KEY_ID": world.dr_key,
+        "PEER_RDS_ENDPOINT_URL": url,
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", world.factory)
+    monkeypatch.setattr(handler, "CLOCK", world.clock)
+
+    # WHEN the schedule invokes the handler
+    handler.lambda_handler({}, FakeContext(world.clock, timeout_seconds=900))
+
+    # THEN the peer's RDS client is asked for at that endpoint, this region's at its own
+    rds_endpoints = {(r, u) for service, r, u in world.factory.endpoint_urls if service == "rds"}
+    assert rds_endpoints == {(PRIMARY, url), (DR, None)}
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from typing import Any
 
@@ -249,6 +250,8 @@ def test_the_handler_drains_the_cluster_named_by_region(
     monkeypatch.setenv("PEER_CLUSTER_ENDPOINT", f"{postgres_server.host}:{postgres_server.port}")
     monkeypatch.setenv("DB_CA_BUNDLE", postgres_server.ca_path)
     monkeypatch.setenv("DRAIN_GRACE_PERIOD_SECONDS", "0")
+    # The handler's own factory and timeouts, without clients cached by another test.
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", dataclasses.replace(handler.CLIENT_FACTORY))
     boto3.client("secretsmanager", region_name=DR).create_secret(
         Name=SECRET_ID, SecretString=json.dumps(postgres_server.secret_dict())
     )
@@ -384,7 +387,7 @@ def test_a_malformed_event_makes_no_aws_call(monkeypatch, lambda_context):
     def no_aws(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("no AWS client may be created for a malformed event")
 
-    monkeypatch.setattr(handler.boto3, "client", no_aws)
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", no_aws)
     with pytest.raises(EventError, match="exactly one of"):
         handler.lambda_handler({"users": ["app"]}, lambda_context)
 
@@ -410,3 +413,11 @@ def test_rdsadmin_is_always_protected_and_more_roles_can_be_added():
     assert settings_for(PROTECTED_USERS="ops, backup").protected_users == frozenset(
         {"rdsadmin", "ops", "backup"}
     )
+
+
+def test_the_handlers_aws_clients_keep_their_timeouts_and_attempts(fake_aws_env):
+    """GIVEN the handler's client factory WHEN it builds the Secrets Manager client THEN connect
+    3 s, read 5 s, 4 attempts (what botocore made of the original `max_attempts: 3`)."""
+    client = dataclasses.replace(handler.CLIENT_FACTORY)("secretsmanager", DR)
+    assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (3, 5)
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}

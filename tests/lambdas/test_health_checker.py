@@ -18,6 +18,7 @@ from conftest import HEALTH_SECRET_ID as SECRET_ID  # the secret the `cloud` fix
 from conftest import FakeLambdaContext
 
 from drcommon import contract, db
+from drcommon.aws import BotoClientFactory
 from drcommon.db import Endpoint
 from health_checker import evaluation, handler
 from health_checker.checker import run_health_check
@@ -643,9 +644,11 @@ class SimpleReport:
         return {}
 
 
-def test_aws_clients_get_short_timeouts_and_few_retries():
-    """GIVEN the probe timeout WHEN building the botocore config THEN short timeouts, 2 attempts."""
+def test_aws_clients_get_short_timeouts_and_few_retries(fake_aws_env):
+    """GIVEN the probe timeout WHEN a client is built with the handler's config THEN short
+    timeouts and 3 attempts (what botocore made of the original `max_attempts: 2`, a retry count)."""
     config = handler.aws_config(4.0)
     assert config.connect_timeout == 2.0
     assert config.read_timeout == 4.0
-    assert config.retries == {"max_attempts": 2, "mode": "standard"}
+    client = BotoClientFactory()("cloudwatch", PRIMARY_REGION, config=config)
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}

@@ -71,7 +71,7 @@ def handler_env(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("a resolve event must not probe, read secrets or publish metrics")
 
     monkeypatch.setattr(handler, "run_health_check", forbidden)
-    monkeypatch.setattr(handler.boto3, "client", forbidden)
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", forbidden)
 
 
 # --- validation -------------------------------------------------------------------------------

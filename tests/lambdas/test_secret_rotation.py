@@ -4,6 +4,7 @@ moto Secrets Manager with a DR replica, Stubber for the RDS topology moto cannot
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -400,7 +401,7 @@ def test_malformed_events_fail_before_any_aws_call(
     before = sm.describe_secret(SecretId=SECRET_ID)["VersionIdsToStages"]
     with monkeypatch.context() as patch:
         patch.setattr(
-            handler.boto3, "client", lambda *a, **k: pytest.fail("no AWS client for a bad event")
+            handler, "CLIENT_FACTORY", lambda *a, **k: pytest.fail("no AWS client for a bad event")
         )
         with pytest.raises(EventError, match=message):
             handler.lambda_handler(event, lambda_context)
@@ -413,6 +414,8 @@ def test_the_handler_runs_create_secret_with_real_clients(world, monkeypatch, la
     monkeypatch.setenv("LOCAL_REGION", PRIMARY_REGION)
     monkeypatch.setenv("GLOBAL_CLUSTER_IDENTIFIER", GLOBAL_CLUSTER_ID)
     monkeypatch.setenv("DB_CA_BUNDLE", world.server.ca_path)
+    # The handler's own factory and timeouts, without clients cached by another test.
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", dataclasses.replace(handler.CLIENT_FACTORY))
     event = {"SecretId": SECRET_ID, "ClientRequestToken": world.token, "Step": "createSecret"}
     assert handler.lambda_handler(event, lambda_context)["action"] == "created"
     pending = world.sm.get_secret_value(
@@ -442,3 +445,24 @@ def test_settings_defaults_and_errors():
     ]:
         with pytest.raises(SettingsError, match=message):
             Settings.from_env({**env, **changes})
+
+
+def test_the_handlers_aws_clients_keep_their_timeouts_and_attempts(fake_aws_env, postgres_server):
+    """GIVEN the handler's client factory WHEN it builds its clients THEN connect 5 s, read 10 s,
+    4 attempts (what botocore made of the original `max_attempts: 3`), each RDS API at its
+    configured endpoint."""
+    url = "https://vpce-1.rds.us-west-2.vpce.amazonaws.com"
+    settings = Settings(
+        local_region=PRIMARY_REGION,
+        global_cluster_id=GLOBAL_CLUSTER_ID,
+        rds_endpoint_urls={DR_REGION: url},
+        ca_bundle=postgres_server.ca_path,
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(handler, "CLIENT_FACTORY", dataclasses.replace(handler.CLIENT_FACTORY))
+        rotator = handler.build_rotator(settings)
+    for client in (rotator.secretsmanager, rotator.rds_for_region(PRIMARY_REGION)):
+        assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (5, 10)
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert rotator.rds_for_region(DR_REGION).meta.endpoint_url == url
+    assert rotator.rds_for_region(PRIMARY_REGION).meta.endpoint_url != url

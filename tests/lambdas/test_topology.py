@@ -30,6 +30,7 @@ from drcommon import topology
 from drcommon.aws import (
     BotoClientFactory,
     Deadline,
+    EndpointRouting,
     client_config,
     error_code,
     is_throttling,
@@ -310,7 +311,7 @@ def test_factory_caches_clients_and_applies_endpoint_overrides(
     # GIVEN a factory with an interface-endpoint URL for the peer region's RDS API
     _fake_aws_credentials(monkeypatch)
     url = "https://vpce-0123-abcd.rds.us-east-1.vpce.amazonaws.com"
-    factory = BotoClientFactory(endpoint_urls={("rds", PRIMARY): url})
+    factory = EndpointRouting(BotoClientFactory(), {("rds", PRIMARY): url})
 
     # WHEN clients are requested
     first, again = factory("rds", PRIMARY), factory("rds", PRIMARY)
