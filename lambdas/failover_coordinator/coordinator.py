@@ -34,6 +34,7 @@ from failover_coordinator.decision import (
     AlarmState,
     Decision,
     Observations,
+    Operation,
     Policy,
     Request,
     Trigger,
@@ -201,28 +202,17 @@ class Coordinator:
     # -- requests ----------------------------------------------------------------------------
 
     def _handle_request(self, request: Request) -> Result:
+        """Observe, decide, and (on `PROCEED`, outside a dry run) take the lock and act."""
         logger.info("request", extra={"request": asdict(request)})
-        try:
-            observations = self.observer.observe(request)
-        except (ClientError, BotoCoreError, topology.TopologyError) as exc:
-            # Without the topology nothing can be decided safely; say so loudly.
-            result = Result(
-                status="failed",
-                detail=f"could not read the global cluster topology: {exc}",
-                request=request,
-                page=True,
-            )
-            self._mark("decision_ms")
-            if not request.dry_run:
-                self._notify(result)
-            return result
+        observations = self._observe(request)
+        if isinstance(observations, Result):
+            return observations
         decision = decide(request, observations, Policy(self.settings.lag_budget_ms))
         self._mark("decision_ms")
         logger.info(
             "decision",
             extra={"verdict": decision.verdict.value, "reason": decision.reason},
         )
-
         if request.dry_run:
             return Result(
                 status="dry_run",
@@ -231,21 +221,47 @@ class Coordinator:
                 decision=decision,
                 lock=self._describe_lock(),
             )
-
         if decision.verdict is not Verdict.PROCEED:
-            result = Result(
-                status=decision.verdict.value,
-                detail=decision.reason,
-                request=request,
-                decision=decision,
-                page=decision.page,
-            )
-            # Health checkers page every minute while a peer looks lost: a quiet "no action"
-            # is logged and counted, not mailed; anything a human must act on is.
-            if request.trigger is not Trigger.PAGE or decision.page:
-                self._notify(result)
-            return result
+            return self._not_proceeding(request, decision)
+        lock = self._take_lock(request, decision)
+        if isinstance(lock, Result):
+            return lock
+        try:
+            return self._act(request, decision, observations, lock)
+        except Exception as exc:
+            # Anything unexpected while holding the lock: record it so nobody repeats blindly.
+            logger.exception("failover run broke while holding the lock")
+            detail = f"unexpected error while holding the lock: {exc}"
+            return self._failed(request, detail, decision=decision, held=lock)
 
+    def _observe(self, request: Request) -> Observations | Result:
+        """What the decision needs, or the failure to read the topology (nothing is decided)."""
+        try:
+            return self.observer.observe(request)
+        except (ClientError, BotoCoreError, topology.TopologyError) as exc:
+            # Without the topology nothing can be decided safely; say so loudly.
+            self._mark("decision_ms")
+            return self._failed(
+                request,
+                f"could not read the global cluster topology: {exc}",
+                notify=not request.dry_run,
+            )
+
+    def _not_proceeding(self, request: Request, decision: Decision) -> Result:
+        """A `NO_ACTION` or `REFUSED` verdict, reported as such."""
+        result = Result(
+            status=decision.verdict.value,
+            detail=decision.reason,
+            request=request,
+            decision=decision,
+            page=decision.page,
+        )
+        # Health checkers page every minute while a peer looks lost: a quiet "no action" is
+        # logged and counted, not mailed; anything a human must act on is.
+        return self._report(result, notify=request.trigger is not Trigger.PAGE or decision.page)
+
+    def _take_lock(self, request: Request, decision: Decision) -> FailoverLock | Result:
+        """The failover lock, held for this invocation, or why it could not be taken."""
         lock = self._lock()
         try:
             lock.acquire(
@@ -256,15 +272,8 @@ class Coordinator:
             )
         except (ClientError, BotoCoreError) as exc:
             # No lock, no action: acting without it could run the failover twice.
-            result = Result(
-                status="failed",
-                detail=f"could not take the failover lock, not acting: {exc}",
-                request=request,
-                decision=decision,
-                page=True,
-            )
-            self._notify(result)
-            return result
+            detail = f"could not take the failover lock, not acting: {exc}"
+            return self._failed(request, detail, decision=decision)
         except LockUnavailable as exc:
             result = Result(
                 status="blocked",
@@ -276,36 +285,17 @@ class Coordinator:
             )
             # A live lease belongs to an invocation that will report itself; a failed attempt
             # needs a human and is repeated on every trigger until someone looks.
-            if exc.blocked_by_failure:
-                self._notify(result)
-            return result
-
-        try:
-            return self._act(request, decision, observations, lock)
-        except Exception as exc:
-            # Anything unexpected while holding the lock: record it so nobody repeats blindly.
-            logger.exception("failover run broke while holding the lock")
-            detail = f"unexpected error while holding the lock: {exc}"
-            self._record(lock.fail, detail)
-            result = Result(
-                status="failed",
-                detail=detail,
-                request=request,
-                decision=decision,
-                lock="failed",
-                page=True,
-            )
-            self._notify(result)
-            return result
+            return self._report(result, notify=exc.blocked_by_failure)
+        return lock
 
     def _act(
         self, request: Request, decision: Decision, observations: Observations, lock: FailoverLock
     ) -> Result:
-        if decision.operation is None or decision.target_arn is None or not decision.source_arn:
-            raise RuntimeError("a PROCEED decision must name the operation, source and target")
+        """Under the lock: re-check, start the role change, wait for it, probe, drain, report."""
+        operation, source_arn, target_arn = _planned(decision)
         # Double-checked under the lock: the world may have moved since we observed it.
         fresh = self.observer.global_cluster()
-        if fresh.failover_in_progress or fresh.is_settled_with_writer(decision.target_arn):
+        if fresh.failover_in_progress or fresh.is_settled_with_writer(target_arn):
             detail = "state changed before acting (failover running or target already writer)"
             self._record(lock.complete, detail)
             return Result(
@@ -315,38 +305,16 @@ class Coordinator:
                 decision=decision,
                 lock="released",
             )
-
-        source = topology.parse_arn(decision.source_arn)
-        target_region = request.target_region
-        rds = self.deps.factory("rds", target_region)
+        source_region = topology.parse_arn(source_arn).region
+        rds = self.deps.factory("rds", request.target_region)
         before = self.clock.monotonic()
-        try:
-            actions.start_role_change(
-                rds,
-                decision.operation,
-                global_cluster_id=self.settings.global_cluster_id,
-                target_arn=decision.target_arn,
-                clock=self.clock,
-                deadline=self.deadline,
-            )
-        except (ClientError, BotoCoreError) as exc:
-            detail = f"{decision.operation.value} request failed: {error_code(exc) or exc}: {exc}"
-            self._record(lock.fail, detail)
-            result = Result(
-                status="failed",
-                detail=detail,
-                request=request,
-                decision=decision,
-                lock="failed",
-                page=True,
-            )
-            self._notify(result)
-            return result
-
+        refused = self._start_role_change(rds, operation, target_arn)
+        if refused is not None:
+            return self._failed(request, refused, decision=decision, held=lock)
         wait = actions.wait_for_writer(
             rds,
             global_cluster_id=self.settings.global_cluster_id,
-            target_arn=decision.target_arn,
+            target_arn=target_arn,
             clock=self.clock,
             deadline=self.deadline,
             poll_interval=self.settings.poll_interval_seconds,
@@ -354,46 +322,16 @@ class Coordinator:
         self.durations["role_change_ms"] = (self.clock.monotonic() - before) * 1000
         if not wait.completed:
             detail = (
-                f"{decision.operation.value} started but not confirmed after "
+                f"{operation.value} started but not confirmed after "
                 f"{wait.seconds:.0f} s ({wait.polls} polls, last state: {wait.last_state})"
             )
-            self._record(lock.unconfirmed, detail)
-            result = Result(
-                status="unconfirmed",
-                detail=detail,
-                request=request,
-                decision=decision,
-                lock="unconfirmed",
-                page=True,
-            )
-            self._notify(result)
-            return result
-
+            return self._failed(request, detail, decision=decision, held=lock, unconfirmed=True)
         # DNS first: the new writer's health metric, then the old writer's sessions.
-        probe = self._probe_new_writer(target_region)
-        drain = None
-        drain_budget = min(self.settings.drain_timeout_seconds, self.deadline.remaining())
-        # "When reachable": skip a region whose API did not even answer the health read, and
-        # never spend the time reserved for recording the outcome.
-        if (
-            observations.writer_alarm is not AlarmState.UNREACHABLE
-            and drain_budget >= MIN_INVOKE_SECONDS
-        ):
-            drain = actions.drain_old_writer(
-                self.deps.factory,
-                region=source.region,
-                function_name=self.settings.for_region(source.region).drainer_function_name,
-                # The drainer's schema: which of its two configured clusters to drain.
-                payload={"region": source.region},
-                timeout_seconds=drain_budget,
-                clock=self.clock,
-            )
-            self.durations["drain_ms"] = drain.seconds * 1000
-            if not drain.ok:
-                logger.warning("drain failed (not blocking)", extra={"detail": drain.detail})
+        probe = self._probe_new_writer(request.target_region)
+        drain = self._drain_old_writer(source_region, observations)
         detail = f"{decision.reason}: completed in {wait.seconds:.0f} s"
         self._record(lock.complete, detail)
-        result = Result(
+        completed = Result(
             status="completed",
             detail=detail,
             request=request,
@@ -402,8 +340,45 @@ class Coordinator:
             probe=probe,
             drain=drain,
         )
-        self._notify(result)
-        return result
+        return self._report(completed)
+
+    def _start_role_change(self, rds: Any, operation: Operation, target_arn: str) -> str | None:
+        """Ask RDS for the role change; None once accepted, else why it was refused."""
+        try:
+            actions.start_role_change(
+                rds,
+                operation,
+                global_cluster_id=self.settings.global_cluster_id,
+                target_arn=target_arn,
+                clock=self.clock,
+                deadline=self.deadline,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            return f"{operation.value} request failed: {error_code(exc) or exc}: {exc}"
+        return None
+
+    def _drain_old_writer(
+        self, region: str, observations: Observations
+    ) -> actions.InvokeOutcome | None:
+        """Drain the demoted writer in `region` when reachable; None when not attempted."""
+        budget = min(self.settings.drain_timeout_seconds, self.deadline.remaining())
+        # "When reachable": skip a region whose API did not even answer the health read, and
+        # never spend the time reserved for recording the outcome.
+        if observations.writer_alarm is AlarmState.UNREACHABLE or budget < MIN_INVOKE_SECONDS:
+            return None
+        drain = actions.drain_old_writer(
+            self.deps.factory,
+            region=region,
+            function_name=self.settings.for_region(region).drainer_function_name,
+            # The drainer's schema: which of its two configured clusters to drain.
+            payload={"region": region},
+            timeout_seconds=budget,
+            clock=self.clock,
+        )
+        self.durations["drain_ms"] = drain.seconds * 1000
+        if not drain.ok:
+            logger.warning("drain failed (not blocking)", extra={"detail": drain.detail})
+        return drain
 
     def _probe_new_writer(self, region: str) -> actions.InvokeOutcome | None:
         """Run the health checker of `region` (the new writer's) now; never raises.
@@ -487,6 +462,37 @@ class Coordinator:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    def _failed(
+        self,
+        request: Request,
+        detail: str,
+        *,
+        decision: Decision | None = None,
+        held: FailoverLock | None = None,
+        unconfirmed: bool = False,
+        notify: bool = True,
+    ) -> Result:
+        """An outcome a human must look at: paged, notified (unless told not to) and, when the
+        lock is `held`, recorded on it as `failed` (or `unconfirmed`) so nobody repeats blindly."""
+        status = "unconfirmed" if unconfirmed else "failed"
+        if held is not None:
+            self._record(held.unconfirmed if unconfirmed else held.fail, detail)
+        result = Result(
+            status=status,
+            detail=detail,
+            request=request,
+            decision=decision,
+            lock=status if held is not None else None,
+            page=True,
+        )
+        return self._report(result, notify=notify)
+
+    def _report(self, result: Result, *, notify: bool = True) -> Result:
+        """`result`, published to SNS first when `notify`."""
+        if notify:
+            self._notify(result)
+        return result
+
     def _mark(self, name: str) -> None:
         self.durations[name] = (self.clock.monotonic() - self.started) * 1000
 
@@ -549,6 +555,13 @@ class Coordinator:
         result.notified = actions.notify(
             sns, self.settings.sns_topic_arn, subject=subject, summary=summary
         )
+
+
+def _planned(decision: Decision) -> tuple[Operation, str, str]:
+    """(operation, source ARN, target ARN) of a `PROCEED` decision."""
+    if decision.operation is None or decision.target_arn is None or not decision.source_arn:
+        raise RuntimeError("a PROCEED decision must name the operation, source and target")
+    return decision.operation, decision.source_arn, decision.target_arn
 
 
 def run(event: Any, deps: Dependencies) -> Result:
