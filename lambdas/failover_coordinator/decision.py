@@ -27,10 +27,11 @@ takes no lock and two invocations that both decide to proceed cannot both act.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from drcommon.topology import ClusterStatus, GlobalClusterSnapshot
+from drcommon.topology import ClusterStatus, GlobalClusterSnapshot, GlobalMember
 
 
 class Operation(StrEnum):
@@ -140,150 +141,245 @@ class Decision:
     target_arn: str | None = None
 
 
-def decide(request: Request, obs: Observations, policy: Policy) -> Decision:
-    """Apply the gates (module docstring) to `request` and `obs`."""
-    checks: list[Check] = []
-    topo = obs.topology
-    writer = topo.writer
-    target = topo.member_in(request.target_region)
-    source_arn = writer.arn if writer else None
-    target_arn = target.arn if target else None
+@dataclass(frozen=True)
+class Stop:
+    """A gate that failed: the verdict it forces, whether a human is paged, and its check."""
 
-    def stop(verdict: Verdict, name: str, detail: str, *, page: bool) -> Decision:
-        checks.append(Check(name, False, detail))
-        return Decision(
-            verdict=verdict,
-            operation=None,
-            page=page,
-            reason=detail,
-            checks=tuple(checks),
-            source_arn=source_arn,
-            target_arn=target_arn,
+    verdict: Verdict
+    page: bool
+    check: Check
+
+
+def _passed(name: str, detail: str) -> Check:
+    return Check(name, True, detail)
+
+
+def _stop(verdict: Verdict, name: str, detail: str, *, page: bool) -> Stop:
+    return Stop(verdict, page, Check(name, False, detail))
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What the gates read: the request, the observations and the two members of interest."""
+
+    request: Request
+    obs: Observations
+    policy: Policy
+    writer: GlobalMember | None
+    target: GlobalMember | None
+
+    @property
+    def known_target(self) -> GlobalMember:
+        """The target member, for the gates after `target_member` (which refuses without one)."""
+        if self.target is None:
+            raise RuntimeError("gate order: target_member must pass first")
+        return self.target
+
+    @property
+    def known_writer(self) -> GlobalMember:
+        """The writer member, for the gates after `writer_known` (which refuses without one)."""
+        if self.writer is None:
+            raise RuntimeError("gate order: writer_known must pass first")
+        return self.writer
+
+    @property
+    def paged(self) -> bool:
+        """The request is itself a fresh failed probe from the target's vantage point."""
+        return self.request.trigger in TRIGGERS_OBSERVING_TARGET_VANTAGE
+
+    @property
+    def target_unhealthy(self) -> bool:
+        """The writer is unhealthy as seen from the target region."""
+        return self.paged or self.obs.target_probe_alarm.unhealthy
+
+    def vantage(self) -> str:
+        """Both vantage points, as the health gates report them."""
+        request, obs = self.request, self.obs
+        page_note = (
+            f" (paged by the health checker in {request.target_region}"
+            f"{f' at {request.observed_at}' if request.observed_at else ''}: counts as unhealthy)"
+            if self.paged
+            else ""
+        )
+        return (
+            f"probe alarm in {request.target_region}: {obs.target_probe_alarm.value}{page_note}; "
+            f"writer alarm in {self.known_writer.region}: {obs.writer_alarm.value}"
         )
 
-    def passed(name: str, detail: str) -> None:
-        checks.append(Check(name, True, detail))
 
-    if topo.failover_state is not None:
-        state = topo.failover_state
-        return stop(
+Gate = Callable[[_Facts], Check | Stop]
+
+
+def _no_failover_in_progress(f: _Facts) -> Check | Stop:
+    """Gate 1: nothing is running on the global cluster already."""
+    state = f.obs.topology.failover_state
+    if state is not None:
+        return _stop(
             Verdict.NO_ACTION,
             "no_failover_in_progress",
             f"a global {state.status} is already running "
             f"({state.from_arn} -> {state.to_arn}); not starting another",
             page=False,
         )
-    passed("no_failover_in_progress", "global cluster idle")
+    return _passed("no_failover_in_progress", "global cluster idle")
 
-    if target is None:
-        return stop(
+
+def _target_member(f: _Facts) -> Check | Stop:
+    """Gate 2: the target region has a member cluster."""
+    if f.target is None:
+        return _stop(
             Verdict.REFUSED,
             "target_member",
-            f"global cluster {topo.identifier} has no member in {request.target_region}",
+            f"global cluster {f.obs.topology.identifier} has no member in "
+            f"{f.request.target_region}",
             page=True,
         )
-    passed("target_member", target.arn)
+    return _passed("target_member", f.target.arn)
 
+
+def _target_not_writer(f: _Facts) -> Check | Stop:
+    """Gate 3: the target does not hold the writer role already."""
+    target = f.known_target
     if target.is_writer:
-        return stop(
+        return _stop(
             Verdict.NO_ACTION,
             "target_not_writer",
             f"{target.cluster_id} in {target.region} already holds the writer role",
             page=False,
         )
-    passed("target_not_writer", f"writer is {source_arn}")
+    return _passed("target_not_writer", f"writer is {f.writer.arn if f.writer else None}")
 
-    if writer is None:
-        return stop(
+
+def _writer_known(f: _Facts) -> Check | Stop:
+    """Gate 4: there is a writer to move away from."""
+    if f.writer is None:
+        return _stop(
             Verdict.REFUSED,
             "writer_known",
-            f"global cluster {topo.identifier} reports no writer member; needs an operator "
-            "(a detached cluster may have to be promoted with RemoveFromGlobalCluster)",
+            f"global cluster {f.obs.topology.identifier} reports no writer member; needs an "
+            "operator (a detached cluster may have to be promoted with RemoveFromGlobalCluster)",
             page=True,
         )
-    passed("writer_known", writer.arn)
+    return _passed("writer_known", f.writer.arn)
 
-    cluster = obs.target_cluster
+
+def _target_available(f: _Facts) -> Check | Stop:
+    """Gate 5: the target cluster is available with at least one available instance."""
+    cluster = f.obs.target_cluster
     if cluster is None or not cluster.is_available:
         detail = (
-            f"target cluster {target.cluster_id} could not be described"
+            f"target cluster {f.known_target.cluster_id} could not be described"
             if cluster is None
             else f"target cluster {cluster.identifier} is {cluster.status} with "
             f"{cluster.available_instances} available instance(s)"
         )
-        return stop(Verdict.REFUSED, "target_available", detail, page=True)
-    passed(
+        return _stop(Verdict.REFUSED, "target_available", detail, page=True)
+    return _passed(
         "target_available",
         f"{cluster.identifier} available, {cluster.available_instances} available instance(s)",
     )
 
+
+def _target_in_sync(f: _Facts) -> Check | Stop:
+    """Gate 6: the target is in sync; `force` overrides for a failover only."""
+    target = f.known_target
     sync = target.synchronization_status
-    if sync not in (None, "connected"):
-        detail = f"target {target.cluster_id} synchronization status is {sync}"
-        if request.operation is Operation.FAILOVER and request.force:
-            passed("target_in_sync", f"{detail} (forced)")
-        else:
-            return stop(Verdict.REFUSED, "target_in_sync", detail, page=True)
-    else:
-        passed("target_in_sync", f"synchronization status {sync or 'not reported'}")
+    if sync in (None, "connected"):
+        return _passed("target_in_sync", f"synchronization status {sync or 'not reported'}")
+    detail = f"target {target.cluster_id} synchronization status is {sync}"
+    if f.request.operation is Operation.FAILOVER and f.request.force:
+        return _passed("target_in_sync", f"{detail} (forced)")
+    return _stop(Verdict.REFUSED, "target_in_sync", detail, page=True)
 
-    paged = request.trigger in TRIGGERS_OBSERVING_TARGET_VANTAGE
-    target_unhealthy = paged or obs.target_probe_alarm.unhealthy
-    page_note = (
-        f" (paged by the health checker in {request.target_region}"
-        f"{f' at {request.observed_at}' if request.observed_at else ''}: counts as unhealthy)"
-        if paged
-        else ""
+
+def _writer_unhealthy_twice(f: _Facts) -> Check | Stop:
+    """Gate 7 (failover): the writer is unhealthy from both vantage points; only a manual
+    request may `force` past it."""
+    vantage = f.vantage()
+    if f.target_unhealthy and f.obs.writer_alarm.unhealthy:
+        return _passed("writer_unhealthy_twice", vantage)
+    if f.request.trigger is Trigger.MANUAL and f.request.force:
+        return _passed("writer_unhealthy_twice", f"{vantage} (forced)")
+    return _stop(
+        Verdict.NO_ACTION,
+        "writer_unhealthy_twice",
+        f"the writer is not unhealthy from both vantage points ({vantage}); not failing over",
+        page=False,
     )
-    vantage = (
-        f"probe alarm in {request.target_region}: {obs.target_probe_alarm.value}{page_note}; "
-        f"writer alarm in {writer.region}: {obs.writer_alarm.value}"
+
+
+def _lag_within_budget(f: _Facts) -> Check | Stop:
+    """Gate 8 (failover): the lag is known and within the budget (`force` overrides)."""
+    lag, budget = f.obs.lag.lag_ms, f.policy.lag_budget_ms
+    if lag is None or lag > budget:
+        seen = "unknown (no datapoints)" if lag is None else f"{lag:.0f} ms"
+        detail = f"replication lag {seen}, budget {budget:.0f} ms"
+        if f.request.force:
+            return _passed("lag_within_budget", f"{detail} (forced)")
+        return _stop(
+            Verdict.REFUSED,
+            "lag_within_budget",
+            f"{detail}: failing over could lose more data than allowed; "
+            "an operator must decide (re-run with force)",
+            page=True,
+        )
+    return _passed("lag_within_budget", f"replication lag {lag:.0f} ms, budget {budget:.0f} ms")
+
+
+def _writer_healthy(f: _Facts) -> Check | Stop:
+    """Gate 9 (switchover): the writer is healthy from both vantage points."""
+    vantage = f.vantage()
+    if f.target_unhealthy or f.obs.writer_alarm.unhealthy:
+        return _stop(
+            Verdict.REFUSED,
+            "writer_healthy",
+            f"a switchover needs a healthy writer ({vantage}); use a failover instead",
+            page=True,
+        )
+    return _passed("writer_healthy", vantage)
+
+
+_COMMON_GATES: tuple[Gate, ...] = (
+    _no_failover_in_progress,
+    _target_member,
+    _target_not_writer,
+    _writer_known,
+    _target_available,
+    _target_in_sync,
+)
+# The gates of each operation, in order (module docstring).
+GATES: dict[Operation, tuple[Gate, ...]] = {
+    Operation.FAILOVER: (*_COMMON_GATES, _writer_unhealthy_twice, _lag_within_budget),
+    Operation.SWITCHOVER: (*_COMMON_GATES, _writer_healthy),
+}
+
+
+def decide(request: Request, obs: Observations, policy: Policy) -> Decision:
+    """Apply the gates (module docstring) to `request` and `obs`: the first that stops decides."""
+    facts = _Facts(
+        request=request,
+        obs=obs,
+        policy=policy,
+        writer=obs.topology.writer,
+        target=obs.topology.member_in(request.target_region),
     )
-    if request.operation is Operation.FAILOVER:
-        both = target_unhealthy and obs.writer_alarm.unhealthy
-        if not both:
-            if request.trigger is Trigger.MANUAL and request.force:
-                passed("writer_unhealthy_twice", f"{vantage} (forced)")
-            else:
-                return stop(
-                    Verdict.NO_ACTION,
-                    "writer_unhealthy_twice",
-                    "the writer is not unhealthy from both vantage points "
-                    f"({vantage}); not failing over",
-                    page=False,
-                )
-        else:
-            passed("writer_unhealthy_twice", vantage)
-
-        lag = obs.lag.lag_ms
-        if lag is None or lag > policy.lag_budget_ms:
-            seen = "unknown (no datapoints)" if lag is None else f"{lag:.0f} ms"
-            detail = f"replication lag {seen}, budget {policy.lag_budget_ms:.0f} ms"
-            if request.force:
-                passed("lag_within_budget", f"{detail} (forced)")
-            else:
-                return stop(
-                    Verdict.REFUSED,
-                    "lag_within_budget",
-                    f"{detail}: failing over could lose more data than allowed; "
-                    "an operator must decide (re-run with force)",
-                    page=True,
-                )
-        else:
-            passed(
-                "lag_within_budget",
-                f"replication lag {lag:.0f} ms, budget {policy.lag_budget_ms:.0f} ms",
+    source_arn = facts.writer.arn if facts.writer else None
+    target_arn = facts.target.arn if facts.target else None
+    checks: list[Check] = []
+    for gate in GATES[request.operation]:
+        outcome = gate(facts)
+        if isinstance(outcome, Stop):
+            return Decision(
+                verdict=outcome.verdict,
+                operation=None,
+                page=outcome.page,
+                reason=outcome.check.detail,
+                checks=(*checks, outcome.check),
+                source_arn=source_arn,
+                target_arn=target_arn,
             )
-    else:
-        if target_unhealthy or obs.writer_alarm.unhealthy:
-            return stop(
-                Verdict.REFUSED,
-                "writer_healthy",
-                f"a switchover needs a healthy writer ({vantage}); use a failover instead",
-                page=True,
-            )
-        passed("writer_healthy", vantage)
-
+        checks.append(outcome)
+    writer, target = facts.known_writer, facts.known_target
     return Decision(
         verdict=Verdict.PROCEED,
         operation=request.operation,
