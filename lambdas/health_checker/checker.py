@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -116,14 +116,23 @@ def make_connector(
     return connect_endpoint
 
 
-def _await(future: Future, deadline: float, clock: Clock) -> tuple[Any, str | None]:
-    """(result, None) or (None, error text); a future still running at the deadline is an error."""
-    try:
-        return future.result(timeout=max(0.0, deadline - clock())), None
-    except FutureTimeout:
-        return None, "timed out (run budget exhausted)"
-    except Exception as exc:
-        return None, db.describe_error(exc)
+@dataclass
+class _ProbePhase:
+    """The concurrent part of one run: a pool, its deadline and the errors seen so far."""
+
+    pool: ThreadPoolExecutor
+    deadline: float
+    clock: Clock
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def wait(self, future: Future[Any]) -> tuple[Any, str | None]:
+        """(result, None) or (None, error text); still running at the deadline is an error."""
+        try:
+            return future.result(timeout=max(0.0, self.deadline - self.clock())), None
+        except FutureTimeout:
+            return None, "timed out (run budget exhausted)"
+        except Exception as exc:
+            return None, db.describe_error(exc)
 
 
 def run_health_check(
@@ -144,70 +153,110 @@ def run_health_check(
     When the peer writer is lost and a coordinator is configured, it is paged after publishing.
     """
     started = clock()
-    deadline = started + budget_seconds
     timestamp = now()
-    errors: dict[str, str] = {}
     # One worker per task (2 API reads + 3 probes): a hung task never delays another.
     pool = ThreadPoolExecutor(max_workers=5, thread_name_prefix="health-probe")
+    phase = _ProbePhase(pool, deadline=started + budget_seconds, clock=clock)
     try:
-        # The secret and the writer role are independent: fetch them concurrently.
-        creds_future = pool.submit(db.read_credentials, secretsmanager, settings.secret_id)
-        topology_future = pool.submit(describe_global_cluster, rds, settings.global_cluster_id)
-        credentials, creds_error = _await(creds_future, deadline, clock)
-        snapshot, topology_error = _await(topology_future, deadline, clock)
-        # No single writer (mid-failover, detached) counts as "the role cannot be read".
-        writer = snapshot.writer if snapshot is not None else None
-        writer_region = writer.region if writer is not None else None
-        if creds_error:
-            errors["credentials"] = creds_error
-        if topology_error:
-            errors["writerRole"] = topology_error
-        elif writer is None:
-            errors["writerRole"] = "no member of the global cluster holds the writer role"
-
-        cluster = reader = peer = None
-        if credentials is not None:
-            connector = make_connector(
-                CredentialSource(secretsmanager, settings.secret_id, credentials), connect
-            )
-            futures = {
-                "cluster": pool.submit(
-                    probe,
-                    connector,
-                    settings.cluster_endpoint,
-                    heartbeat_region=settings.local_region,
-                    read_lag=True,
-                ),
-                "reader": pool.submit(
-                    probe, connector, settings.reader_endpoint, read_lag=True, check_writer=False
-                ),
-            }
-            if evaluation.should_probe_peer(settings.local_region, writer_region):
-                futures["peer"] = pool.submit(probe, connector, settings.peer_cluster_endpoint)
-            results: dict[str, ProbeResult] = {}
-            endpoints = {
-                "cluster": settings.cluster_endpoint,
-                "reader": settings.reader_endpoint,
-                "peer": settings.peer_cluster_endpoint,
-            }
-            for name, future in futures.items():
-                result, error = _await(future, deadline, clock)
-                results[name] = result or ProbeResult.failed(endpoints[name], error or "no result")
-                if results[name].error:
-                    errors[name] = results[name].error
-            cluster, reader, peer = results["cluster"], results["reader"], results.get("peer")
+        credentials, writer_region = _read_credentials_and_writer(
+            phase, settings, secretsmanager, rds
+        )
+        probes = _probe_endpoints(
+            phase, settings, secretsmanager, connect, credentials, writer_region
+        )
     finally:
         # Never wait for a hung probe: its socket timeout ends it later, in the background.
         pool.shutdown(wait=False, cancel_futures=True)
-
     observation = evaluation.Observation(
         local_region=settings.local_region,
         peer_region=settings.peer_region,
         writer_region=writer_region,
-        cluster=cluster,
-        reader=reader,
-        peer=peer,
+        cluster=probes.get("cluster"),
+        reader=probes.get("reader"),
+        peer=probes.get("peer"),
     )
+    values = _publish(cloudwatch, settings, observation, timestamp)
+    paged = _page_if_lost(lambda_client, settings, values, writer_region, timestamp)
+    report = HealthReport(
+        observation=observation,
+        values={metric.name: value for metric, value in values.items()},
+        errors=phase.errors,
+        elapsed_ms=(clock() - started) * 1000.0,
+        page=paged,
+    )
+    logger.info("health check published", extra=report.as_dict())
+    return report
+
+
+def _read_credentials_and_writer(
+    phase: _ProbePhase, settings: Settings, secretsmanager: Any, rds: Any
+) -> tuple[DbCredentials | None, str | None]:
+    """The AWSCURRENT login and the writer's region, read concurrently (None: not read)."""
+    creds_future = phase.pool.submit(db.read_credentials, secretsmanager, settings.secret_id)
+    topology_future = phase.pool.submit(describe_global_cluster, rds, settings.global_cluster_id)
+    credentials, creds_error = phase.wait(creds_future)
+    snapshot, topology_error = phase.wait(topology_future)
+    # No single writer (mid-failover, detached) counts as "the role cannot be read".
+    writer = snapshot.writer if snapshot is not None else None
+    if creds_error:
+        phase.errors["credentials"] = creds_error
+    if topology_error:
+        phase.errors["writerRole"] = topology_error
+    elif writer is None:
+        phase.errors["writerRole"] = "no member of the global cluster holds the writer role"
+    return credentials, writer.region if writer is not None else None
+
+
+def _probe_endpoints(
+    phase: _ProbePhase,
+    settings: Settings,
+    secretsmanager: Any,
+    connect: ConnectCredentials,
+    credentials: DbCredentials | None,
+    writer_region: str | None,
+) -> dict[str, ProbeResult]:
+    """This region's cluster and reader, and the peer's cluster unless this region is the
+    writer, probed concurrently; nothing without credentials."""
+    if credentials is None:
+        return {}
+    connector = make_connector(
+        CredentialSource(secretsmanager, settings.secret_id, credentials), connect
+    )
+    endpoints = {
+        "cluster": settings.cluster_endpoint,
+        "reader": settings.reader_endpoint,
+        "peer": settings.peer_cluster_endpoint,
+    }
+    futures = {
+        "cluster": phase.pool.submit(
+            probe,
+            connector,
+            settings.cluster_endpoint,
+            heartbeat_region=settings.local_region,
+            read_lag=True,
+        ),
+        "reader": phase.pool.submit(
+            probe, connector, settings.reader_endpoint, read_lag=True, check_writer=False
+        ),
+    }
+    if evaluation.should_probe_peer(settings.local_region, writer_region):
+        futures["peer"] = phase.pool.submit(probe, connector, settings.peer_cluster_endpoint)
+    results: dict[str, ProbeResult] = {}
+    for name, future in futures.items():
+        result, error = phase.wait(future)
+        results[name] = result or ProbeResult.failed(endpoints[name], error or "no result")
+        if results[name].error:
+            phase.errors[name] = results[name].error
+    return results
+
+
+def _publish(
+    cloudwatch: Any,
+    settings: Settings,
+    observation: evaluation.Observation,
+    timestamp: dt.datetime,
+) -> dict[contract.HealthMetric, float | None]:
+    """Publish every measured contract metric in one `put_metric_data`; returns the values."""
     values = evaluation.metric_values(observation)
     data = evaluation.metric_data(
         values,
@@ -217,23 +266,25 @@ def run_health_check(
         timestamp=timestamp,
     )
     cloudwatch.put_metric_data(Namespace=contract.NAMESPACE, MetricData=data)
-    outcome = None
-    if settings.coordinator_function_name and page.should_page(
+    return values
+
+
+def _page_if_lost(
+    lambda_client: Any,
+    settings: Settings,
+    values: dict[contract.HealthMetric, float | None],
+    writer_region: str | None,
+    timestamp: dt.datetime,
+) -> page.PageOutcome | None:
+    """Page this region's coordinator when the peer writer is lost and one is configured."""
+    if not settings.coordinator_function_name or not page.should_page(
         values, settings.local_region, writer_region
     ):
-        outcome = page.page_coordinator(
-            lambda_client,
-            settings.coordinator_function_name,
-            local_region=settings.local_region,
-            peer_region=settings.peer_region,
-            observed_at=timestamp,
-        )
-    report = HealthReport(
-        observation=observation,
-        values={metric.name: value for metric, value in values.items()},
-        errors=errors,
-        elapsed_ms=(clock() - started) * 1000.0,
-        page=outcome,
+        return None
+    return page.page_coordinator(
+        lambda_client,
+        settings.coordinator_function_name,
+        local_region=settings.local_region,
+        peer_region=settings.peer_region,
+        observed_at=timestamp,
     )
-    logger.info("health check published", extra=report.as_dict())
-    return report
