@@ -7,7 +7,7 @@ later run removes whatever a crashed or timed-out run left behind.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -214,16 +214,12 @@ def _teardown(rds: Any, cluster_id: str, instance_id: str, created: list[str]) -
     problems = []
     if "instance" in created:
         try:
-            rds.delete_db_instance(
-                DBInstanceIdentifier=instance_id,
-                SkipFinalSnapshot=True,
-                DeleteAutomatedBackups=True,
-            )
+            _delete_instance(rds, instance_id)
         except AWS_ERRORS as exc:
             problems.append(f"instance {instance_id}: {exc}")
     try:
         # Deleting the cluster is accepted once its instances are being deleted.
-        rds.delete_db_cluster(DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
+        _delete_cluster(rds, cluster_id)
     except AWS_ERRORS as exc:
         problems.append(f"cluster {cluster_id}: {exc}")
     if problems:
@@ -240,6 +236,67 @@ class SweepResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _delete_instance(rds: Any, instance_id: str) -> None:
+    rds.delete_db_instance(
+        DBInstanceIdentifier=instance_id, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+    )
+
+
+def _delete_cluster(rds: Any, cluster_id: str) -> None:
+    rds.delete_db_cluster(DBClusterIdentifier=cluster_id, SkipFinalSnapshot=True)
+
+
+def _delete_snapshot(rds: Any, snapshot_id: str) -> None:
+    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
+
+
+@dataclass(frozen=True)
+class _Sweepable:
+    """One kind of resource the sweep looks for: how to list it, read it and delete it."""
+
+    label: str
+    operation: str  # the describe_* paginator
+    items: str  # the list in each page
+    identifier: str
+    created: str
+    status: str
+    delete: Callable[[Any, str], None]
+    filters: Mapping[str, str] = field(default_factory=dict)
+
+
+# Instances first, so their clusters become deletable; only manual snapshots are ever ours.
+_SWEPT: tuple[_Sweepable, ...] = (
+    _Sweepable(
+        label="instance",
+        operation="describe_db_instances",
+        items="DBInstances",
+        identifier="DBInstanceIdentifier",
+        created="InstanceCreateTime",
+        status="DBInstanceStatus",
+        delete=_delete_instance,
+    ),
+    _Sweepable(
+        label="cluster",
+        operation="describe_db_clusters",
+        items="DBClusters",
+        identifier="DBClusterIdentifier",
+        created="ClusterCreateTime",
+        status="Status",
+        delete=_delete_cluster,
+    ),
+    _Sweepable(
+        label="snapshot",
+        operation="describe_db_cluster_snapshots",
+        items="DBClusterSnapshots",
+        identifier="DBClusterSnapshotIdentifier",
+        created="SnapshotCreateTime",
+        status="Status",
+        delete=_delete_snapshot,
+        filters={"SnapshotType": "manual"},
+    ),
+)
+
+
 def sweep(rds: Any, settings: Settings, now: datetime) -> SweepResult:
     """Delete our instances, clusters and snapshots older than `SWEEP_AFTER_HOURS`.
 
@@ -247,70 +304,38 @@ def sweep(rds: Any, settings: Settings, now: datetime) -> SweepResult:
     deleting is retried by the next run.
     """
     result = SweepResult()
-    stem, environment, hours = settings.name_stem, settings.environment, settings.sweep_after_hours
-
-    def mine(identifier: str, tags: Any, created: datetime | None, status: str) -> bool:
-        return (
-            is_ours(identifier, tags, stem=stem, environment=environment)
-            and older_than(created, now, hours)
-            and status != "deleting"
-        )
-
-    def attempt(label: str, call: Callable[[], Any]) -> None:
-        try:
-            call()
-        except AWS_ERRORS as exc:
-            result.errors.append(f"{label}: {exc}")
-        else:
-            result.deleted.append(label)
-
     try:
-        for page in rds.get_paginator("describe_db_instances").paginate():
-            for inst in page.get("DBInstances", []):
-                iid = inst["DBInstanceIdentifier"]
-                if mine(
-                    iid,
-                    inst.get("TagList"),
-                    inst.get("InstanceCreateTime"),
-                    inst.get("DBInstanceStatus", ""),
-                ):
-                    attempt(
-                        f"instance {iid}",
-                        lambda iid=iid: rds.delete_db_instance(
-                            DBInstanceIdentifier=iid,
-                            SkipFinalSnapshot=True,
-                            DeleteAutomatedBackups=True,
-                        ),
-                    )
-        for page in rds.get_paginator("describe_db_clusters").paginate():
-            for cluster in page.get("DBClusters", []):
-                cid = cluster["DBClusterIdentifier"]
-                if mine(
-                    cid,
-                    cluster.get("TagList"),
-                    cluster.get("ClusterCreateTime"),
-                    cluster.get("Status", ""),
-                ):
-                    attempt(
-                        f"cluster {cid}",
-                        lambda cid=cid: rds.delete_db_cluster(
-                            DBClusterIdentifier=cid, SkipFinalSnapshot=True
-                        ),
-                    )
-        for page in rds.get_paginator("describe_db_cluster_snapshots").paginate(
-            SnapshotType="manual"
-        ):
-            for snap in page.get("DBClusterSnapshots", []):
-                sid = snap["DBClusterSnapshotIdentifier"]
-                if mine(
-                    sid, snap.get("TagList"), snap.get("SnapshotCreateTime"), snap.get("Status", "")
-                ):
-                    attempt(
-                        f"snapshot {sid}",
-                        lambda sid=sid: rds.delete_db_cluster_snapshot(
-                            DBClusterSnapshotIdentifier=sid
-                        ),
-                    )
+        for kind in _SWEPT:
+            for page in rds.get_paginator(kind.operation).paginate(**kind.filters):
+                for item in page.get(kind.items, []):
+                    if _sweepable(item, kind, settings, now):
+                        _attempt_delete(rds, kind, item[kind.identifier], result)
     except AWS_ERRORS as exc:
         result.errors.append(f"listing failed: {exc}")
     return result
+
+
+def _sweepable(
+    item: Mapping[str, Any], kind: _Sweepable, settings: Settings, now: datetime
+) -> bool:
+    """Ours (tags and name), older than the sweep age, and not already being deleted."""
+    return (
+        is_ours(
+            item[kind.identifier],
+            item.get("TagList"),
+            stem=settings.name_stem,
+            environment=settings.environment,
+        )
+        and older_than(item.get(kind.created), now, settings.sweep_after_hours)
+        and item.get(kind.status, "") != "deleting"
+    )
+
+
+def _attempt_delete(rds: Any, kind: _Sweepable, identifier: str, result: SweepResult) -> None:
+    label = f"{kind.label} {identifier}"
+    try:
+        kind.delete(rds, identifier)
+    except AWS_ERRORS as exc:
+        result.errors.append(f"{label}: {exc}")
+    else:
+        result.deleted.append(label)

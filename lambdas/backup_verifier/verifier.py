@@ -126,7 +126,7 @@ def run(deps: Dependencies) -> Report:
     swept = resources.sweep(local_rds, settings, now)
     report.swept, report.sweep_errors = swept.deleted, swept.errors
     try:
-        _verify(deps, report, local_rds, now, deadline)
+        _Verification(deps, report, local_rds, now, deadline).run()
     except (ClientError, BotoCoreError, topology.TopologyError) as exc:
         report.problems.append(f"verification aborted: {exc}")
     if report.teardown.status == "failed":
@@ -137,73 +137,111 @@ def run(deps: Dependencies) -> Report:
     return report
 
 
-def _verify(
-    deps: Dependencies, report: Report, local_rds: Any, now: datetime, deadline: Deadline
-) -> None:
-    settings, clock = deps.settings, deps.clock
-    snapshot_view = topology.describe_global_cluster(local_rds, settings.global_cluster_id)
-    writer = snapshot_view.writer
-    if writer is None:
-        report.problems.append("the global cluster reports no writer (failover in progress?)")
-        return
-    report.writer_arn = writer.arn
+@dataclass
+class _Verification:
+    """The steps of one run after the sweep, each recording its outcome on `report`."""
 
-    source_rds = deps.factory("rds", writer.region)
-    snapshots = [
-        Snapshot.from_api(item)
-        for page in source_rds.get_paginator("describe_db_cluster_snapshots").paginate(
-            DBClusterIdentifier=writer.cluster_id, SnapshotType="automated"
+    deps: Dependencies
+    report: Report
+    local_rds: Any
+    now: datetime
+    deadline: Deadline
+
+    def run(self) -> None:
+        """Writer -> its fresh snapshot -> a copy here (unless local) -> the restore test."""
+        writer = self.writer()
+        if writer is None:
+            return
+        newest = self.fresh_snapshot(writer)
+        if newest is None:
+            return
+        run_id = run_identifier(self.deps.settings.name_stem, self.now)
+        restore_from = self.copy_here(writer, newest, run_id)
+        if restore_from is not None:
+            self.restore_test(newest, restore_from, run_id)
+
+    def writer(self) -> topology.GlobalMember | None:
+        """The current writer member, from the topology (roles move after a switchover)."""
+        snapshot_view = topology.describe_global_cluster(
+            self.local_rds, self.deps.settings.global_cluster_id
         )
-        for item in page.get("DBClusterSnapshots", [])
-    ]
-    newest = newest_available(snapshots)
-    report.snapshot = newest.arn if newest else None
-    report.freshness = assess(newest, now, settings.max_snapshot_age_hours)
-    if newest is None or not report.freshness.fresh:
-        report.problems.append(report.freshness.detail)
-        return
+        writer = snapshot_view.writer
+        if writer is None:
+            self.report.problems.append(
+                "the global cluster reports no writer (failover in progress?)"
+            )
+            return None
+        self.report.writer_arn = writer.arn
+        return writer
 
-    run_id = run_identifier(settings.name_stem, now)
-    if writer.region == settings.region:
-        report.copy = Step("skipped", "the writer is in this region: nothing to copy")
-        restore_from = newest.identifier
-    else:
-        report.copy = resources.copy_to_region(
-            local_rds,
+    def fresh_snapshot(self, writer: topology.GlobalMember) -> Snapshot | None:
+        """The writer's newest available automated snapshot, if it is recent enough."""
+        source_rds = self.deps.factory("rds", writer.region)
+        snapshots = [
+            Snapshot.from_api(item)
+            for page in source_rds.get_paginator("describe_db_cluster_snapshots").paginate(
+                DBClusterIdentifier=writer.cluster_id, SnapshotType="automated"
+            )
+            for item in page.get("DBClusterSnapshots", [])
+        ]
+        newest = newest_available(snapshots)
+        self.report.snapshot = newest.arn if newest else None
+        self.report.freshness = assess(newest, self.now, self.deps.settings.max_snapshot_age_hours)
+        if newest is None or not self.report.freshness.fresh:
+            self.report.problems.append(self.report.freshness.detail)
+            return None
+        return newest
+
+    def copy_here(self, writer: topology.GlobalMember, newest: Snapshot, run_id: str) -> str | None:
+        """The snapshot to restore from in this region: the writer's own when it is local,
+        else this run's copy (None when the copy failed)."""
+        if writer.region == self.deps.settings.region:
+            self.report.copy = Step("skipped", "the writer is in this region: nothing to copy")
+            return newest.identifier
+        self.report.copy = resources.copy_to_region(
+            self.local_rds,
             newest,
             source_region=writer.region,
             target_id=run_id,
-            settings=settings,
-            clock=clock,
-            deadline=deadline,
+            settings=self.deps.settings,
+            clock=self.deps.clock,
+            deadline=self.deadline,
         )
-        if not report.copy.ok:
-            report.problems.append(report.copy.detail)
-            return
-        restore_from = run_id
+        if not self.report.copy.ok:
+            self.report.problems.append(self.report.copy.detail)
+            return None
+        return run_id
 
-    if not settings.restore_enabled:
-        report.restore = Step("skipped", "restore test disabled for this sizing")
-        return
-    if deadline.remaining() < MIN_RESTORE_SECONDS:
-        report.restore = Step(
-            "timed_out",
-            f"only {deadline.remaining():.0f} s left, a restore test needs {MIN_RESTORE_SECONDS:.0f} s",
+    def restore_test(self, newest: Snapshot, restore_from: str, run_id: str) -> None:
+        """Restore, probe and tear down, when enabled and there is time for it."""
+        report, deadline = self.report, self.deadline
+        if not self.deps.settings.restore_enabled:
+            report.restore = Step("skipped", "restore test disabled for this sizing")
+            return
+        if deadline.remaining() < MIN_RESTORE_SECONDS:
+            report.restore = Step(
+                "timed_out",
+                f"only {deadline.remaining():.0f} s left, a restore test needs "
+                f"{MIN_RESTORE_SECONDS:.0f} s",
+            )
+            report.problems.append(report.restore.detail)
+            return
+        outcome = resources.restore_and_probe(
+            self.local_rds,
+            snapshot_ref=restore_from,
+            snapshot=newest,
+            cluster_id=run_id,
+            settings=self.deps.settings,
+            clock=self.deps.clock,
+            deadline=deadline,
+            probe=self.deps.probe,
         )
-        report.problems.append(report.restore.detail)
-        return
-    outcome = resources.restore_and_probe(
-        local_rds,
-        snapshot_ref=restore_from,
-        snapshot=newest,
-        cluster_id=run_id,
-        settings=settings,
-        clock=clock,
-        deadline=deadline,
-        probe=deps.probe,
-    )
-    report.restore, report.probe, report.teardown = outcome.restore, outcome.probe, outcome.teardown
-    if not outcome.restore.ok:
-        report.problems.append(outcome.restore.detail)
-    elif outcome.probe is not None and not outcome.probe.ok:
-        report.problems.append(f"probe failed: {outcome.probe.detail}")
+        report.restore, report.probe, report.teardown = (
+            outcome.restore,
+            outcome.probe,
+            outcome.teardown,
+        )
+        if not outcome.restore.ok:
+            report.problems.append(outcome.restore.detail)
+        elif outcome.probe is not None and not outcome.probe.ok:
+            report.problems.append(f"probe failed: {outcome.probe.detail}")
