@@ -326,60 +326,11 @@ def _setup(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool])
     try:
         os.mkdir(tls_dir)
         os.mkdir(socket_dir)
-        ca = _new_ca("aurora-dr test CA")
-        untrusted = _new_ca("aurora-dr untrusted CA")
-        cert_pem, key_pem = _server_cert(ca)
-        ca_path = os.path.join(tls_dir, "ca.pem")
-        untrusted_ca_path = os.path.join(tls_dir, "untrusted-ca.pem")
-        _write(ca_path, ca.cert.public_bytes(serialization.Encoding.PEM))
-        _write(untrusted_ca_path, untrusted.cert.public_bytes(serialization.Encoding.PEM))
-        _write(os.path.join(tls_dir, "server.crt"), cert_pem)
-        # PostgreSQL refuses a key readable by others or not owned by the server's user.
-        _write(os.path.join(tls_dir, "server.key"), key_pem, 0o600)
+        ca_path, untrusted_ca_path = _write_tls_files(tls_dir)
         runner.chown_tree(workdir)
-
-        runner.run(
-            "initdb",
-            "-D",
-            data_dir,
-            "-U",
-            SUPERUSER,
-            "--auth-local=trust",
-            "--auth-host=reject",
-            "--encoding=UTF8",
-            "--locale=C",
-            "--no-sync",
-        )
-        port = free_port()
-        conf = {
-            "port": str(port),
-            "listen_addresses": f"'{HOST}'",
-            "unix_socket_directories": f"'{socket_dir}'",
-            "ssl": "on",
-            "ssl_cert_file": f"'{os.path.join(tls_dir, 'server.crt')}'",
-            "ssl_key_file": f"'{os.path.join(tls_dir, 'server.key')}'",
-            "password_encryption": "'scram-sha-256'",
-            "timezone": "'UTC'",
-            "max_connections": "60",
-            "shared_buffers": "'16MB'",
-            # Durability is irrelevant for a throw-away server; speed is not.
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
-        }
-        with open(os.path.join(data_dir, "postgresql.conf"), "a", encoding="utf-8") as handle:
-            handle.write("\n# aurora-dr tests\n")
-            handle.writelines(f"{key} = {value}\n" for key, value in conf.items())
-        with open(os.path.join(data_dir, "pg_hba.conf"), "w", encoding="utf-8") as handle:
-            handle.write(
-                f"local all {SUPERUSER} trust\n"
-                "hostnossl all all 0.0.0.0/0 reject\n"
-                "hostssl all all 127.0.0.1/32 scram-sha-256\n"
-            )
-        runner.chown_tree(data_dir)
+        port = _init_data_dir(runner, data_dir, tls_dir, socket_dir)
         runner.run("pg_ctl", "-D", data_dir, "-l", log_file, "-w", "-t", "30", "start")
         state["started"] = True
-
         server = PostgresServer(
             host=HOST,
             port=port,
@@ -390,18 +341,82 @@ def _setup(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool])
             admin_database=ADMIN_DATABASE,
             socket_dir=socket_dir,
         )
-        with contextlib.closing(server.superuser_connect()) as conn:
-            ident = pg8000.native.identifier(ADMIN_USER)
-            conn.run(
-                f"CREATE ROLE {ident} LOGIN CREATEROLE CREATEDB "
-                f"PASSWORD {pg8000.native.literal(server.admin_password)}"
-            )
-            # rds_superuser sees every session in pg_stat_activity and may terminate them.
-            conn.run(f"GRANT pg_monitor, pg_signal_backend TO {ident}")
-            conn.run(f"CREATE DATABASE {pg8000.native.identifier(ADMIN_DATABASE)} OWNER {ident}")
+        _create_admin(server)
         return server
     except (OSError, subprocess.SubprocessError, pg8000.native.Error) as exc:
         log = ""
         with contextlib.suppress(OSError), open(log_file, encoding="utf-8") as handle:
             log = handle.read()[-2000:]
         raise PostgresUnavailable(f"PostgreSQL did not start: {exc}\n{log}") from exc
+
+
+def _write_tls_files(tls_dir: str) -> tuple[str, str]:
+    """The test CA, an untrusted CA and the server's key pair; returns the two CA paths."""
+    ca = _new_ca("aurora-dr test CA")
+    untrusted = _new_ca("aurora-dr untrusted CA")
+    cert_pem, key_pem = _server_cert(ca)
+    ca_path = os.path.join(tls_dir, "ca.pem")
+    untrusted_ca_path = os.path.join(tls_dir, "untrusted-ca.pem")
+    _write(ca_path, ca.cert.public_bytes(serialization.Encoding.PEM))
+    _write(untrusted_ca_path, untrusted.cert.public_bytes(serialization.Encoding.PEM))
+    _write(os.path.join(tls_dir, "server.crt"), cert_pem)
+    # PostgreSQL refuses a key readable by others or not owned by the server's user.
+    _write(os.path.join(tls_dir, "server.key"), key_pem, 0o600)
+    return ca_path, untrusted_ca_path
+
+
+def _init_data_dir(runner: _Runner, data_dir: str, tls_dir: str, socket_dir: str) -> int:
+    """initdb, then TLS-only, password-only configuration on a free port; returns the port."""
+    runner.run(
+        "initdb",
+        "-D",
+        data_dir,
+        "-U",
+        SUPERUSER,
+        "--auth-local=trust",
+        "--auth-host=reject",
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-sync",
+    )
+    port = free_port()
+    conf = {
+        "port": str(port),
+        "listen_addresses": f"'{HOST}'",
+        "unix_socket_directories": f"'{socket_dir}'",
+        "ssl": "on",
+        "ssl_cert_file": f"'{os.path.join(tls_dir, 'server.crt')}'",
+        "ssl_key_file": f"'{os.path.join(tls_dir, 'server.key')}'",
+        "password_encryption": "'scram-sha-256'",
+        "timezone": "'UTC'",
+        "max_connections": "60",
+        "shared_buffers": "'16MB'",
+        # Durability is irrelevant for a throw-away server; speed is not.
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+    }
+    with open(os.path.join(data_dir, "postgresql.conf"), "a", encoding="utf-8") as handle:
+        handle.write("\n# aurora-dr tests\n")
+        handle.writelines(f"{key} = {value}\n" for key, value in conf.items())
+    with open(os.path.join(data_dir, "pg_hba.conf"), "w", encoding="utf-8") as handle:
+        handle.write(
+            f"local all {SUPERUSER} trust\n"
+            "hostnossl all all 0.0.0.0/0 reject\n"
+            "hostssl all all 127.0.0.1/32 scram-sha-256\n"
+        )
+    runner.chown_tree(data_dir)
+    return port
+
+
+def _create_admin(server: PostgresServer) -> None:
+    """The RDS-master-like admin role and its database."""
+    with contextlib.closing(server.superuser_connect()) as conn:
+        ident = pg8000.native.identifier(ADMIN_USER)
+        conn.run(
+            f"CREATE ROLE {ident} LOGIN CREATEROLE CREATEDB "
+            f"PASSWORD {pg8000.native.literal(server.admin_password)}"
+        )
+        # rds_superuser sees every session in pg_stat_activity and may terminate them.
+        conn.run(f"GRANT pg_monitor, pg_signal_backend TO {ident}")
+        conn.run(f"CREATE DATABASE {pg8000.native.identifier(ADMIN_DATABASE)} OWNER {ident}")

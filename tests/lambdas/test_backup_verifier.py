@@ -24,6 +24,7 @@ from aws_fixtures import (
     db_cluster_response,
     moto_aws,  # noqa: F401 - fixture
 )
+from botocore.stub import Stubber
 
 from backup_verifier import handler, resources
 from backup_verifier.probe import ProbeResult, RestoredCluster
@@ -345,13 +346,9 @@ def test_no_restore_is_started_without_enough_time_left() -> None:
     assert not report.ok
 
 
-def test_restore_wait_stops_at_the_deadline_and_still_tears_down() -> None:
-    # GIVEN an RDS API (Stubber) whose restored cluster never leaves `creating`
-    clock = FakeClock()
-    factory = TestClientFactory()
+def _rds_whose_restore_never_finishes(factory: TestClientFactory, cluster_id: str) -> Stubber:
+    """A Stubber RDS in DR: the restored cluster stays `creating` for 4 polls, then teardown."""
     stub = factory.stubbed("rds", DR)
-    rds = factory("rds", DR)
-    cluster_id = f"{STEM}-20260101000000"
     restored = db_cluster_response(DR, cluster_id, "creating", [])["DBClusters"][0]
     stub.add_response("restore_db_cluster_from_snapshot", {"DBCluster": restored})
     stub.add_response(
@@ -372,7 +369,11 @@ def test_restore_wait_stops_at_the_deadline_and_still_tears_down() -> None:
         "delete_db_instance", {"DBInstance": {"DBInstanceIdentifier": f"{cluster_id}-1"}}
     )
     stub.add_response("delete_db_cluster", {"DBCluster": restored})
-    settings = Settings.from_env(
+    return stub
+
+
+def _restore_enabled_settings() -> Settings:
+    return Settings.from_env(
         {
             "AWS_REGION": DR,
             "PEER_REGION": PRIMARY,
@@ -384,6 +385,16 @@ def test_restore_wait_stops_at_the_deadline_and_still_tears_down() -> None:
             "RESTORE_INSTANCE_CLASS": "db.r6g.large",
         }
     )
+
+
+def test_restore_wait_stops_at_the_deadline_and_still_tears_down() -> None:
+    # GIVEN an RDS API (Stubber) whose restored cluster never leaves `creating`
+    clock = FakeClock()
+    factory = TestClientFactory()
+    cluster_id = f"{STEM}-20260101000000"
+    stub = _rds_whose_restore_never_finishes(factory, cluster_id)
+    rds = factory("rds", DR)
+    settings = _restore_enabled_settings()
     snapshot = Snapshot(
         identifier="rds:aurora-dr-dev-primary-2026-01-01-00-00",
         arn="arn",
