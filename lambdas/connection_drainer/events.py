@@ -55,6 +55,33 @@ def _names(event: dict[str, Any], key: str) -> frozenset[str] | None:
     return frozenset(item.strip() for item in value)
 
 
+def _by_region(region: Any, settings: Settings) -> tuple[str, Endpoint]:
+    """The region named by the event and its configured cluster endpoint."""
+    endpoint = settings.endpoint_for_region(region) if isinstance(region, str) else None
+    if endpoint is None:
+        raise EventError(
+            f"'region' must be {settings.local_region!r} or {settings.peer_region!r}, "
+            f"got {region!r}"
+        )
+    return region, endpoint
+
+
+def _by_endpoint(text: Any, settings: Settings) -> tuple[str, Endpoint]:
+    """The configured cluster endpoint the event names (any case, port optional), and its
+    region: the configured one is used, never the event's spelling of it."""
+    try:
+        named = Endpoint.parse(text)
+    except ValueError as exc:
+        raise EventError(f"'endpoint': {exc}") from None
+    region = settings.region_for_endpoint(named)
+    endpoint = settings.endpoint_for_region(region) if region is not None else None
+    if region is None or endpoint is None:
+        raise EventError(
+            f"'endpoint' {str(named)!r} is not one of the configured cluster endpoints"
+        )
+    return region, endpoint
+
+
 def parse_event(event: Any, settings: Settings) -> DrainRequest:
     """Validate `event` against the schema above; raises EventError with the reason."""
     if not isinstance(event, dict):
@@ -66,25 +93,9 @@ def parse_event(event: Any, settings: Settings) -> DrainRequest:
         raise EventError("exactly one of 'region' or 'endpoint' is required")
 
     if "region" in event:
-        region = event["region"]
-        endpoint = settings.endpoint_for_region(region) if isinstance(region, str) else None
-        if endpoint is None:
-            raise EventError(
-                f"'region' must be {settings.local_region!r} or {settings.peer_region!r}, "
-                f"got {region!r}"
-            )
+        region, endpoint = _by_region(event["region"], settings)
     else:
-        try:
-            endpoint = Endpoint.parse(event["endpoint"])
-        except ValueError as exc:
-            raise EventError(f"'endpoint': {exc}") from None
-        found = settings.region_for_endpoint(endpoint)
-        if found is None:
-            raise EventError(
-                f"'endpoint' {str(endpoint)!r} is not one of the configured cluster endpoints"
-            )
-        region = found
-        endpoint = settings.endpoint_for_region(found)
+        region, endpoint = _by_endpoint(event["endpoint"], settings)
 
     grace = event.get("gracePeriodSeconds", settings.grace_period_seconds)
     if isinstance(grace, bool) or not isinstance(grace, int | float):

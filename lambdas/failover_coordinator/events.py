@@ -65,6 +65,9 @@ RDS_COMPLETION_EVENTS = frozenset({"RDS-EVENT-0185", "RDS-EVENT-0238"})
 RDS_FAILURE_EVENTS = frozenset({"RDS-EVENT-0239"})
 
 
+_OPERATIONS = {operation.value: operation for operation in Operation}
+
+
 class InvalidEvent(ValueError):
     """The event is malformed or not one the coordinator handles."""
 
@@ -265,10 +268,9 @@ def _parse_manual(event: Mapping[str, Any], settings: Settings) -> Request:
             f"{', '.join(sorted(MANUAL_KEYS))}"
         )
     action = event.get("action")
-    try:
-        operation = Operation(action)
-    except ValueError:
-        raise InvalidEvent(f"action must be 'switchover' or 'failover', got {action!r}") from None
+    operation = _OPERATIONS.get(action) if isinstance(action, str) else None
+    if operation is None:
+        raise InvalidEvent(f"action must be 'switchover' or 'failover', got {action!r}")
     target = event.get("targetRegion")
     if target not in settings.regions:
         raise InvalidEvent(

@@ -244,9 +244,10 @@ def _probe_endpoints(
     results: dict[str, ProbeResult] = {}
     for name, future in futures.items():
         result, error = phase.wait(future)
-        results[name] = result or ProbeResult.failed(endpoints[name], error or "no result")
-        if results[name].error:
-            phase.errors[name] = results[name].error
+        outcome = result or ProbeResult.failed(endpoints[name], error or "no result")
+        if outcome.error:
+            phase.errors[name] = outcome.error
+        results[name] = outcome
     return results
 
 
