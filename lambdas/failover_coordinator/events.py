@@ -53,7 +53,10 @@ PAGE_MAX_AGE_SECONDS = 300.0
 # Tolerated clock skew between the health checker and the coordinator (same region).
 PAGE_MAX_SKEW_SECONDS = 30.0
 
-# RDS event ids worth naming in notifications (see NOTES.md).
+# RDS event ids worth naming in notifications, as the Aurora User Guide lists them ("Amazon RDS
+# event categories and event messages for Aurora", DB cluster events): 0185 in the
+# global-failover category ends a managed switchover or failover, 0238/0239 end an unplanned
+# one, 0390/0391 mark the old primary's write path blocked and unblocked.
 RDS_EVENT_MEANINGS = {
     "RDS-EVENT-0185": "global switchover/failover finished",
     "RDS-EVENT-0238": "unplanned global failover completed",
