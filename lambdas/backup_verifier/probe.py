@@ -74,14 +74,14 @@ class SqlProbe:
         if not target.endpoint:
             return ProbeResult(False, f"restored cluster {target.cluster_id} has no endpoint")
         last_error = "no login attempted"
-        for stage in ("AWSCURRENT", "AWSPREVIOUS"):
+        for stage in (db.AWSCURRENT, db.AWSPREVIOUS):
             try:
                 credentials = self.read_credentials(stage).at(target.endpoint, target.port)
                 conn = self.connect(credentials)
             except Exception as exc:
                 # A rotated password only fails the login; anything else is final.
                 last_error = f"{stage}: {db.describe_error(exc)}"
-                if db.is_auth_failure(exc) and stage == "AWSCURRENT":
+                if db.is_auth_failure(exc) and stage == db.AWSCURRENT:
                     continue
                 return ProbeResult(False, f"login to the restored cluster failed: {last_error}")
             try:

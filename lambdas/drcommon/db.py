@@ -37,6 +37,11 @@ SQLSTATE_INVALID_PASSWORD = "28P01"  # noqa: S105 - an error code
 
 SECRET_KEYS = ("host", "port", "username", "password", "dbname")
 
+# Secrets Manager's staging labels: the value in use, the one a rotation is setting, the last one.
+AWSCURRENT = "AWSCURRENT"
+AWSPENDING = "AWSPENDING"
+AWSPREVIOUS = "AWSPREVIOUS"
+
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
@@ -135,7 +140,7 @@ class DbCredentials:
 def read_secret_json(
     secretsmanager_client: Any,
     secret_id: str,
-    version_stage: str | None = "AWSCURRENT",
+    version_stage: str | None = AWSCURRENT,
     version_id: str | None = None,
 ) -> dict[str, Any]:
     """The secret's JSON object for a stage and/or version id (ClientError propagates)."""
@@ -160,7 +165,7 @@ def read_secret_json(
 def read_credentials(
     secretsmanager_client: Any,
     secret_id: str,
-    version_stage: str | None = "AWSCURRENT",
+    version_stage: str | None = AWSCURRENT,
     version_id: str | None = None,
 ) -> DbCredentials:
     """Read and parse the database secret (default: its AWSCURRENT version)."""

@@ -86,7 +86,7 @@ class CredentialSource:
                 self._pending_read = True
                 try:
                     pending = db.read_credentials(
-                        self._secretsmanager, self._secret_id, version_stage="AWSPENDING"
+                        self._secretsmanager, self._secret_id, version_stage=db.AWSPENDING
                     )
                 except (ClientError, db.CredentialsError):
                     pending = None

@@ -25,7 +25,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from drcommon import db
-from drcommon.db import DbCredentials, Endpoint
+from drcommon.db import AWSCURRENT, AWSPENDING, DbCredentials, Endpoint
 from drcommon.observability import get_logger
 from drcommon.topology import describe_global_cluster
 from secret_rotation import SERVICE
@@ -40,8 +40,6 @@ from secret_rotation.settings import Settings
 
 logger = get_logger(SERVICE)
 
-AWSCURRENT = "AWSCURRENT"
-AWSPENDING = "AWSPENDING"
 # RDS rejects / @ " and space in master passwords (and its documentation lists ' as well); the
 # backslash is excluded so the password survives connection strings and shell quoting unchanged.
 EXCLUDED_PASSWORD_CHARACTERS = "/@\"' \\"  # noqa: S105 - a character set, not a password
