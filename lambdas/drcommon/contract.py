@@ -15,15 +15,24 @@ The program imports this module as `lambdas.drcommon.contract`; the functions im
 layer as `drcommon.contract`. Keep it free of third-party imports for that reason. How the program
 uses it::
 
-    from lambdas.drcommon.contract import FUNCTION_ENV, CoordinatorEnv, LOCK_TABLE
+    from lambdas.drcommon.contract import LOCK_TABLE, VERIFIER_RESOURCES, DrainerEnv
 
-    variables = {CoordinatorEnv.GLOBAL_CLUSTER_ID: global_cluster_id, ...}  # members are str
-    missing = set(CoordinatorEnv.required()) - set(variables)                # must be empty
-    unknown = set(variables) - set(CoordinatorEnv.settable())                # must be empty
-    aws.dynamodb.Table(..., hash_key=LOCK_TABLE.partition_key,
-                       attributes=[{"name": LOCK_TABLE.partition_key,
-                                    "type": LOCK_TABLE.partition_key_type}],
-                       ttl={"attribute_name": LOCK_TABLE.ttl_attribute, "enabled": True})
+    # A member is a str: use it as the key (Pulumi serialises it as the plain name).
+    variables = {DrainerEnv.LOCAL_REGION: region_name, DrainerEnv.DB_SECRET_ID: secret_name, ...}
+    assert set(DrainerEnv.required()) <= set(variables) <= set(DrainerEnv.settable())
+
+    aws.dynamodb.Table(
+        ...,
+        hash_key=LOCK_TABLE.partition_key,
+        attributes=[aws.dynamodb.TableAttributeArgs(
+            name=LOCK_TABLE.partition_key, type=LOCK_TABLE.partition_key_type)],
+        ttl=aws.dynamodb.TableTtlArgs(attribute_name=LOCK_TABLE.ttl_attribute, enabled=True),
+    )
+    # IAM: restore/delete only `<VERIFIER_RESOURCES.prefix>-<suffix>-*` carrying the tag
+    # `VERIFIER_RESOURCES.purpose_tag` = `VERIFIER_RESOURCES.purpose`.
+
+`FUNCTION_ENV[<package name>]` gives the group of a function by its key (`failover_coordinator`,
+`health_checker`, `connection_drainer`, `secret_rotation`, `backup_verifier`).
 """
 
 from __future__ import annotations
