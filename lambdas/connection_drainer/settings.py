@@ -1,6 +1,6 @@
 """Configuration of the connection drainer, read from its environment.
 
-The infrastructure wires the variables in `REQUIRED_ENV_VARS` (and may set `OPTIONAL_ENV_VARS`).
+The variables are `drcommon.contract.DrainerEnv`'s; the stack sets them from there.
 The two cluster endpoints are the only hosts the drainer will ever log in to: an event names one of
 them (or its region), so an event can never send the master credentials to an arbitrary host.
 """

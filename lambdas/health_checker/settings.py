@@ -1,8 +1,8 @@
 """Configuration of the health checker, read once per invocation from its environment.
 
-The infrastructure wires exactly the variables listed in `REQUIRED_ENV_VARS` (and may set those in
-`OPTIONAL_ENV_VARS`). All values are identifiers or thresholds; the database password is read from
-Secrets Manager at run time.
+The variables are `drcommon.contract.HealthCheckerEnv`'s; the stack sets them from there. All
+values are identifiers or thresholds; the database password is read from Secrets Manager at run
+time.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Configuration of the secret rotation function, read from its environment.
 
-The infrastructure wires the variables in `REQUIRED_ENV_VARS` (and may set `OPTIONAL_ENV_VARS`).
+The variables are `drcommon.contract.RotationEnv`'s; the stack sets them from there.
 The secret itself comes from the rotation event, never from the environment.
 """
 
