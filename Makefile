@@ -25,15 +25,14 @@ test: $(BIN)/activate-stamp
 	$(BIN)/actionlint
 	$(BIN)/python -m pytest -q
 
-## typecheck: mypy over the program, drplan and scripts (pyproject [tool.mypy]). The Lambda
-## packages import the shared contract as `drcommon.contract`, the program as
-## `lambdas.drcommon.contract`, so they get a run of their own with `lambdas` as the root.
+## typecheck: mypy over the program, drplan and scripts (pyproject [tool.mypy]), then over the
+## Lambda packages. Those import the shared contract as `drcommon.contract`, the program as
+## `lambdas.drcommon.contract`, so they get a run of their own with `lambdas` as the root, on the
+## runtime's Python (3.12).
 typecheck: $(BIN)/activate-stamp
 	$(BIN)/mypy
-# TODO(t11-lambdas): the second step, the function packages with `lambdas` as their root (as in
-# the Lambda runtime). Enable it when the Lambda half of issue 11 (branch t11-lambdas) has landed.
-#	MYPYPATH=lambdas $(BIN)/mypy -p drcommon -p failover_coordinator -p connection_drainer \
-#		-p health_checker -p secret_rotation -p backup_verifier
+	MYPYPATH=lambdas $(BIN)/mypy --python-version 3.12 -p drcommon -p failover_coordinator \
+		-p connection_drainer -p health_checker -p secret_rotation -p backup_verifier
 
 ## layer: build build/lambda-layer.zip (pinned arm64/py3.12 wheels, drcommon, RDS CA bundle);
 ## needed before `pulumi preview`/`pulumi up`. CA_BUNDLE=path uses a local copy of the bundle.

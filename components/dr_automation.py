@@ -19,10 +19,7 @@ from decisions.alarms import function_error_alarm_spec
 from decisions.functions import (
     ARCHITECTURE,
     FUNCTIONS_BY_KEY,
-    LOCK_TABLE_HASH_KEY,
-    LOCK_TABLE_TTL_ATTRIBUTE,
     RUNTIME,
-    VERIFY_RESOURCE_PREFIX,
     FunctionSpec,
     alarm_state_change_pattern,
     function_arn,
@@ -30,6 +27,15 @@ from decisions.functions import (
 )
 from decisions.iam import StackArns, assume_role_policy, policy_for
 from lambdas.drcommon import contract
+from lambdas.drcommon.contract import (
+    LOCK_TABLE,
+    VERIFIER_RESOURCES,
+    CoordinatorEnv,
+    DrainerEnv,
+    HealthCheckerEnv,
+    RotationEnv,
+    VerifierEnv,
+)
 from stack.account import Account
 from stack.naming import Namer
 from stack.regions import Region
@@ -112,8 +118,8 @@ def region_context(args: DrAutomationArgs, role: Role) -> RegionContext:
 
 
 # --- environments (identifiers and thresholds only, never secrets) ------------------------------
-# One builder per function, each a single table keyed by the variable names the function's
-# `settings.py` reads.
+# One builder per function, each a single table keyed by the function's environment group in
+# `lambdas/drcommon/contract.py` (the names its `settings.py` reads; spelled only there).
 
 
 def drainer_environment(
@@ -121,11 +127,11 @@ def drainer_environment(
 ) -> Environment:
     """The connection drainer's environment."""
     return {
-        "LOCAL_REGION": here.region.name,
-        "PEER_REGION": peer.region.name,
-        "CLUSTER_ENDPOINT": here.cluster_endpoint,
-        "PEER_CLUSTER_ENDPOINT": peer.cluster_endpoint,
-        "DB_SECRET_ID": args.database.secret.name,
+        DrainerEnv.LOCAL_REGION: here.region.name,
+        DrainerEnv.PEER_REGION: peer.region.name,
+        DrainerEnv.CLUSTER_ENDPOINT: here.cluster_endpoint,
+        DrainerEnv.PEER_CLUSTER_ENDPOINT: peer.cluster_endpoint,
+        DrainerEnv.DB_SECRET_ID: args.database.secret.name,
     }
 
 
@@ -135,17 +141,17 @@ def health_checker_environment(
     """The health checker's environment; it pages `coordinator_name` (deployed after it, so
     referenced by name to avoid a cycle)."""
     return {
-        "ENVIRONMENT_SUFFIX": args.namer.suffix,
-        "LOCAL_REGION": here.region.name,
-        "PEER_REGION": peer.region.name,
-        "GLOBAL_CLUSTER_IDENTIFIER": args.database.global_cluster.id,
-        "DB_SECRET_ID": args.database.secret.name,
-        "CLUSTER_ENDPOINT": here.cluster_endpoint,
-        "READER_ENDPOINT": here.reader_endpoint,
-        "PEER_CLUSTER_ENDPOINT": peer.cluster_endpoint,
-        "PROBE_TIMEOUT_SECONDS": str(args.sizing.probe_timeout_seconds),
-        "RUN_BUDGET_SECONDS": str(args.sizing.probe_run_budget_seconds),
-        "COORDINATOR_FUNCTION_NAME": coordinator_name,
+        HealthCheckerEnv.ENVIRONMENT_SUFFIX: args.namer.suffix,
+        HealthCheckerEnv.LOCAL_REGION: here.region.name,
+        HealthCheckerEnv.PEER_REGION: peer.region.name,
+        HealthCheckerEnv.GLOBAL_CLUSTER_IDENTIFIER: args.database.global_cluster.id,
+        HealthCheckerEnv.DB_SECRET_ID: args.database.secret.name,
+        HealthCheckerEnv.CLUSTER_ENDPOINT: here.cluster_endpoint,
+        HealthCheckerEnv.READER_ENDPOINT: here.reader_endpoint,
+        HealthCheckerEnv.PEER_CLUSTER_ENDPOINT: peer.cluster_endpoint,
+        HealthCheckerEnv.PROBE_TIMEOUT_SECONDS: str(args.sizing.probe_timeout_seconds),
+        HealthCheckerEnv.RUN_BUDGET_SECONDS: str(args.sizing.probe_run_budget_seconds),
+        HealthCheckerEnv.COORDINATOR_FUNCTION_NAME: coordinator_name,
     }
 
 
@@ -154,9 +160,9 @@ def rotation_environment(
 ) -> Environment:
     """The secret rotation's environment."""
     return {
-        "LOCAL_REGION": here.region.name,
-        "GLOBAL_CLUSTER_IDENTIFIER": args.database.global_cluster.id,
-        "RDS_ENDPOINT_URLS": peer.rds_endpoint_url.apply(
+        RotationEnv.LOCAL_REGION: here.region.name,
+        RotationEnv.GLOBAL_CLUSTER_IDENTIFIER: args.database.global_cluster.id,
+        RotationEnv.RDS_ENDPOINT_URLS: peer.rds_endpoint_url.apply(
             lambda url: json.dumps({peer.region.name: url})
         ),
     }
@@ -169,21 +175,21 @@ def verifier_environment(
     asks for them (the key makes the verifier copy into, and restore from, this region)."""
     sizing = args.sizing
     environment: Environment = {
-        "GLOBAL_CLUSTER_ID": args.database.global_cluster.id,
-        "ENVIRONMENT_SUFFIX": args.namer.suffix,
-        "PEER_REGION": peer.region.name,
-        "RESOURCE_PREFIX": VERIFY_RESOURCE_PREFIX,
-        "PEER_RDS_ENDPOINT_URL": peer.rds_endpoint_url,
-        "MAX_SNAPSHOT_AGE_HOURS": str(sizing.backup_max_age_hours),
-        "RESTORE_TEST_ENABLED": "true" if sizing.restore_test else "false",
-        "DB_SECRET_ID": args.database.secret.name,
+        VerifierEnv.GLOBAL_CLUSTER_ID: args.database.global_cluster.id,
+        VerifierEnv.ENVIRONMENT_SUFFIX: args.namer.suffix,
+        VerifierEnv.PEER_REGION: peer.region.name,
+        VerifierEnv.RESOURCE_PREFIX: VERIFIER_RESOURCES.prefix,
+        VerifierEnv.PEER_RDS_ENDPOINT_URL: peer.rds_endpoint_url,
+        VerifierEnv.MAX_SNAPSHOT_AGE_HOURS: str(sizing.backup_max_age_hours),
+        VerifierEnv.RESTORE_TEST_ENABLED: "true" if sizing.restore_test else "false",
+        VerifierEnv.DB_SECRET_ID: args.database.secret.name,
     }
     if sizing.copy_snapshot_to_dr or sizing.restore_test:
-        environment["DR_KMS_KEY_ID"] = here.kms_key_arn
+        environment[VerifierEnv.DR_KMS_KEY_ID] = here.kms_key_arn
     if sizing.restore_test:
-        environment["RESTORE_DB_SUBNET_GROUP"] = here.db_subnet_group_name
-        environment["RESTORE_SECURITY_GROUP_IDS"] = here.db_security_group_id
-        environment["RESTORE_INSTANCE_CLASS"] = sizing.restore_test_instance_class
+        environment[VerifierEnv.RESTORE_DB_SUBNET_GROUP] = here.db_subnet_group_name
+        environment[VerifierEnv.RESTORE_SECURITY_GROUP_IDS] = here.db_security_group_id
+        environment[VerifierEnv.RESTORE_INSTANCE_CLASS] = sizing.restore_test_instance_class
     return environment
 
 
@@ -202,21 +208,21 @@ def coordinator_environment(
 ) -> Environment:
     """The failover coordinator's environment."""
     return {
-        "GLOBAL_CLUSTER_ID": args.database.global_cluster.id,
-        "PEER_REGION": peer.region.name,
-        "ENVIRONMENT_SUFFIX": args.namer.suffix,
-        "LOCAL_PROBE_ALARM_NAME": here.probe_alarm.name,
-        "LOCAL_WRITER_ALARM_NAME": here.writer_alarm.name,
-        "PEER_PROBE_ALARM_NAME": peer.probe_alarm.name,
-        "PEER_WRITER_ALARM_NAME": peer.writer_alarm.name,
-        "LOCAL_DRAINER_FUNCTION_NAME": peers.drainer_names[here.role],
-        "PEER_DRAINER_FUNCTION_NAME": peers.drainer_names[peer.role],
-        "LOCK_TABLE_NAME": peers.lock_table_name,
-        "SNS_TOPIC_ARN": here.topic_arn,
-        "LAG_BUDGET_MS": str(args.sizing.failover_lag_budget_ms),
-        "POLL_INTERVAL_SECONDS": str(args.sizing.failover_poll_seconds),
-        "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": peers.health_checker_names[here.role],
-        "PEER_HEALTH_CHECKER_FUNCTION_NAME": peers.health_checker_names[peer.role],
+        CoordinatorEnv.GLOBAL_CLUSTER_ID: args.database.global_cluster.id,
+        CoordinatorEnv.PEER_REGION: peer.region.name,
+        CoordinatorEnv.ENVIRONMENT_SUFFIX: args.namer.suffix,
+        CoordinatorEnv.LOCAL_PROBE_ALARM_NAME: here.probe_alarm.name,
+        CoordinatorEnv.LOCAL_WRITER_ALARM_NAME: here.writer_alarm.name,
+        CoordinatorEnv.PEER_PROBE_ALARM_NAME: peer.probe_alarm.name,
+        CoordinatorEnv.PEER_WRITER_ALARM_NAME: peer.writer_alarm.name,
+        CoordinatorEnv.LOCAL_DRAINER_FUNCTION_NAME: peers.drainer_names[here.role],
+        CoordinatorEnv.PEER_DRAINER_FUNCTION_NAME: peers.drainer_names[peer.role],
+        CoordinatorEnv.LOCK_TABLE_NAME: peers.lock_table_name,
+        CoordinatorEnv.SNS_TOPIC_ARN: here.topic_arn,
+        CoordinatorEnv.LAG_BUDGET_MS: str(args.sizing.failover_lag_budget_ms),
+        CoordinatorEnv.POLL_INTERVAL_SECONDS: str(args.sizing.failover_poll_seconds),
+        CoordinatorEnv.LOCAL_HEALTH_CHECKER_FUNCTION_NAME: peers.health_checker_names[here.role],
+        CoordinatorEnv.PEER_HEALTH_CHECKER_FUNCTION_NAME: peers.health_checker_names[peer.role],
     }
 
 
@@ -317,9 +323,13 @@ class DrAutomation(pulumi.ComponentResource):
             f"{self._name}-{ctx.role}-lock-table",
             name=self._args.namer.regional(ctx.region.name, "failover-lock"),
             billing_mode="PAY_PER_REQUEST",
-            hash_key=LOCK_TABLE_HASH_KEY,
-            attributes=[aws.dynamodb.TableAttributeArgs(name=LOCK_TABLE_HASH_KEY, type="S")],
-            ttl=aws.dynamodb.TableTtlArgs(attribute_name=LOCK_TABLE_TTL_ATTRIBUTE, enabled=True),
+            hash_key=LOCK_TABLE.partition_key,
+            attributes=[
+                aws.dynamodb.TableAttributeArgs(
+                    name=LOCK_TABLE.partition_key, type=LOCK_TABLE.partition_key_type
+                )
+            ],
+            ttl=aws.dynamodb.TableTtlArgs(attribute_name=LOCK_TABLE.ttl_attribute, enabled=True),
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
                 enabled=True, kms_key_arn=ctx.kms_key_arn
             ),
@@ -425,7 +435,10 @@ class DrAutomation(pulumi.ComponentResource):
             timeout=spec.timeout_seconds,
             memory_size=spec.memory_mb,
             reserved_concurrent_executions=spec.reserved_concurrency,
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            # Plain `str` keys on the wire (the contract's names are `str` members of an enum).
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={str(name): value for name, value in environment.items()}
+            ),
             vpc_config=vpc_config,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=log_group.name

@@ -13,13 +13,6 @@ from stack.roles import DR, PRIMARY, Role
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "arm64"
-# Facts the Lambda code shares (the verifier's restore-test names and tag, the coordinator's lock
-# item); tests/infra/test_shared_facts.py keeps them equal to the function packages' copies.
-VERIFY_RESOURCE_PREFIX = "aurora-dr-verify"
-VERIFY_PURPOSE_TAG = "aurora-dr:purpose"
-VERIFY_PURPOSE_VALUE = "backup-verification"
-LOCK_TABLE_HASH_KEY = "LockId"
-LOCK_TABLE_TTL_ATTRIBUTE = "ExpiresAt"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from decisions.functions import VERIFY_PURPOSE_TAG, VERIFY_PURPOSE_VALUE, VERIFY_RESOURCE_PREFIX
+from lambdas.drcommon.contract import VERIFIER_RESOURCES
 
 Policy = dict[str, Any]
 Statement = dict[str, Any]
@@ -303,8 +303,12 @@ def _failover_coordinator(arns: StackArns) -> list[Statement]:
 def _backup_verifier(arns: StackArns) -> list[Statement]:
     # Restore tests create, and may only delete, `<prefix>-<environment>-*` resources that carry
     # the verifier's purpose tag.
-    stem = f"{VERIFY_RESOURCE_PREFIX}-{arns.environment}"
-    owned = {"StringEquals": {f"aws:ResourceTag/{VERIFY_PURPOSE_TAG}": VERIFY_PURPOSE_VALUE}}
+    stem = f"{VERIFIER_RESOURCES.prefix}-{arns.environment}"
+    owned = {
+        "StringEquals": {
+            f"aws:ResourceTag/{VERIFIER_RESOURCES.purpose_tag}": VERIFIER_RESOURCES.purpose
+        }
+    }
     here, peer = arns.region, arns.peer_region
     restore_test = [
         _rds(arns, here, f"cluster:{stem}-*"),

@@ -20,6 +20,7 @@ from drplan.cost import function_schedules
 from drplan.harness import PlanRun, Registration
 from drplan.inventory import region_label
 from lambdas.drcommon import contract
+from lambdas.drcommon.contract import CoordinatorEnv, HealthCheckerEnv
 
 ASSUMPTIONS_FILE = Path(__file__).resolve().parent / "data" / "recovery_assumptions.json"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -161,7 +162,9 @@ class _Reader:
         coordinator = self.function("failover_coordinator", region)
         if checker is None or coordinator is None:
             return False
-        named = self.env(checker, "COORDINATOR_FUNCTION_NAME") == coordinator.inputs.get("name")
+        named = self.env(
+            checker, HealthCheckerEnv.COORDINATOR_FUNCTION_NAME
+        ) == coordinator.inputs.get("name")
         return named and self.policy_allows_invoke(checker, coordinator)
 
     def probes_after_promotion(self, region: str) -> bool:
@@ -170,9 +173,9 @@ class _Reader:
         checker = self.function("health_checker", region)
         if coordinator is None or checker is None:
             return False
-        named = self.env(coordinator, "LOCAL_HEALTH_CHECKER_FUNCTION_NAME") == checker.inputs.get(
-            "name"
-        )
+        named = self.env(
+            coordinator, CoordinatorEnv.LOCAL_HEALTH_CHECKER_FUNCTION_NAME
+        ) == checker.inputs.get("name")
         return named and self.policy_allows_invoke(coordinator, checker)
 
     def triggered_by_alarm(self, region: str, alarm: Registration) -> bool:
@@ -251,9 +254,9 @@ def _common_parts(reader: _Reader, assumptions: dict) -> _Common:
     ttl_seconds, ttl_origin = reader.writer_ttl()
     coordinator = reader.function("failover_coordinator", reader.dr)
     completion = "coordinator sees completion (one poll)"
-    poll = _registered_number(reader, coordinator, "POLL_INTERVAL_SECONDS", completion) or _assumed(
-        assumptions, "completion_poll_seconds", completion
-    )
+    poll = _registered_number(
+        reader, coordinator, CoordinatorEnv.POLL_INTERVAL_SECONDS, completion
+    ) or _assumed(assumptions, "completion_poll_seconds", completion)
     return _Common(
         probe=Part(
             "next health probe runs (worst case: a full interval)", probe_seconds, probe_origin
@@ -289,7 +292,7 @@ def _unplanned_detection(
     # and database down, waits for the primary's own writer alarm instead.)
     checker = reader.function("health_checker", reader.dr)
     timeout = _registered_number(
-        reader, checker, "PROBE_TIMEOUT_SECONDS", "the failed probe times out"
+        reader, checker, HealthCheckerEnv.PROBE_TIMEOUT_SECONDS, "the failed probe times out"
     ) or Part("the failed probe times out", 0, "registered: default")
     page = _assumed(
         assumptions, "lambda_async_invoke_seconds", "health checker pages the coordinator"
@@ -309,7 +312,7 @@ def _new_writer_probe(reader: _Reader, common: _Common) -> Part:
         )
     checker = reader.function("health_checker", reader.dr)
     label = "coordinator runs the DR health probe at once"
-    return _registered_number(reader, checker, "RUN_BUDGET_SECONDS", label) or Part(
+    return _registered_number(reader, checker, HealthCheckerEnv.RUN_BUDGET_SECONDS, label) or Part(
         label, 0, "registered: default"
     )
 
@@ -389,7 +392,9 @@ def _rpo(run: PlanRun, reader: _Reader) -> RpoStatement:
 
     gates = {}
     for region in (reader.primary, reader.dr):
-        value = reader.env(reader.function("failover_coordinator", region), "LAG_BUDGET_MS")
+        value = reader.env(
+            reader.function("failover_coordinator", region), CoordinatorEnv.LAG_BUDGET_MS
+        )
         if value is not None:
             gates[region] = float(value)
     return RpoStatement(

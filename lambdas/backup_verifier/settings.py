@@ -12,15 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from drcommon import envconfig
-from drcommon.contract import VERIFIER_RESOURCES, Presence
+from drcommon.contract import VERIFIER_RESOURCES
 from drcommon.contract import VerifierEnv as Env
 from drcommon.envconfig import SettingsError
 
 # The variable names and which are required are the contract's (the stack sets them from there).
 # These lists serve the stack's wiring test (tests/infra/test_dr_automation.py).
-REQUIRED_ENV_VARS: tuple[str, ...] = Env.required()
-OPTIONAL_ENV_VARS: tuple[str, ...] = Env.having(Presence.OPTIONAL)
-RESTORE_ENV_VARS: tuple[str, ...] = Env.having(Presence.WITH_RESTORE_TEST)
 
 # The stack scopes the verifier's permissions to this prefix (the contract's).
 DEFAULT_RESOURCE_PREFIX = VERIFIER_RESOURCES.prefix

@@ -13,14 +13,11 @@ from dataclasses import dataclass
 
 from drcommon import envconfig
 from drcommon.contract import DrainerEnv as Env
-from drcommon.contract import Presence
 from drcommon.db import Endpoint
 from drcommon.envconfig import SettingsError
 
 # The variable names and which are required are the contract's (the stack sets them from there).
 # These lists serve the stack's wiring test (tests/infra/test_dr_automation.py).
-REQUIRED_ENV_VARS: tuple[str, ...] = Env.required()
-OPTIONAL_ENV_VARS: tuple[str, ...] = Env.having(Presence.OPTIONAL)
 
 DEFAULT_GRACE_PERIOD_SECONDS = 5.0
 # The function's timeout is 60 s: leave room for login, listing and terminating.

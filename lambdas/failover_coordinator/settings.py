@@ -22,13 +22,10 @@ from dataclasses import dataclass
 
 from drcommon import envconfig
 from drcommon.contract import CoordinatorEnv as Env
-from drcommon.contract import Presence
 from drcommon.envconfig import SettingsError
 
 # The variable names and which are required are the contract's (the stack sets them from there).
 # These two lists serve the stack's wiring test (tests/infra/test_dr_automation.py).
-REQUIRED_ENV_VARS: tuple[str, ...] = Env.required()
-OPTIONAL_ENV_VARS: tuple[str, ...] = Env.having(Presence.OPTIONAL)
 
 DEFAULT_LAG_LOOKBACK_SECONDS = 600
 # The lease outlives the 300 s function timeout, so a crashed run's lock frees itself only after

@@ -11,14 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from drcommon import envconfig
-from drcommon.contract import Presence
 from drcommon.contract import RotationEnv as Env
 from drcommon.envconfig import SettingsError
 
 # The variable names and which are required are the contract's (the stack sets them from there).
 # These lists serve the stack's wiring test (tests/infra/test_dr_automation.py).
-REQUIRED_ENV_VARS: tuple[str, ...] = Env.required()
-OPTIONAL_ENV_VARS: tuple[str, ...] = Env.having(Presence.OPTIONAL)
 
 DEFAULT_PASSWORD_LENGTH = 32
 DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
 
 from decisions.iam import UNSCOPED_ACTIONS
 from drplan.harness import PlanRun
+from lambdas.drcommon.contract import FUNCTION_ENV
 from tests.infra.queries import key_arns_by_region, region_roles, security_group
 
 FUNCTION = "aws:lambda/function:Function"
@@ -250,13 +250,11 @@ def test_environment_carries_identifiers_never_secrets(plan: PlanRun):
 
 @pytest.mark.parametrize("key", sorted(DOCUMENTED_FUNCTIONS))
 def test_environment_matches_what_each_function_reads(plan: PlanRun, key: str):
-    settings = importlib.import_module(f"{key}.settings")
-    required = set(settings.REQUIRED_ENV_VARS) - {"AWS_REGION"}
-    readable = (
-        required
-        | set(getattr(settings, "OPTIONAL_ENV_VARS", ()))
-        | set(getattr(settings, "RESTORE_ENV_VARS", ()))
-    )
+    # What each function reads is its contract group (tests/lambdas/test_contract.py holds the
+    # function packages to it); the stack sets every required name and nothing outside it.
+    group = FUNCTION_ENV[key]
+    required = set(group.required())
+    readable = set(group.settable())
     for (function_key, _), fn in functions(plan).items():
         if function_key != key:
             continue
