@@ -434,11 +434,20 @@ class DrAutomation(pulumi.ComponentResource):
             role=role.arn,
             timeout=spec.timeout_seconds,
             memory_size=spec.memory_mb,
-            reserved_concurrent_executions=spec.reserved_concurrency,
+            # None (test sizing) registers no reservation: the provider sets one with a separate
+            # PutFunctionConcurrency call after CreateFunction, which a new account's reduced
+            # quota refuses (terraform-provider-aws internal/service/lambda/function.go).
+            reserved_concurrent_executions=self._args.sizing.reserved_concurrency.for_function(
+                spec.key
+            ),
             # Plain `str` keys on the wire (the contract's names are `str` members of an enum).
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={str(name): value for name, value in environment.items()}
             ),
+            # The environment at rest under the region's key, not Lambda's AWS managed key
+            # ("Securing Lambda environment variables", Lambda Developer Guide). The role may
+            # decrypt with it (`decisions.iam.base_statements`); the deployer needs key access.
+            kms_key_arn=ctx.kms_key_arn,
             vpc_config=vpc_config,
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="JSON", log_group=log_group.name

@@ -31,7 +31,6 @@ class FunctionSpec:
     """Attached to the private subnets (it opens database connections)."""
     endpoint_services: tuple[str, ...] = ()
     """Interface VPC endpoints its AWS calls need in its own VPC (no NAT gateway)."""
-    reserved_concurrency: int | None = None
     max_async_retries: int = 2
 
     @property
@@ -51,7 +50,6 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=512,
         roles=(PRIMARY, DR),
         vpc=False,
-        reserved_concurrency=1,
         # A failed failover is reported, never repeated blindly by Lambda's async retries.
         max_async_retries=0,
     ),
@@ -96,6 +94,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     ),
 )
 FUNCTIONS_BY_KEY: Mapping[str, FunctionSpec] = {f.key: f for f in FUNCTIONS}
+
+
+def functions_in(role: Role) -> tuple[str, ...]:
+    """Keys of the functions deployed in the region with this role, in table order."""
+    return tuple(f.key for f in FUNCTIONS if role in f.roles)
 
 
 def endpoint_services_for(role: Role) -> tuple[str, ...]:

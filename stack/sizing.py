@@ -8,7 +8,7 @@ threshold or a schedule. Change a knob here and the plan (`python -m drplan`) sh
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import MappingProxyType
 
 # Instance-class families Aurora global databases accept: memory-optimised (r5 and newer
@@ -16,6 +16,57 @@ from types import MappingProxyType
 # ("The requested instance class is not supported by global databases", tf-provider-aws#27736).
 GLOBAL_DATABASE_CLASS_PREFIXES = ("db.r5.", "db.r6g.", "db.r6i.", "db.r7g.", "db.r7i.", "db.r8g.")
 GLOBAL_DATABASE_SERVERLESS_CLASS = "db.serverless"
+
+
+# Lambda refuses a reservation that leaves fewer than the account's minimum unreserved executions
+# in the region: "you leave at least 100 simultaneous executions unreserved for functions that
+# aren't configured with a per-function limit" (Lambda API reference, PutFunctionConcurrency).
+# Some accounts report a floor of 50 in the error message ("... below its minimum value of [50]").
+LAMBDA_MINIMUM_UNRESERVED_CONCURRENCY = 100
+
+
+@dataclass(frozen=True)
+class FunctionConcurrency:
+    """Reserved concurrent executions per DR function (None: no reservation, the function draws
+    on the region's unreserved pool). Field names are the functions' keys
+    (`decisions.functions.FUNCTIONS`).
+
+    A reservation guarantees the function its executions when a regional failover moves the
+    application's traffic into the surviving region and exhausts its shared pool, and caps it
+    there too. It also needs an account quota of at least the minimum unreserved plus the sum of
+    the region's reservations; new accounts start far below that (README, "Deploying for real").
+    """
+
+    failover_coordinator: int | None
+    """Decides and runs a failover; 1 is enough (the lock table serialises the coordinators)."""
+    connection_drainer: int | None
+    """Invoked by both regions' coordinators during a role change."""
+    health_checker: int | None
+    """The scheduled run, the coordinator's probe after a promotion, and an operator's run."""
+    secret_rotation: int | None
+    """Secrets Manager runs one rotation step of the secret at a time."""
+    backup_verifier: int | None
+    """One scheduled run a day."""
+
+    def for_function(self, key: str) -> int | None:
+        """The reservation of the function with this key."""
+        if key not in {f.name for f in fields(self)}:
+            raise KeyError(f"no reserved-concurrency knob for function {key!r}")
+        value: int | None = getattr(self, key)
+        return value
+
+    def region_total(self, keys: tuple[str, ...]) -> int:
+        """Sum of the reservations of the functions `keys` (those placed in one region)."""
+        return sum(self.for_function(key) or 0 for key in keys)
+
+
+NO_RESERVATIONS = FunctionConcurrency(
+    failover_coordinator=None,
+    connection_drainer=None,
+    health_checker=None,
+    secret_rotation=None,
+    backup_verifier=None,
+)
 
 
 @dataclass(frozen=True)
@@ -129,6 +180,10 @@ class Sizing:
     restore_test_instance_class: str
     """Class of the throw-away restore-test instance: not a global-database member, so the
     cheapest burstable class is allowed."""
+    reserved_concurrency: FunctionConcurrency
+    """Reserved concurrent executions per function. None in a test stack: a new account's
+    reduced quota refuses any reservation (Lambda quotas page: "New AWS accounts have reduced
+    concurrency and memory quotas")."""
 
 
 SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
@@ -179,6 +234,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             copy_snapshot_to_dr=False,
             restore_test=False,
             restore_test_instance_class="db.t4g.medium",
+            reserved_concurrency=NO_RESERVATIONS,
         ),
         "prod": Sizing(
             az_count=3,
@@ -226,6 +282,13 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             copy_snapshot_to_dr=True,
             restore_test=True,
             restore_test_instance_class="db.t4g.medium",
+            reserved_concurrency=FunctionConcurrency(
+                failover_coordinator=1,
+                connection_drainer=2,
+                health_checker=3,
+                secret_rotation=1,
+                backup_verifier=1,
+            ),
         ),
     }
 )

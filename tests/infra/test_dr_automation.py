@@ -6,9 +6,12 @@ import json
 
 import pytest
 
+from decisions.functions import functions_in
 from decisions.iam import UNSCOPED_ACTIONS
-from drplan.harness import PlanRun
+from drplan.harness import PROJECT_DIR, PlanRun
 from lambdas.drcommon.contract import FUNCTION_ENV
+from stack.roles import DR, PRIMARY
+from stack.sizing import LAMBDA_MINIMUM_UNRESERVED_CONCURRENCY, SIZING
 from tests.infra.queries import key_arns_by_region, region_roles, security_group
 
 FUNCTION = "aws:lambda/function:Function"
@@ -198,7 +201,6 @@ def test_coordinator_is_single_flight_reports_failures_and_wakes_on_alarm_and_rd
         assert topics[destination] == region, f"{key} failures go to another region"
         if key != "failover_coordinator":
             continue
-        assert fn.inputs["reservedConcurrentExecutions"] == 1
         assert config.inputs["maximumRetryAttempts"] == 0
         triggering = [
             r
@@ -320,3 +322,45 @@ def test_health_checkers_page_their_own_regions_coordinator(plan: PlanRun):
         assert invokable == {coordinator.outputs["arn"]}
         coordinator_env = coordinator.inputs["environment"]["variables"]
         assert coordinator_env["LOCAL_HEALTH_CHECKER_FUNCTION_NAME"] == checker.inputs["name"]
+
+
+def test_dev_reserves_no_concurrency_and_prod_reserves_some_for_every_function(
+    plans: dict[str, PlanRun],
+):
+    # GIVEN both stacks: a new account's reduced Lambda quota refuses any reservation, and in a
+    # regional failover the surviving region's shared pool can be exhausted by the application
+    dev, prod = functions(plans["dev"]), functions(plans["prod"])
+    # THEN no dev function registers a reservation at all (not even -1 or 0)
+    assert dev and all("reservedConcurrentExecutions" not in fn.inputs for fn in dev.values())
+    # AND every prod function reserves a small, positive number, the coordinator exactly one
+    reserved = {key: int(fn.inputs["reservedConcurrentExecutions"]) for key, fn in prod.items()}
+    assert set(reserved) == set(prod) and all(1 <= value <= 5 for value in reserved.values())
+    assert {reserved[key] for key in reserved if key[0] == "failover_coordinator"} == {1}
+
+
+def test_readme_states_the_per_region_quota_prod_needs():
+    # GIVEN prod's reservations per region and the account's minimum unreserved concurrency
+    reservations = SIZING["prod"].reserved_concurrency
+    per_region = max(reservations.region_total(functions_in(role)) for role in (PRIMARY, DR))
+    needed = LAMBDA_MINIMUM_UNRESERVED_CONCURRENCY + per_region
+    # THEN the README's prerequisite names exactly that sum and that quota
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert f"That is {per_region} reserved executions in each" in readme
+    assert f"**{needed}** concurrent executions" in readme
+
+
+def test_every_function_environment_is_under_its_regions_key_which_its_role_may_decrypt(
+    plan: PlanRun,
+):
+    # GIVEN each region's key and each function's role policy
+    keys = key_arns_by_region(plan)
+    roles = {r.outputs["arn"]: r.id for r in plan.of_type("aws:iam/role:Role")}
+    policies = policies_by_role_id(plan)
+    for (key, region), fn in functions(plan).items():
+        # THEN the environment is encrypted with the function's own region's key
+        assert fn.inputs.get("kmsKeyArn") == keys[region], f"{key} in {region}"
+        # AND the function's role may decrypt with that key (else the function cannot start)
+        statements = policies[roles[fn.inputs["role"]]]["Statement"]
+        assert any(
+            "kms:Decrypt" in st["Action"] and keys[region] in st["Resource"] for st in statements
+        ), f"{key} in {region} may not decrypt its environment"

@@ -17,6 +17,8 @@ def test_test_and_prod_sizing_share_every_field_and_differ_where_they_must():
     assert test.endpoint_az_count == 1 and prod.endpoint_az_count == prod.az_count
     assert prod.flow_log_retention_days >= 365
     assert test.secret_recovery_window_days == 0
+    # a new account's reduced Lambda quota refuses any reservation: the test sizing makes none
+    assert test.reserved_concurrency == sizing.NO_RESERVATIONS
 
 
 @pytest.mark.parametrize("name", sorted(sizing.SIZING))
