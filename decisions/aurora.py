@@ -42,9 +42,19 @@ def cluster_parameters(sizing: Sizing) -> list[Parameter]:
 
     `rds.global_db_rpo` goes on both clusters: it only acts on whichever is primary, and after a
     switchover the new primary must keep the same RPO bound.
+
+    `log_statement=ddl` records every role and schema change in the exported `postgresql` log
+    (Checkov CKV2_AWS_27 asks for `log_statement` with `log_min_duration_statement`). RDS warns
+    that anything but `none` needs "additional steps to prevent the exposure of passwords in the
+    log files" (RDS User Guide, query logging): the rotation function never sends a clear-text
+    password (`drcommon.db.alter_role_password_sql` sends a SCRAM verifier). An operator's
+    manual `ALTER ROLE ... PASSWORD 'clear text'` would be logged: psql's `\\password` encrypts
+    it first: "This makes sure that the new password does not appear in cleartext in the
+    command history, the server log, or elsewhere" (psql reference).
     """
     parameters = [
         Parameter("rds.force_ssl", "1"),
+        Parameter("log_statement", "ddl"),
         Parameter("log_min_duration_statement", str(sizing.slow_query_log_ms)),
         Parameter("log_lock_waits", "1"),
     ]

@@ -9,10 +9,13 @@ Three rules live here so no function can get them wrong:
   seconds, not the Lambda's whole run.
 * SQL that cannot take bind parameters (`ALTER ROLE ... PASSWORD`) is built with pg8000's own
   `identifier()`/`literal()` quoting, never by formatting user data into SQL.
+* A password never travels in SQL: `ALTER ROLE ... PASSWORD` sends a SCRAM-SHA-256 verifier
+  computed here, so statement logging (`log_statement=ddl`) records no clear text.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -25,6 +28,7 @@ from typing import Any
 
 import pg8000.native
 from pg8000.native import identifier, literal
+from scramp import ScramMechanism
 
 from drcommon.contract import CA_BUNDLE_ENV
 
@@ -36,6 +40,10 @@ DEFAULT_APPLICATION_NAME = "aurora-dr"
 SQLSTATE_INVALID_PASSWORD = "28P01"  # noqa: S105 - an error code
 
 SECRET_KEYS = ("host", "port", "username", "password", "dbname")
+
+# The password verifier PostgreSQL stores for `password_encryption = scram-sha-256` (Aurora
+# PostgreSQL's default), in pg_authid's text form.
+SCRAM_MECHANISM = "SCRAM-SHA-256"
 
 # Secrets Manager's staging labels: the value in use, the one a rotation is setting, the last one.
 AWSCURRENT = "AWSCURRENT"
@@ -325,15 +333,38 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def alter_role_password_sql(role: str, password: str) -> str:
-    """`ALTER ROLE "<role>" WITH PASSWORD '<password>'`, quoted by pg8000.
+def scram_verifier(password: str) -> str:
+    """The SCRAM-SHA-256 verifier of `password` in PostgreSQL's stored form,
+    `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>` (base64, RFC 5803), with a fresh
+    random salt. The password is SASLprep-normalised first, as the server does at login.
 
+    PostgreSQL stores a presented verifier as it is: "If the presented password string is already
+    in MD5-encrypted or SCRAM-encrypted format, then it is stored as-is regardless of
+    password_encryption" (CREATE ROLE). The verifier cannot be turned back into the password.
+    """
+    salt, stored_key, server_key, iterations = ScramMechanism(SCRAM_MECHANISM).make_auth_info(
+        password
+    )
+
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+    return f"{SCRAM_MECHANISM}${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
+def alter_role_password_sql(role: str, password: str) -> str:
+    """`ALTER ROLE "<role>" WITH PASSWORD '<SCRAM-SHA-256 verifier of password>'`.
+
+    The clear-text password never enters the statement: PostgreSQL warns it "might also be logged
+    in ... the server log" (ALTER ROLE), and with `log_statement=ddl` (the stack's cluster
+    parameters) every ALTER ROLE is written to the database log exported to CloudWatch Logs.
     PostgreSQL cannot bind a parameter in a utility statement (`PASSWORD $1` is a syntax error),
-    so the role is quoted with `identifier()` and the password with `literal()`.
+    so the role is quoted with `identifier()` and the verifier with `literal()`.
     """
     if not password or "\x00" in password:
         raise ValueError("password must be a non-empty string without NUL characters")
-    return " ".join(("ALTER ROLE", identifier(role), "WITH PASSWORD", literal(password)))
+    verifier = scram_verifier(password)
+    return " ".join(("ALTER ROLE", identifier(role), "WITH PASSWORD", literal(verifier)))
 
 
 def qualified_name(schema: str, name: str) -> str:

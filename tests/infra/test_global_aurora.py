@@ -153,6 +153,8 @@ def test_clusters_are_hardened(plan: PlanRun):
         values = {p["name"]: p["value"] for p in params.inputs["parameters"]}
         assert values["rds.force_ssl"] == "1"
         assert "log_min_duration_statement" in values
+        # role and schema changes are audited; rotation sends verifiers, never a password
+        assert values["log_statement"] == "ddl"
         assert params.region == cluster.region
     for instance in plan.of_type(INSTANCE):
         assert instance.inputs["publiclyAccessible"] is False

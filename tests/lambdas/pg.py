@@ -161,7 +161,8 @@ class PostgresServer:
 
     `ca_path` is the CA that signed the server certificate (what `DB_CA_BUNDLE` should point to);
     `untrusted_ca_path` is a second CA that signed nothing the server presents, for tests proving
-    that an unverifiable server is refused. `admin_*` is the RDS-master-like login.
+    that an unverifiable server is refused. `admin_*` is the RDS-master-like login. `log_path` is
+    the server's log file (what RDS would export to CloudWatch Logs).
     """
 
     host: str
@@ -172,6 +173,7 @@ class PostgresServer:
     admin_password: str = field(repr=False)
     admin_database: str
     socket_dir: str
+    log_path: str
     superuser: str = SUPERUSER
 
     def ssl_context(self) -> ssl.SSLContext:
@@ -193,6 +195,11 @@ class PostgresServer:
             ssl_context=self.ssl_context(),
             timeout=5,
         )
+
+    def log_text(self) -> str:
+        """Everything the server has logged so far."""
+        with open(self.log_path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
 
     def superuser_connect(self, database: str = "postgres") -> pg8000.native.Connection:
         """A superuser session over the Unix socket (trust auth), for setup only."""
@@ -340,6 +347,7 @@ def _setup(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool])
             admin_password=secrets.token_urlsafe(18),
             admin_database=ADMIN_DATABASE,
             socket_dir=socket_dir,
+            log_path=log_file,
         )
         _create_admin(server)
         return server

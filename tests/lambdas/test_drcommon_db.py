@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import socket
 import ssl
@@ -310,12 +311,40 @@ def _verified_context() -> ssl.SSLContext:
 # --- errors and SQL ----------------------------------------------------------------------------
 
 
-def test_alter_role_sql_quotes_role_and_password():
-    """GIVEN hostile names WHEN building ALTER ROLE THEN identifier/literal quoting contains them."""
-    sql = db.alter_role_password_sql('we"ird', "it's; DROP TABLE x; --")
-    assert sql == """ALTER ROLE "we""ird" WITH PASSWORD 'it''s; DROP TABLE x; --'"""
-    with pytest.raises(ValueError, match="password"):
+def test_alter_role_sql_quotes_the_role_and_carries_a_verifier_never_the_password():
+    """GIVEN a hostile role name and password WHEN building ALTER ROLE THEN the role is quoted and
+    the statement carries a SCRAM-SHA-256 verifier in PostgreSQL's stored form, not the
+    password (statement logging would copy the statement into the database log)."""
+    password = "it's; DROP TABLE x; --"
+    sql = db.alter_role_password_sql('we"ird', password)
+    assert sql.startswith("""ALTER ROLE "we""ird" WITH PASSWORD 'SCRAM-SHA-256$4096:""")
+    assert password not in sql and "DROP TABLE" not in sql
+    verifier = sql.split("WITH PASSWORD ", 1)[1].strip("'")
+    assert re.fullmatch(
+        r"SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+", verifier
+    )
+    # a fresh salt each time: two verifiers of one password differ
+    assert db.scram_verifier(password) != db.scram_verifier(password)
+    with pytest.raises(ValueError, match="password must be a non-empty string"):
         db.alter_role_password_sql("x", "")
+
+
+def test_the_server_stores_the_verifier_as_sent_and_the_password_logs_in(postgres_server):
+    """GIVEN a role WHEN its password is set with the verifier statement THEN pg_authid holds
+    exactly the verifier we sent (the server did not hash a clear text of its own) and the
+    password logs in over TLS."""
+    role, _ = postgres_server.create_role()
+    password = "Rotated-Password-1"
+    sql = db.alter_role_password_sql(role, password)
+    with contextlib.closing(postgres_server.connect()) as admin:
+        admin.run(sql)
+    with contextlib.closing(postgres_server.superuser_connect()) as su:
+        stored = su.run("SELECT rolpassword FROM pg_authid WHERE rolname = :r", r=role)[0][0]
+    assert stored == sql.split("WITH PASSWORD ", 1)[1].strip("'")
+    creds = DbCredentials.from_secret(postgres_server.secret_dict(role, password))
+    conn = db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=3)
+    with contextlib.closing(conn):
+        assert conn.run("SELECT current_user") == [[role]]
 
 
 def test_quoted_password_round_trips_through_the_server(postgres_server):

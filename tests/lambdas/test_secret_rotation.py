@@ -264,6 +264,34 @@ def test_test_secret_fails_when_the_pending_password_does_not_log_in(world):
         step(world, "testSecret")
 
 
+def test_set_secret_sends_a_verifier_so_ddl_logging_records_no_password(world):
+    """GIVEN DDL statement logging on for the rotated role's sessions (the stack's cluster
+    parameters set `log_statement=ddl`, and RDS exports the log to CloudWatch Logs) WHEN
+    setSecret changes the password THEN the new password logs in, and the server log holds the
+    ALTER ROLE with a SCRAM-SHA-256 verifier and neither the new nor the old password."""
+    with contextlib.closing(world.server.superuser_connect()) as su:
+        su.run(f"ALTER ROLE {identifier(world.role)} SET log_statement = 'ddl'")
+    world.rds.expect_lookups(1)
+    step(world, "createSecret")
+    pending = json.loads(
+        world.sm.get_secret_value(
+            SecretId=SECRET_ID, VersionId=world.token, VersionStage="AWSPENDING"
+        )["SecretString"]
+    )["password"]
+
+    assert step(world, "setSecret") == "password_set"
+
+    assert can_log_in(world, pending) and not can_log_in(world, world.old_password)
+    logged = [
+        line for line in world.server.log_text().splitlines() if identifier(world.role) in line
+    ]
+    assert any("ALTER ROLE" in line and "'SCRAM-SHA-256$4096:" in line for line in logged), (
+        "the DDL was not logged: the test would prove nothing"
+    )
+    log = world.server.log_text()
+    assert pending not in log and world.old_password not in log
+
+
 # Quotes and backslashes RDS would never generate, but an operator-made role or secret can hold.
 HOSTILE_PASSWORD = "it's \"quoted\" \\' ; DROP ROLE admin; --\\"
 
