@@ -130,6 +130,15 @@ class Monitoring(pulumi.ComponentResource):
             event_categories=list(alarms.INSTANCE_EVENT_CATEGORIES),
             opts=self._child,
         )
+        for subscription in alarms.ACCOUNT_EVENT_SUBSCRIPTIONS:
+            aws.rds.EventSubscription(
+                f"{self._name}-{subscription.key}",
+                name=self._named(subscription.key),
+                sns_topic=self.topic.arn,
+                source_type=subscription.source_type,
+                event_categories=list(subscription.categories),
+                opts=self._child,
+            )
 
     def _failover_events(self) -> None:
         self.failover_events_rule = aws.cloudwatch.EventRule(

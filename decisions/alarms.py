@@ -22,6 +22,11 @@ LESS = "LessThanThreshold"
 
 # RDS event categories to subscribe to. RDS event subscriptions have no global-cluster source
 # type: a global failover arrives as a db-cluster event (category `global-failover`).
+# Security Hub FSBP asks for subscriptions with these source types and categories (control pages
+# under docs.aws.amazon.com/securityhub/latest/userguide/rds-controls.html): RDS.19
+# `DBCluster: ["maintenance","failure"]`, RDS.20 `DBInstance: ["maintenance","configuration
+# change","failure"]`, RDS.21 `DBParameterGroup: ["configuration change"]`, RDS.22
+# `DBSecurityGroup: ["configuration change","failure"]`.
 CLUSTER_EVENT_CATEGORIES = (
     "global-failover",
     "failover",
@@ -29,7 +34,47 @@ CLUSTER_EVENT_CATEGORIES = (
     "notification",
     "maintenance",
 )
-INSTANCE_EVENT_CATEGORIES = ("availability", "failure", "failover", "low storage")
+INSTANCE_EVENT_CATEGORIES = (
+    "availability",
+    "failure",
+    "failover",
+    "low storage",
+    "maintenance",
+    "configuration change",
+)
+PARAMETER_GROUP_EVENT_CATEGORIES = ("configuration change",)
+SECURITY_GROUP_EVENT_CATEGORIES = ("configuration change", "failure")
+
+
+@dataclass(frozen=True)
+class AccountEventSubscription:
+    """An RDS event subscription for every source of one type in the region (no source ids)."""
+
+    key: str
+    """Ends the subscription's logical and physical names."""
+    source_type: str
+    categories: tuple[str, ...]
+    why: str
+
+
+# Not scoped to the stack's own sources: the controls' pass conditions name only the source type
+# and the categories. `db-security-group` is the legacy (EC2-Classic) DB security group: the
+# stack has none (its instances use VPC security groups), so that subscription exists for RDS.22
+# and stays silent.
+ACCOUNT_EVENT_SUBSCRIPTIONS = (
+    AccountEventSubscription(
+        "parameter-group-events",
+        "db-parameter-group",
+        PARAMETER_GROUP_EVENT_CATEGORIES,
+        "a changed DB parameter group (Security Hub RDS.21)",
+    ),
+    AccountEventSubscription(
+        "security-group-events",
+        "db-security-group",
+        SECURITY_GROUP_EVENT_CATEGORIES,
+        "a changed or failed legacy DB security group (Security Hub RDS.22)",
+    ),
+)
 # Managed failover / switchover finished, unplanned failover completed / failed, write path
 # blocked / unblocked on the old primary (RDS-EVENT-0185, 0238, 0239, 0390, 0391).
 FAILOVER_EVENT_IDS = (

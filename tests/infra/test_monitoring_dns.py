@@ -94,15 +94,34 @@ def test_rds_events_are_subscribed_in_both_regions(plan: PlanRun):
     topics = topic_regions(plan)
     for region in region_roles(plan).values():
         local = {s.inputs["sourceType"]: s for s in subscriptions if s.region == region}
-        assert set(local) == {"db-cluster", "db-instance"}
-        assert {"global-failover", "failover", "failure", "notification", "maintenance"} <= set(
-            local["db-cluster"].inputs["eventCategories"]
+        assert set(local) == {
+            "db-cluster",
+            "db-instance",
+            "db-parameter-group",
+            "db-security-group",
+        }
+        categories = {kind: set(s.inputs["eventCategories"]) for kind, s in local.items()}
+        # what the DR automation and on-call need (and RDS.19: maintenance, failure)
+        assert {"global-failover", "failover", "failure", "notification", "maintenance"} <= (
+            categories["db-cluster"]
         )
-        assert {"availability", "failure", "failover", "low storage"} <= set(
-            local["db-instance"].inputs["eventCategories"]
-        )
+        # RDS.20 besides availability, failover and low storage
+        assert {
+            "availability",
+            "failure",
+            "failover",
+            "low storage",
+            "maintenance",
+            "configuration change",
+        } <= categories["db-instance"]
+        # RDS.21 and RDS.22, for every source of the type (the controls name no source ids)
+        assert {"configuration change"} <= categories["db-parameter-group"]
+        assert {"configuration change", "failure"} <= categories["db-security-group"]
+        for kind in ("db-parameter-group", "db-security-group"):
+            assert not local[kind].inputs.get("sourceIds")
         for subscription in local.values():
             assert topics[subscription.inputs["snsTopic"]] == region
+            assert subscription.inputs.get("enabled", True) is not False
 
 
 def test_topics_are_encrypted_with_their_regions_key_and_let_aws_services_publish(plan: PlanRun):
