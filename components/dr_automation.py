@@ -537,6 +537,24 @@ class DrAutomation(pulumi.ComponentResource):
         rate = rate_expression(self._args.sizing.backup_verify_rate_hours, "hour")
         self._schedule("backup_verifier", self.contexts.dr, rate)
 
+    def _rotation_prerequisites(self) -> list[pulumi.Resource]:
+        """What the rotation function's first run needs in place: the secret's first value (it
+        reads AWSCURRENT), the writer instances (it logs in and runs ALTER ROLE), the interface
+        endpoints it calls without NAT (its own region's, and the peer's RDS endpoint it reaches
+        after a switchover), and the security-group rules its ENIs use (HTTPS to the endpoints,
+        PostgreSQL to the database). Without these as dependencies the first run only works by
+        luck of timing."""
+        args, rotation = self._args, FUNCTIONS_BY_KEY["secret_rotation"]
+        network, peer_network = args.networks.primary, args.networks.dr
+        endpoints = [network.endpoints[service] for service in rotation.endpoint_services]
+        return [
+            args.database.secret_version,
+            *args.database.members.primary.instances,
+            *endpoints,
+            peer_network.endpoints["rds"],
+            *network.rules_of("lambda"),
+        ]
+
     def _rotation_schedule(self) -> None:
         """Secrets Manager invokes the rotation function on the sizing's schedule."""
         rotation, primary = FUNCTIONS_BY_KEY["secret_rotation"], self.contexts.primary
@@ -556,8 +574,15 @@ class DrAutomation(pulumi.ComponentResource):
             rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
                 automatically_after_days=self._args.sizing.secret_rotation_days
             ),
-            # The first rotation waits for the schedule: rotating inside the first `pulumi up`
-            # would race the database instances it has just created.
-            rotate_immediately=False,
-            opts=self._opts(primary, depends_on=[permission]),
+            # Creating the rotation runs the function at once either way: `false` still runs
+            # its testSecret step ("Secrets Manager tests the rotation configuration by running
+            # the testSecret step", RotateSecret API reference) against an AWSPENDING version
+            # Secrets Manager makes for the test. `true` runs the four steps the function is
+            # built and tested for, proves rotation works on day one instead of 30 days later,
+            # and leaves the password Pulumi generated (kept in its state) invalid from then on.
+            # The dependencies make that first run safe.
+            rotate_immediately=True,
+            opts=self._opts(
+                primary, depends_on=[permission, function, *self._rotation_prerequisites()]
+            ),
         )

@@ -163,8 +163,15 @@ class Network(pulumi.ComponentResource):
             )
             for role, holds in SECURITY_GROUPS.items()
         }
-        for spec in VPC_RULES:
-            declare_rule(f"{self._name}-{spec.key}", spec, self.security_groups, self._child)
+        self._rules = {
+            spec: declare_rule(f"{self._name}-{spec.key}", spec, self.security_groups, self._child)
+            for spec in VPC_RULES
+        }
+
+    def rules_of(self, role: GroupRole) -> list[pulumi.CustomResource]:
+        """The rules inside this VPC that let traffic in or out of the `role` group (e.g. what a
+        VPC-attached function's ENIs need before it can reach the database and the endpoints)."""
+        return [rule for spec, rule in self._rules.items() if role in (spec.group, spec.other)]
 
     def _flow_logs(self) -> None:
         name = self._name

@@ -165,6 +165,47 @@ def test_rotation_is_wired_to_the_rotation_function_and_the_stacks_secret(
         assert [p.inputs["sourceArn"] for p in permissions] == [secret.outputs["arn"]], stack
 
 
+def test_rotation_starts_only_after_everything_its_first_run_needs(plan: PlanRun):
+    # GIVEN the rotation, which Secrets Manager runs the moment it is created
+    roles = region_roles(plan)
+    (rotation,) = plan.of_type("aws:secretsmanager/secretRotation:SecretRotation")
+    (secret_value,) = plan.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    primary = roles["primary"]
+    writers = [
+        i for i in plan.of_type("aws:rds/clusterInstance:ClusterInstance") if i.region == primary
+    ]
+    endpoints = {
+        (e.region, e.inputs["serviceName"].rsplit(".", 1)[-1]): e
+        for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+    }
+    lambda_group = security_group(plan, primary, "lambda")
+    egress = [
+        r
+        for r in plan.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.region == primary
+        and r.inputs["securityGroupId"] == lambda_group.id
+        and r.inputs.get("referencedSecurityGroupId")
+    ]
+    needed = {
+        "the secret's first value": [secret_value],
+        "the writer instances": writers,
+        "the endpoints it calls": [
+            endpoints[(primary, "secretsmanager")],
+            endpoints[(primary, "rds")],
+            endpoints[(roles["dr"], "rds")],
+        ],
+        "its egress on 443 and 5432": egress,
+    }
+    assert sorted(int(r.inputs["fromPort"]) for r in egress) == [443, 5432]
+    assert writers
+    # THEN it depends on each of them explicitly
+    for what, resources in needed.items():
+        for resource in resources:
+            assert plan.depends_on(rotation, resource.urn), f"rotation may start before {what}"
+    # AND it rotates at once: the four steps run on day one
+    assert rotation.inputs["rotateImmediately"] is True
+
+
 def test_schedules_run_at_the_stated_rates(plan: PlanRun):
     roles = region_roles(plan)
     rules = {r.name: r for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")}
