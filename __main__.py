@@ -32,7 +32,8 @@ keys = regions.map(
 )
 networks = regions.map(
     lambda region: Network(
-        f"{region.role}-network", NetworkArgs(region, namer, sizing, keys[region.role].arn)
+        f"{region.role}-network",
+        NetworkArgs(region, namer, sizing, keys[region.role].arn, settings.network),
     )
 )
 peering = PeeredVpcs("peering", PeeredVpcsArgs(namer, networks))

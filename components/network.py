@@ -11,9 +11,19 @@ import pulumi
 import pulumi_aws as aws
 
 from components.security_rules import declare_rule
+from decisions.aurora import ENGINE
 from decisions.functions import endpoint_services_for
 from decisions.iam import assume_role_policy, flow_log_delivery_policy
-from decisions.network import SECURITY_GROUPS, VPC_RULES, GroupRole, choose_azs, subnet_cidrs
+from decisions.network import (
+    SECURITY_GROUPS,
+    VPC_RULES,
+    GroupRole,
+    Zone,
+    choose_zones,
+    interface_endpoint_services,
+    subnet_cidrs,
+)
+from stack.config import NetworkSettings
 from stack.naming import Namer
 from stack.regions import Region
 from stack.sizing import Sizing
@@ -32,6 +42,9 @@ class NetworkArgs:
     """AZ count, how many AZs the endpoints spread over, flow-log retention."""
     kms_key_arn: pulumi.Input[str]
     """The region's key: encrypts the flow-log group."""
+    settings: NetworkSettings
+    """The engine version the database instances in these subnets run (their zones must offer
+    it) and whether the VPC carries the compliance endpoints."""
 
 
 class Network(pulumi.ComponentResource):
@@ -97,11 +110,10 @@ class Network(pulumi.ComponentResource):
             tags={"Name": self._named("vpc")},
             opts=self._child,
         )
-        zones = aws.get_availability_zones(
-            state="available",
-            opts=pulumi.InvokeOptions(parent=self, provider=self.region.provider),
-        ).names
-        self.availability_zones = choose_azs(zones, az_count)
+        self.endpoint_services = interface_endpoint_services(
+            endpoint_services_for(self.region.role), self._args.settings.compliance_endpoints
+        )
+        self.availability_zones = self._usable_zones()
         self.subnets = [
             aws.ec2.Subnet(
                 f"{name}-private-{zone}",
@@ -117,6 +129,38 @@ class Network(pulumi.ComponentResource):
             )
         ]
         self.subnet_ids = [subnet.id for subnet in self.subnets]
+
+    def _usable_zones(self) -> list[str]:
+        """The sizing's number of zones where every service placed in the subnets runs: each
+        interface endpoint service and the database instance class (`choose_zones`). Not every
+        service runs in every zone ("The VPC endpoint service com.amazonaws.us-east-1.lambda does
+        not support the availability zone of the subnet", awslabs/aws-orbit-workbench#320).
+        Catalogue lookups only (what AWS offers in the region), never lookups of existing
+        resources, so the stack still deploys into an empty account."""
+        sizing = self._args.sizing
+        invoke = pulumi.InvokeOptions(parent=self, provider=self.region.provider)
+        zones = aws.get_availability_zones(state="available", opts=invoke)
+        support: dict[str, list[str]] = {
+            f"{service} endpoint": list(
+                aws.ec2.get_vpc_endpoint_service(
+                    service=service, service_type="Interface", opts=invoke
+                ).availability_zones
+            )
+            for service in self.endpoint_services
+        }
+        # `preferred_instance_classes` picks one of several matching offerings (e.g. per storage
+        # type) instead of failing with "multiple RDS DB Instance Classes ... match".
+        orderable = aws.rds.get_orderable_db_instance(
+            engine=ENGINE,
+            engine_version=self._args.settings.engine_version,
+            instance_class=sizing.instance_class,
+            preferred_instance_classes=[sizing.instance_class],
+            supports_global_databases=True,
+            opts=invoke,
+        )
+        support[f"Aurora {sizing.instance_class}"] = list(orderable.availability_zones)
+        catalogue = [Zone(n, i) for n, i in zip(zones.names, zones.zone_ids, strict=True)]
+        return choose_zones(self.region.name, catalogue, support, sizing.az_count)
 
     def _route_table(self) -> None:
         # One route table is enough without a NAT gateway (every AZ routes the same way). The
@@ -210,7 +254,8 @@ class Network(pulumi.ComponentResource):
 
     def _endpoints(self) -> None:
         # Without a NAT gateway, every AWS API the VPC-attached functions of this region call
-        # needs an interface endpoint; they sit in the first `endpoint_az_count` subnets.
+        # needs an interface endpoint (and the compliance endpoints when asked for); they sit in
+        # the first `endpoint_az_count` subnets.
         endpoint_subnet_ids = self.subnet_ids[: self._args.sizing.endpoint_az_count]
         self.endpoints = {
             service: aws.ec2.VpcEndpoint(
@@ -224,7 +269,7 @@ class Network(pulumi.ComponentResource):
                 tags={"Name": self._named("endpoint", service)},
                 opts=self._child,
             )
-            for service in endpoint_services_for(self.region.role)
+            for service in self.endpoint_services
         }
         self.rds_endpoint_url: pulumi.Output[str] | None = (
             self.endpoints["rds"].dns_entries.apply(_https_url_of_first)

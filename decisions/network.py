@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -124,6 +124,26 @@ PEER_RULES: tuple[RuleSpec, ...] = (
 )
 
 
+# Interface endpoints Security Hub FSBP asks every VPC to have (EC2.10 ec2, EC2.55 ecr.api,
+# EC2.56 ecr.dkr, EC2.57 ssm, EC2.58 ssm-contacts, EC2.60 ssm-incidents). Nothing in the stack
+# calls these APIs, so they are opt-in (`complianceEndpoints`).
+COMPLIANCE_ENDPOINT_SERVICES: Mapping[str, str] = {
+    "ec2": "EC2.10",
+    "ecr.api": "EC2.55",
+    "ecr.dkr": "EC2.56",
+    "ssm": "EC2.57",
+    "ssm-contacts": "EC2.58",
+    "ssm-incidents": "EC2.60",
+}
+
+
+def interface_endpoint_services(needed: Sequence[str], compliance: bool) -> tuple[str, ...]:
+    """The interface endpoints of one VPC: those its functions call (`needed`), plus the
+    compliance endpoints when asked for, sorted and without repeats."""
+    extra = tuple(COMPLIANCE_ENDPOINT_SERVICES) if compliance else ()
+    return tuple(sorted({*needed, *extra}))
+
+
 def subnet_cidrs(vpc_cidr: str, count: int) -> list[str]:
     """Split `vpc_cidr` into `count` equal subnets, the first `count` of the smallest power-of-two
     split, leaving the rest of the range free for later tiers.
@@ -143,15 +163,64 @@ def subnet_cidrs(vpc_cidr: str, count: int) -> list[str]:
     return [str(next(subnets)) for _ in range(count)]
 
 
-def choose_azs(available: Sequence[str], count: int) -> list[str]:
-    """The first `count` distinct zones of `available`, sorted by name so the choice is stable.
+@dataclass(frozen=True)
+class Zone:
+    """One availability zone of a region, as the account sees it."""
 
-    Raises when the region has fewer zones than the sizing asks for.
+    name: str
+    """The account's name for it (`us-east-1a`): names map to different physical zones in each
+    account, and they are what subnets, instances and URNs carry."""
+    zone_id: str
+    """The same physical zone in every account (`use1-az1`)."""
+
+
+class ZoneChoiceError(ValueError):
+    """The region cannot offer enough zones where every service the stack places there runs."""
+
+
+def choose_zones(
+    region: str, zones: Sequence[Zone], support: Mapping[str, Collection[str]], count: int
+) -> list[str]:
+    """Names of the `count` zones the stack's subnets (and so its instances and endpoints) use.
+
+    `support` holds, per service placed in the subnets (an interface endpoint service, the
+    database instance class), the zone names its catalogue offers. A zone is usable when every
+    service runs in it; the check is made on zone IDs, so it names the same physical zone in any
+    account. Among usable zones the choice is the first `count` by *name*: that is the choice the
+    stack made before it checked support (the first zones by name), and a subnet's logical name,
+    so its URN, carries its zone's name. Choosing by ID order instead would move the subnets, and
+    replace the database instances, of every stack whose first zones by name all qualify.
+
+    Raises `ZoneChoiceError` naming the region, each service and the zones it supports.
     """
-    zones = sorted(set(available))
-    if len(zones) < count:
-        raise ValueError(
-            f"the region offers {len(zones)} availability zone(s) ({', '.join(zones)}) but the "
-            f"sizing asks for {count}: choose a region with {count} zones"
-        )
-    return zones[:count]
+    by_name = {zone.name: zone for zone in zones}
+    offered = {
+        service: {by_name[name].zone_id for name in names if name in by_name}
+        for service, names in support.items()
+    }
+    usable_ids = {zone.zone_id for zone in zones}.intersection(*offered.values())
+    usable = sorted(zone.name for zone in by_name.values() if zone.zone_id in usable_ids)
+    if len(usable) < count:
+        raise ZoneChoiceError(_zone_shortage(region, zones, offered, usable, count))
+    return usable[:count]
+
+
+def _zone_shortage(
+    region: str,
+    zones: Sequence[Zone],
+    offered: Mapping[str, set[str]],
+    usable: Sequence[str],
+    count: int,
+) -> str:
+    def listed(ids: Collection[str]) -> str:
+        named = sorted((z.name, z.zone_id) for z in zones if z.zone_id in ids)
+        return ", ".join(f"{name} ({zone_id})" for name, zone_id in named) or "none"
+
+    every = {zone.zone_id for zone in zones}
+    services = "; ".join(f"{service}: {listed(ids)}" for service, ids in sorted(offered.items()))
+    return (
+        f"{region} offers {len(usable)} availability zone(s) where every service the stack "
+        f"places in its subnets runs ({', '.join(usable) or 'none'}), the sizing needs {count}. "
+        f"Zones of the region: {listed(every)}. Supported per service: {services}. Choose "
+        "another region, or a sizing with fewer zones or another instance class."
+    )

@@ -36,16 +36,54 @@ SECRET_VALUE_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105
 STACK_TYPE = "pulumi:pulumi:Stack"
 AWS_PROVIDER_TYPE = "pulumi:providers:aws"
 
-# Data sources the program may call: they describe the account and region, never pre-existing
-# resources, so the program deploys into an empty account.
+# Data sources the program may call: they describe the account, the region and what AWS offers
+# there (catalogue lookups), never pre-existing resources, so the program deploys into an empty
+# account.
+GET_AVAILABILITY_ZONES = "aws:index/getAvailabilityZones:getAvailabilityZones"
+GET_VPC_ENDPOINT_SERVICE = "aws:ec2/getVpcEndpointService:getVpcEndpointService"
+GET_ORDERABLE_DB_INSTANCE = "aws:rds/getOrderableDbInstance:getOrderableDbInstance"
 ALLOWED_INVOKES = frozenset(
     {
-        "aws:index/getAvailabilityZones:getAvailabilityZones",
+        GET_AVAILABILITY_ZONES,
+        GET_VPC_ENDPOINT_SERVICE,
+        GET_ORDERABLE_DB_INSTANCE,
         "aws:index/getCallerIdentity:getCallerIdentity",
         "aws:index/getPartition:getPartition",
         "aws:index/getRegion:getRegion",
     }
 )
+# The mock account's zones: names a-d, whose IDs are shuffled as they are in a real account
+# (names map to different physical zones per account), so ID order differs from name order.
+MOCK_ZONE_LETTERS = "abcd"
+MOCK_ZONE_ID_NUMBERS = (4, 1, 3, 2)
+# Instance classes the mock RDS catalogue offers for global databases: memory-optimised and
+# Serverless v2 (burstable classes are "not supported by global databases").
+MOCK_GLOBAL_CLASS_PREFIXES = ("db.r5.", "db.r6g.", "db.r6i.", "db.r7g.", "db.r7i.", "db.r8g.")
+MOCK_SERVERLESS_CLASS = "db.serverless"
+
+
+@dataclass(frozen=True)
+class ZoneCatalogue:
+    """What the mock AWS catalogue offers per zone: by default every offering in every zone;
+    `missing` lists, per (region, offering), the zone names where it does not run. An offering
+    is an interface endpoint service's short name (`lambda`) or `rds:<instance class>`."""
+
+    missing: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+
+    @staticmethod
+    def zones(region: str) -> list[tuple[str, str]]:
+        """(name, zone id) of every zone of the mock region."""
+        parts = region.split("-")  # us-east-1 -> use1, like AWS's zone IDs
+        code = parts[0] + "".join(part[0] for part in parts[1:-1]) + parts[-1]
+        return [
+            (f"{region}{letter}", f"{code}-az{number}")
+            for letter, number in zip(MOCK_ZONE_LETTERS, MOCK_ZONE_ID_NUMBERS, strict=True)
+        ]
+
+    def offered(self, region: str, offering: str) -> list[str]:
+        """Zone names of `region` where `offering` runs."""
+        absent = self.missing.get((region, offering), frozenset())
+        return [name for name, _ in self.zones(region) if name not in absent]
 
 
 RDS_ID_PROPERTY = {
@@ -237,12 +275,63 @@ def _mock_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) ->
     return {**outputs, **inputs}
 
 
+def _availability_zones(
+    catalogue: ZoneCatalogue, region: str, _: Mapping[str, Any]
+) -> dict[str, Any]:
+    zones = catalogue.zones(region)
+    return {"names": [n for n, _ in zones], "zoneIds": [i for _, i in zones], "id": region}
+
+
+def _vpc_endpoint_service(
+    catalogue: ZoneCatalogue, region: str, args: Mapping[str, Any]
+) -> dict[str, Any]:
+    service = args.get("service") or str(args.get("serviceName", "")).split(f"{region}.", 1)[-1]
+    return {
+        "service": service,
+        "serviceName": f"com.amazonaws.{region}.{service}",
+        "serviceType": args.get("serviceType") or "Interface",
+        "availabilityZones": catalogue.offered(region, service),
+        "region": region,
+        "id": f"com.amazonaws.{region}.{service}",
+    }
+
+
+def _orderable_db_instance(
+    catalogue: ZoneCatalogue, region: str, args: Mapping[str, Any]
+) -> dict[str, Any]:
+    instance_class = str(args.get("instanceClass", ""))
+    global_capable = instance_class == MOCK_SERVERLESS_CLASS or instance_class.startswith(
+        MOCK_GLOBAL_CLASS_PREFIXES
+    )
+    if args.get("supportsGlobalDatabases") and not global_capable:
+        # What the provider says when the catalogue has no such offering.
+        raise DisallowedLookupError("no RDS DB Instance Classes match the criteria")
+    return {
+        "engine": args.get("engine"),
+        "engineVersion": args.get("engineVersion"),
+        "instanceClass": instance_class,
+        "availabilityZones": catalogue.offered(region, f"rds:{instance_class}"),
+        "supportsGlobalDatabases": global_capable,
+        "id": instance_class,
+    }
+
+
+CatalogueAnswer = Callable[[ZoneCatalogue, str, Mapping[str, Any]], dict[str, Any]]
+CATALOGUE_ANSWERS: Mapping[str, CatalogueAnswer] = {
+    GET_AVAILABILITY_ZONES: _availability_zones,
+    GET_VPC_ENDPOINT_SERVICE: _vpc_endpoint_service,
+    GET_ORDERABLE_DB_INSTANCE: _orderable_db_instance,
+}
+"""Answers of the catalogue lookups, per region, from the run's `ZoneCatalogue`."""
+
+
 class StackMocks(pulumi_mocks.Mocks):
     """Mocks that answer the few allowed data sources per region and synthesise outputs."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalogue: ZoneCatalogue | None = None) -> None:
         self.provider_regions: dict[str, str] = {}
         self.invokes: list[tuple[str, str | None]] = []
+        self.catalogue = catalogue or ZoneCatalogue()
 
     def region_for(self, provider_ref: str | None, inputs: Mapping[str, Any]) -> str:
         """Region a resource or call lands in: its own `region` input, else its provider's."""
@@ -270,9 +359,8 @@ class StackMocks(pulumi_mocks.Mocks):
                 f"the program looked up {args.token}: only account/region data sources are "
                 "allowed, so that it deploys into an empty account"
             )
-        if args.token.endswith("getAvailabilityZones"):
-            names = [f"{region}{letter}" for letter in "abcd"]
-            return {"names": names, "zoneIds": [f"{region}-az{i}" for i in range(1, 5)]}, []
+        if args.token in CATALOGUE_ANSWERS:
+            return CATALOGUE_ANSWERS[args.token](self.catalogue, region, args.args), []
         if args.token.endswith("getCallerIdentity"):
             return {
                 "accountId": MOCK_ACCOUNT_ID,
@@ -456,11 +544,15 @@ def _evict_project_modules(project_dir: Path) -> None:
 
 
 def _run(
-    program: Callable[[], None], stack: str, config: Mapping[str, str], preview: bool
+    program: Callable[[], None],
+    stack: str,
+    config: Mapping[str, str],
+    preview: bool,
+    catalogue: ZoneCatalogue | None = None,
 ) -> PlanRun:
     pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.config.set_all_config(dict(config), [])
-    mocks = StackMocks()
+    mocks = StackMocks(catalogue)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(
         mocks, project="aurora-dr", stack=stack, preview=preview, monitor=monitor
@@ -496,10 +588,12 @@ def run_program(
     project_dir: Path = PROJECT_DIR,
     preview: bool = False,
     before_program: Callable[[], None] | None = None,
+    catalogue: ZoneCatalogue | None = None,
 ) -> PlanRun:
     """Run `__main__.py` for `stack` with its real config files; `overrides` replace single keys
     (`None` removes one). `before_program` runs after the project's modules are evicted and
     before the program imports them afresh: tests use it to patch, e.g., the sizing map.
+    `catalogue` says where AWS offers what (default: everything everywhere).
     Raises `ProgramFailed` wrapping whatever the program raised."""
     config = load_stack_config(stack, project_dir)
     for key, value in (overrides or {}).items():
@@ -517,7 +611,7 @@ def run_program(
     def program() -> None:
         runpy.run_path(str(project_dir), run_name="__main__")
 
-    return _run(program, stack, config, preview)
+    return _run(program, stack, config, preview, catalogue)
 
 
 def run_component(

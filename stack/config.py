@@ -40,6 +40,7 @@ DEFAULTS: Mapping[str, str] = {
     "prNumber": "unknown",
     "team": "unknown",
     "rtoTargetSeconds": "300",
+    "complianceEndpoints": "false",
 }
 
 # The suffix ends every physical name. The tightest limit it meets is 64 characters (IAM role and
@@ -95,6 +96,16 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """What the settings ask of each region's network: the part `Network` reads."""
+
+    engine_version: str
+    """The database instances in the subnets run it, so the chosen zones must offer it."""
+    compliance_endpoints: bool
+    """Interface endpoints for ec2, ecr.api, ecr.dkr, ssm, ssm-contacts and ssm-incidents."""
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """The validated stack configuration. Field names follow the config keys (snake_case)."""
 
@@ -112,11 +123,18 @@ class StackSettings:
     tags: Tags
     rto_target_seconds: int
     """Recovery-time objective the offline plan's `--check` holds the modeled RTO to."""
+    compliance_endpoints: bool = False
+    """Security Hub's interface endpoints (EC2.10/55-58/60) in both VPCs: nothing calls them."""
 
     @property
     def database(self) -> DatabaseSettings:
         """Engine version, database name and master username, together."""
         return DatabaseSettings(self.engine_version, self.database_name, self.master_username)
+
+    @property
+    def network(self) -> NetworkSettings:
+        """Engine version and compliance endpoints, together."""
+        return NetworkSettings(self.engine_version, self.compliance_endpoints)
 
     @property
     def private_zone_name(self) -> str:
@@ -254,6 +272,15 @@ def _check_rto_target(rto_target: str) -> list[str]:
     ]
 
 
+BOOLEANS = {"true": True, "false": False}
+
+
+def _check_boolean(key: str, value: str) -> list[str]:
+    if value.lower() in BOOLEANS:
+        return []
+    return [f"{key} {value!r} is not a boolean: set it to true or false."]
+
+
 def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
     """Validate raw config values (missing keys take DEFAULTS) and build `StackSettings`.
 
@@ -281,6 +308,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         *_check_dns_zone_name(dns_zone_name),
         *_check_tag_values(tag_values),
         *_check_rto_target(get("rtoTargetSeconds")),
+        *_check_boolean("complianceEndpoints", get("complianceEndpoints")),
     ]
     if problems:
         raise ConfigError(problems)
@@ -297,6 +325,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         alert_email=alert_email,
         dns_zone_name=dns_zone_name,
         rto_target_seconds=int(get("rtoTargetSeconds")),
+        compliance_endpoints=BOOLEANS[get("complianceEndpoints").lower()],
         tags=Tags(
             environment=suffix,
             repository=tag_values["repository"],

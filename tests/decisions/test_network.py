@@ -32,13 +32,78 @@ def test_subnet_cidrs_refuse_a_range_too_small():
         network.subnet_cidrs("10.0.0.0/27", 3)
 
 
-def test_choose_azs_is_stable_and_refuses_small_regions():
-    assert network.choose_azs(["us-east-1c", "us-east-1a", "us-east-1b"], 2) == [
+US_EAST_1 = [
+    network.Zone("us-east-1a", "use1-az4"),
+    network.Zone("us-east-1b", "use1-az6"),
+    network.Zone("us-east-1c", "use1-az1"),
+    network.Zone("us-east-1d", "use1-az2"),
+    network.Zone("us-east-1e", "use1-az3"),
+]
+ALL = [zone.name for zone in US_EAST_1]
+
+
+def test_zones_every_service_supports_are_chosen_first_by_name():
+    # GIVEN a lambda endpoint missing from us-east-1b and an instance class missing from 1e
+    support = {
+        "lambda endpoint": [n for n in ALL if n != "us-east-1b"],
+        "Aurora db.r6g.large": ALL[:4],
+    }
+    # WHEN three zones are chosen
+    chosen = network.choose_zones("us-east-1", US_EAST_1, support, 3)
+    # THEN neither gap is used and the others are taken in name order (not ID order: 1c is az1)
+    assert chosen == ["us-east-1a", "us-east-1c", "us-east-1d"]
+
+
+def test_with_every_zone_supported_the_choice_is_the_first_zones_by_name():
+    # GIVEN full support: the choice every existing stack made (subnet URNs carry the names)
+    support = {"rds endpoint": ALL, "Aurora db.r6g.xlarge": list(reversed(ALL))}
+    assert network.choose_zones("us-east-1", US_EAST_1, support, 3) == ALL[:3]
+
+
+def test_support_is_matched_by_zone_id_and_unknown_names_are_ignored():
+    # GIVEN a service listing a zone the account does not have (not opted in)
+    support = {"ssm endpoint": ["us-east-1a", "us-east-1c", "us-east-1d", "us-east-1-bos-1a"]}
+    assert network.choose_zones("us-east-1", US_EAST_1, support, 3) == [
         "us-east-1a",
-        "us-east-1b",
+        "us-east-1c",
+        "us-east-1d",
     ]
-    with pytest.raises(ValueError, match="offers 2 availability zone"):
-        network.choose_azs(["x-1a", "x-1b"], 3)
+
+
+def test_a_region_without_enough_usable_zones_is_refused_naming_region_services_and_support():
+    support = {
+        "lambda endpoint": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "Aurora db.r6g.large": ["us-east-1b", "us-east-1c", "us-east-1d"],
+    }
+    with pytest.raises(network.ZoneChoiceError) as refused:
+        network.choose_zones("us-east-1", US_EAST_1, support, 3)
+    message = str(refused.value)
+    assert message.startswith(
+        "us-east-1 offers 2 availability zone(s) where every service the stack places in its "
+        "subnets runs (us-east-1b, us-east-1c), the sizing needs 3."
+    )
+    assert (
+        "lambda endpoint: us-east-1a (use1-az4), us-east-1b (use1-az6), us-east-1c (use1-az1)"
+        in message
+    )
+    assert (
+        "Aurora db.r6g.large: us-east-1b (use1-az6), us-east-1c (use1-az1), us-east-1d (use1-az2)"
+        in message
+    )
+    assert "Choose another region" in message
+
+
+def test_compliance_endpoints_are_added_only_when_asked_for():
+    assert network.interface_endpoint_services(("rds", "lambda"), False) == ("lambda", "rds")
+    assert network.interface_endpoint_services(("rds", "ssm"), True) == (
+        "ec2",
+        "ecr.api",
+        "ecr.dkr",
+        "rds",
+        "ssm",
+        "ssm-contacts",
+        "ssm-incidents",
+    )
 
 
 # --- properties (hypothesis) -------------------------------------------------------------------
@@ -70,23 +135,31 @@ def test_subnets_are_disjoint_equal_blocks_inside_the_vpc_or_refused_below_a_sla
     assert blocks[0].network_address == vpc.network_address
 
 
-zone_names = st.lists(st.sampled_from([f"us-east-1{letter}" for letter in "abcdef"]), max_size=12)
+zone_sets = st.sets(st.sampled_from(ALL))
 
 
-@given(available=zone_names, count=st.integers(min_value=1, max_value=6))
-def test_the_first_zones_by_name_are_chosen_or_the_region_is_refused(available, count):
-    # GIVEN the zones a region reports (in any order, possibly repeated) and the sizing's count
-    distinct = sorted(set(available))
-    if len(distinct) < count:
-        # THEN a region with too few zones is refused, naming how many it offers
-        with pytest.raises(ValueError, match=f"offers {len(distinct)} availability zone"):
-            network.choose_azs(available, count)
+@given(
+    support=st.dictionaries(st.sampled_from(["lambda", "rds", "ssm", "db"]), zone_sets, max_size=4),
+    count=st.integers(min_value=1, max_value=5),
+)
+def test_chosen_zones_are_supported_by_every_service_and_keep_todays_choice_when_they_can(
+    support, count
+):
+    # GIVEN what each service supports (any subset of the region's zones) and the sizing's count
+    usable = sorted(set(ALL).intersection(*support.values()))
+    if len(usable) < count:
+        # THEN a region with too few usable zones is refused, naming how many it offers
+        with pytest.raises(network.ZoneChoiceError, match=f"offers {len(usable)} availability"):
+            network.choose_zones("us-east-1", US_EAST_1, support, count)
         return
     # WHEN zones are chosen
-    chosen = network.choose_azs(available, count)
-    # THEN they are `count` distinct zones of the region, sorted, the first ones by name
-    assert chosen == sorted(chosen) and len(set(chosen)) == len(chosen) == count
-    assert set(chosen) <= set(available)
-    assert chosen == distinct[:count]
-    # AND the order the region reports them in does not change the choice
-    assert network.choose_azs(list(reversed(available)), count) == chosen
+    chosen = network.choose_zones("us-east-1", US_EAST_1, support, count)
+    # THEN they are `count` distinct zones every service runs in, in name order
+    assert len(set(chosen)) == len(chosen) == count and chosen == sorted(chosen)
+    assert all(zone in names for zone in chosen for names in support.values())
+    # AND when the first zones by name all qualify, the choice is exactly those (no URN moves)
+    if set(ALL[:count]) <= set(usable):
+        assert chosen == ALL[:count]
+    # AND the order the catalogue lists zones in does not change the choice
+    shuffled = {service: list(reversed(sorted(names))) for service, names in support.items()}
+    assert network.choose_zones("us-east-1", list(reversed(US_EAST_1)), shuffled, count) == chosen

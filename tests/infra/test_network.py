@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from drplan.harness import PlanRun
+import pytest
+
+from drplan.harness import PlanRun, ProgramFailed, ZoneCatalogue, run_program
 from tests.infra.queries import (
     EGRESS_RULE,
     INGRESS_RULE,
@@ -19,6 +21,7 @@ from tests.infra.queries import (
     vpc_in,
 )
 
+INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 PEERING = "aws:ec2/vpcPeeringConnection:VpcPeeringConnection"
 ACCEPTER = "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"
 PEERING_OPTIONS = "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions"
@@ -216,3 +219,99 @@ def test_keys_rotate_and_live_in_both_regions(plan: PlanRun):
     for key in keys:
         assert key.inputs["enableKeyRotation"] is True
         assert 7 <= key.inputs["deletionWindowInDays"] <= 30
+
+
+SUBNET = "aws:ec2/subnet:Subnet"
+
+
+def zones_in(run: PlanRun, type_: str, region: str) -> set[str]:
+    """Zones of the `type_` resources (subnets or instances) in a region."""
+    return {r.inputs["availabilityZone"] for r in run.of_type(type_) if r.region == region}
+
+
+def test_a_zone_a_service_does_not_offer_is_left_out_by_every_placement():
+    # GIVEN a fresh account where the lambda interface endpoint does not run in us-east-1b (AWS:
+    # "The VPC endpoint service com.amazonaws.us-east-1.lambda does not support the availability
+    # zone of the subnet")
+    catalogue = ZoneCatalogue(missing={("us-east-1", "lambda"): frozenset({"us-east-1b"})})
+    # WHEN the prod stack is planned
+    run = run_program("prod", catalogue=catalogue)
+    # THEN the primary's subnets, instances and endpoints avoid that zone, in name order
+    assert zones_in(run, SUBNET, "us-east-1") == {"us-east-1a", "us-east-1c", "us-east-1d"}
+    assert zones_in(run, INSTANCE, "us-east-1") <= {"us-east-1a", "us-east-1c", "us-east-1d"}
+    subnets = {s.id: s.inputs["availabilityZone"] for s in run.of_type(SUBNET)}
+    for endpoint in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
+        assert "us-east-1b" not in {subnets[i] for i in endpoint.inputs["subnetIds"]}
+    # AND the DR region, where everything runs everywhere, keeps the first three zones by name
+    assert zones_in(run, SUBNET, "us-west-2") == {"us-west-2a", "us-west-2b", "us-west-2c"}
+
+
+def test_zones_are_asked_of_each_regions_catalogue(plan: PlanRun):
+    # GIVEN the lookups the program made: catalogue data, through each region's provider
+    for region in region_roles(plan).values():
+        asked = {token for token, where in plan.invokes if where == region}
+        assert {
+            "aws:index/getAvailabilityZones:getAvailabilityZones",
+            "aws:ec2/getVpcEndpointService:getVpcEndpointService",
+            "aws:rds/getOrderableDbInstance:getOrderableDbInstance",
+        } <= asked, region
+
+
+def test_a_region_without_three_usable_zones_stops_the_program_before_any_database():
+    # GIVEN a DR region where the instance class and the secretsmanager endpoint each miss a zone
+    catalogue = ZoneCatalogue(
+        missing={
+            ("us-west-2", "rds:db.r6g.large"): frozenset({"us-west-2a", "us-west-2b"}),
+            ("us-west-2", "secretsmanager"): frozenset({"us-west-2c"}),
+        }
+    )
+    # WHEN the dev stack is planned THEN it stops, naming the region, the services and their zones
+    with pytest.raises(ProgramFailed) as failed:
+        run_program("dev", catalogue=catalogue)
+    message = str(failed.value)
+    assert "us-west-2 offers 1 availability zone(s)" in message and "needs 3" in message
+    assert "Aurora db.r6g.large: us-west-2c (usw2-az3), us-west-2d (usw2-az2)" in message
+    assert "secretsmanager endpoint: us-west-2a (usw2-az4), us-west-2b (usw2-az1), us-west-2d" in (
+        message
+    )
+    assert not [r for r in failed.value.registrations if r.type.startswith("aws:rds/")]
+
+
+COMPLIANCE_SERVICES = {"ec2", "ecr.api", "ecr.dkr", "ssm", "ssm-contacts", "ssm-incidents"}
+
+
+def endpoint_services(run: PlanRun, region: str) -> dict[str, object]:
+    """Short service name -> the VPC endpoint registration, in one region."""
+    prefix = f"com.amazonaws.{region}."
+    return {
+        e.inputs["serviceName"].removeprefix(prefix): e
+        for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.region == region
+    }
+
+
+def test_compliance_endpoints_are_off_by_default(plan: PlanRun):
+    for region in region_roles(plan).values():
+        assert not COMPLIANCE_SERVICES & set(endpoint_services(plan, region))
+
+
+def test_compliance_endpoints_put_the_six_fsbp_endpoints_in_every_endpoint_az_of_both_vpcs(
+    plans: dict[str, PlanRun],
+):
+    # GIVEN prod with complianceEndpoints=true (Security Hub EC2.10/55/56/57/58/60)
+    run = run_program("prod", {"complianceEndpoints": "true"})
+    for region in region_roles(run).values():
+        endpoints = endpoint_services(run, region)
+        group = security_group(run, region, "endpoints")
+        subnets = {s.id for s in run.of_type("aws:ec2/subnet:Subnet") if s.region == region}
+        # THEN each VPC has all six, in every subnet (prod spreads endpoints over every AZ),
+        # behind the existing endpoint group, with private DNS
+        assert COMPLIANCE_SERVICES <= set(endpoints), region
+        for service in COMPLIANCE_SERVICES:
+            endpoint = endpoints[service]
+            assert endpoint.inputs["vpcEndpointType"] == "Interface"
+            assert set(endpoint.inputs["subnetIds"]) == subnets
+            assert endpoint.inputs["securityGroupIds"] == [group.id]
+            assert endpoint.inputs["privateDnsEnabled"] is True
+    # AND nothing else changes: the default stack's resources are all still there, same URNs
+    assert {r.urn for r in plans["prod"].registrations} <= {r.urn for r in run.registrations}

@@ -209,3 +209,20 @@ def test_the_readme_tables_are_the_tools_current_output():
     assert readme.current_block() == readme.generated_block(), (
         "README.md's cost/recovery tables are stale: run `venv/bin/python -m drplan.readme`"
     )
+
+
+def test_the_compliance_endpoints_are_priced_per_az_hour_in_both_regions(plans):
+    # GIVEN prod as it is and with complianceEndpoints=true (six more endpoints per VPC)
+    default = estimate_cost(plans["prod"], "prod")
+    compliant = estimate_cost(run_program("prod", {"complianceEndpoints": "true"}), "prod")
+    prices = load_prices()
+    # THEN every new endpoint is priced, none is skipped
+    assert compliant.unpriced == []
+    # AND they add 6 endpoints x 3 AZs x 730 h x the AZ-hour price in each region
+    for region, table in prices["regions"].items():
+        added = compliant.by_item(region)["Interface VPC endpoints"] - default.by_item(region).get(
+            "Interface VPC endpoints", 0.0
+        )
+        expected = 6 * 3 * prices["hours_per_month"] * table["interface_endpoint_az_hour"]
+        assert added == pytest.approx(expected), region
+    assert compliant.total() - default.total() == pytest.approx(262.80)

@@ -6,7 +6,13 @@ import pulumi
 import pytest
 
 from drplan.harness import ProgramFailed, run_program
-from stack.config import DEFAULT_ENGINE_VERSION, MAX_SUFFIX_LENGTH, ConfigError, parse_settings
+from stack.config import (
+    DEFAULT_ENGINE_VERSION,
+    MAX_SUFFIX_LENGTH,
+    ConfigError,
+    NetworkSettings,
+    parse_settings,
+)
 
 
 def test_defaults_follow_the_design():
@@ -18,6 +24,10 @@ def test_defaults_follow_the_design():
     assert settings.engine_version == DEFAULT_ENGINE_VERSION
     assert settings.alert_email is None
     assert settings.private_zone_name == "dev.db.internal"
+    assert settings.compliance_endpoints is False
+    assert parse_settings({"environmentSuffix": "x", "complianceEndpoints": "True"}).network == (
+        NetworkSettings(DEFAULT_ENGINE_VERSION, compliance_endpoints=True)
+    )
 
 
 def test_pulumi_yaml_declares_every_key_with_config_py_defaults():
@@ -30,10 +40,43 @@ def test_pulumi_yaml_declares_every_key_with_config_py_defaults():
     assert set(schema) == set(CONFIG_KEYS)
     for key, entry in schema.items():
         assert entry.get("description"), f"{key} has no description"
-        assert entry.get("type") in {"string", "integer"}
+        assert entry.get("type") in {"string", "integer", "boolean"}
         if key in DEFAULTS:
-            assert str(entry["default"]) == DEFAULTS[key], key
+            default = entry["default"]
+            expected = str(default).lower() if entry["type"] == "boolean" else str(default)
+            assert expected == DEFAULTS[key], key
     assert "default" not in schema["environmentSuffix"]
+
+
+def test_the_compliance_endpoints_schema_names_the_controls_and_the_priced_monthly_cost():
+    import yaml
+
+    from decisions.network import COMPLIANCE_ENDPOINT_SERVICES
+    from drplan.cost import load_prices
+    from drplan.harness import PROJECT_DIR
+    from stack.sizing import SIZING
+
+    # GIVEN the key's description and the price of an endpoint in one AZ for an hour
+    entry = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"][
+        "complianceEndpoints"
+    ]
+    prices = load_prices()
+    hourly = {prices["regions"][r]["interface_endpoint_az_hour"] for r in prices["regions"]}
+    assert len(hourly) == 1, "one price in both regions, else the description needs two"
+    (price,) = hourly
+    assert (entry["type"], entry["default"]) == ("boolean", False)
+    # THEN it names every control and what the endpoints cost per month on each stack
+    for control in COMPLIANCE_ENDPOINT_SERVICES.values():
+        assert control in entry["description"]
+    for stack, sizing in (("prod", "prod"), ("dev", "test")):
+        monthly = (
+            len(COMPLIANCE_ENDPOINT_SERVICES)
+            * SIZING[sizing].endpoint_az_count
+            * 2
+            * prices["hours_per_month"]
+            * price
+        )
+        assert f"${monthly:,.2f}/month on {stack}" in entry["description"]
 
 
 BAD_CONFIG = [
@@ -59,6 +102,7 @@ BAD_CONFIG = [
     ({"primaryRegion": "mars-1"}, "primaryRegion 'mars-1' is not an AWS region", "us-east-1"),
     ({"dnsZoneName": "bad_zone"}, "dnsZoneName 'bad_zone'", "db.internal"),
     ({"rtoTargetSeconds": "5m"}, "rtoTargetSeconds '5m'", "60 to 86400"),
+    ({"complianceEndpoints": "yes"}, "complianceEndpoints 'yes' is not a boolean", "true or false"),
 ]
 
 
