@@ -7,7 +7,8 @@ STACK ?= dev
 
 .PHONY: plan test typecheck lint format layer clean
 
-$(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirements-layer.txt
+$(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirements-layer.txt \
+		policy/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
@@ -16,7 +17,8 @@ $(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirement
 plan: $(BIN)/activate-stamp
 	$(BIN)/python -m drplan --stack $(STACK)
 
-## test: lint, format, type and workflow checks, and every test (starts a throw-away PostgreSQL 15 as `postgres`)
+## test: lint, format, type and workflow checks, and every test, the policy pack's too (starts a
+## throw-away PostgreSQL 15 as `postgres`)
 test: $(BIN)/activate-stamp
 	scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
