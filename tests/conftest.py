@@ -25,3 +25,9 @@ def plans() -> dict[str, PlanRun]:
 def plan(request: pytest.FixtureRequest, plans: dict[str, PlanRun]) -> PlanRun:
     """Each stack in turn."""
     return plans[request.param]
+
+
+@pytest.fixture(scope="session")
+def compliant_prod() -> PlanRun:
+    """GIVEN the prod stack with complianceEndpoints=true (Security Hub's EC2 endpoint controls)."""
+    return run_program("prod", {"complianceEndpoints": "true"})

@@ -296,10 +296,10 @@ def test_compliance_endpoints_are_off_by_default(plan: PlanRun):
 
 
 def test_compliance_endpoints_put_the_six_fsbp_endpoints_in_every_endpoint_az_of_both_vpcs(
-    plans: dict[str, PlanRun],
+    plans: dict[str, PlanRun], compliant_prod: PlanRun
 ):
     # GIVEN prod with complianceEndpoints=true (Security Hub EC2.10/55/56/57/58/60)
-    run = run_program("prod", {"complianceEndpoints": "true"})
+    run = compliant_prod
     for region in region_roles(run).values():
         endpoints = endpoint_services(run, region)
         group = security_group(run, region, "endpoints")

@@ -211,10 +211,10 @@ def test_the_readme_tables_are_the_tools_current_output():
     )
 
 
-def test_the_compliance_endpoints_are_priced_per_az_hour_in_both_regions(plans):
+def test_the_compliance_endpoints_are_priced_per_az_hour_in_both_regions(plans, compliant_prod):
     # GIVEN prod as it is and with complianceEndpoints=true (six more endpoints per VPC)
     default = estimate_cost(plans["prod"], "prod")
-    compliant = estimate_cost(run_program("prod", {"complianceEndpoints": "true"}), "prod")
+    compliant = estimate_cost(compliant_prod, "prod")
     prices = load_prices()
     # THEN every new endpoint is priced, none is skipped
     assert compliant.unpriced == []
