@@ -5,7 +5,7 @@ VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
 
-.PHONY: plan test typecheck lint format layer clean
+.PHONY: plan test typecheck mutate lint format layer clean
 
 $(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirements-layer.txt \
 		policy/requirements.txt
@@ -36,6 +36,21 @@ typecheck: $(BIN)/activate-stamp
 	MYPYPATH=lambdas $(BIN)/mypy --python-version 3.12 -p drcommon -p failover_coordinator \
 		-p connection_drainer -p health_checker -p secret_rotation -p backup_verifier
 
+$(VENV)/mutate-stamp: $(BIN)/activate-stamp requirements-mutate.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
+	touch $@
+
+## mutate: mutation testing of the decision modules with mutmut (hours on 2 cores, so not in CI),
+## then killed / total / % per module and every mutant not killed. Settings: pyproject
+## [tool.mutmut]. Starts afresh each time: mutmut keeps a survivor's verdict even after a test
+## that kills it was added. MUTANTS='config.x_parse_settings__mutmut_*' re-runs only those
+## mutants on top of the last run (mutmut names, globs allowed), e.g. after adding a test.
+mutate: $(VENV)/mutate-stamp
+	scripts/ensure-postgres.sh
+	$(if $(MUTANTS),,rm -rf mutants)
+	$(BIN)/python scripts/mutmut_cli.py run $(foreach name,$(MUTANTS),'$(name)')
+	$(BIN)/python scripts/mutmut_cli.py results --all true | $(BIN)/python scripts/mutation_score.py
+
 ## layer: build build/lambda-layer.zip (pinned arm64/py3.12 wheels, drcommon, RDS CA bundle);
 ## needed before `pulumi preview`/`pulumi up`. CA_BUNDLE=path uses a local copy of the bundle.
 layer: $(BIN)/activate-stamp
@@ -52,4 +67,4 @@ format: $(BIN)/activate-stamp
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build mutants
