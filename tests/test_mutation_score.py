@@ -32,10 +32,11 @@ def test_methods_are_scored_under_their_module_and_skipped_mutants_are_left_out(
     ]
 
 
-def test_a_mutant_not_run_yet_counts_against_the_score():
+def test_a_mutant_not_run_yet_is_counted_apart_and_left_out_of_the_percentage():
     config = score_results(RESULTS)["config"]
 
-    assert (config.killed, config.total, config.percent) == (0, 1, 0.0)
+    assert (config.killed, config.total, config.not_run, config.percent) == (0, 0, 1, 100.0)
+    assert config.not_killed == []
 
 
 def test_lines_that_are_not_results_are_ignored():
@@ -48,14 +49,14 @@ def test_the_table_gives_each_module_and_the_total_then_names_every_mutant_not_k
     table = render(score_results(RESULTS)).splitlines()
 
     assert [row.split() for row in table[1:5]] == [
-        ["failover_coordinator.decision", "2", "3", "66.7%"],
-        ["failover_coordinator.lock", "1", "2", "50.0%"],
-        ["config", "0", "1", "0.0%"],
-        ["all", "3", "6", "50.0%"],
+        ["failover_coordinator.decision", "2", "3", "66.7%", "0"],
+        ["failover_coordinator.lock", "1", "2", "50.0%", "0"],
+        ["config", "0", "0", "-", "1"],
+        ["all", "3", "5", "60.0%", "1"],
     ]
+    assert any(row.startswith("1 mutants not run yet") for row in table)
     assert "  failover_coordinator.decision.x_decide__mutmut_3" in table
-    assert table[-3:] == [
+    assert table[-2:] == [
         "  failover_coordinator.decision.x_decide__mutmut_2: survived",
         "  failover_coordinator.lock.xǁFailoverLockǁacquire__mutmut_2: no tests",
-        "  config.x_parse_settings__mutmut_7: not checked",
     ]
