@@ -43,7 +43,7 @@ $(VENV)/mutate-stamp: $(BIN)/activate-stamp requirements-mutate.txt
 ## mutate: mutation testing of the decision modules with mutmut (hours on 2 cores, so not in CI),
 ## then killed / total / % per module and every mutant not killed. Settings: pyproject
 ## [tool.mutmut]. Starts afresh each time: mutmut keeps a survivor's verdict even after a test
-## that kills it was added. MUTANTS='config.x_parse_settings__mutmut_*' re-runs only those
+## that kills it was added. MUTANTS='stack.config.x_parse_settings__mutmut_*' re-runs only those
 ## mutants on top of the last run (mutmut names, globs allowed), e.g. after adding a test.
 mutate: $(VENV)/mutate-stamp
 	scripts/ensure-postgres.sh
