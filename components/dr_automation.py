@@ -199,8 +199,8 @@ class CoordinatorPeers:
 
     drainer_names: Pair[pulumi.Output[str]]
     health_checker_names: Pair[pulumi.Output[str]]
-    lock_table_name: pulumi.Output[str]
-    """The lock table of the coordinator's own region."""
+    lock_table_names: Pair[pulumi.Output[str]]
+    """Both regions' lock tables: a role change is locked in its target region's."""
 
 
 def coordinator_environment(
@@ -217,9 +217,11 @@ def coordinator_environment(
         CoordinatorEnv.PEER_WRITER_ALARM_NAME: peer.writer_alarm.name,
         CoordinatorEnv.LOCAL_DRAINER_FUNCTION_NAME: peers.drainer_names[here.role],
         CoordinatorEnv.PEER_DRAINER_FUNCTION_NAME: peers.drainer_names[peer.role],
-        CoordinatorEnv.LOCK_TABLE_NAME: peers.lock_table_name,
+        CoordinatorEnv.LOCAL_LOCK_TABLE_NAME: peers.lock_table_names[here.role],
+        CoordinatorEnv.PEER_LOCK_TABLE_NAME: peers.lock_table_names[peer.role],
         CoordinatorEnv.SNS_TOPIC_ARN: here.topic_arn,
         CoordinatorEnv.LAG_BUDGET_MS: str(args.sizing.failover_lag_budget_ms),
+        CoordinatorEnv.FAILED_LOCK_BLOCK_MINUTES: str(args.sizing.failed_lock_block_minutes),
         CoordinatorEnv.POLL_INTERVAL_SECONDS: str(args.sizing.failover_poll_seconds),
         CoordinatorEnv.LOCAL_HEALTH_CHECKER_FUNCTION_NAME: peers.health_checker_names[here.role],
         CoordinatorEnv.PEER_HEALTH_CHECKER_FUNCTION_NAME: peers.health_checker_names[peer.role],
@@ -302,7 +304,7 @@ class DrAutomation(pulumi.ComponentResource):
 
     def _deploy_functions(self) -> None:
         """Every function in its regions, in dependency order: the coordinators of both regions
-        invoke both drainers and both health checkers and lock their region's table."""
+        invoke both drainers and both health checkers and lock in both regions' tables."""
         args, (primary, dr) = self._args, self.contexts
         for here, peer in ((primary, dr), (dr, primary)):
             self._deploy("connection_drainer", here, drainer_environment(args, here, peer))
@@ -313,8 +315,9 @@ class DrAutomation(pulumi.ComponentResource):
         self._deploy("backup_verifier", dr, verifier_environment(args, dr, primary))
         self.lock_tables = self.contexts.map(self._lock_table)
         drainers, checkers = self._names_of("connection_drainer"), self._names_of("health_checker")
+        tables = self.lock_tables.map(lambda table: table.name)
         for here, peer in ((primary, dr), (dr, primary)):
-            peers = CoordinatorPeers(drainers, checkers, self.lock_tables[here.role].name)
+            peers = CoordinatorPeers(drainers, checkers, tables)
             environment = coordinator_environment(args, here, peer, peers)
             self._deploy("failover_coordinator", here, environment)
 
@@ -359,7 +362,7 @@ class DrAutomation(pulumi.ComponentResource):
             arns["alarm_arns"] = [alarm.arn for alarm in alarms]
             arns["drainer_arns"] = [f.arn for f in self.functions["connection_drainer"].values()]
             arns["health_checker_arns"] = [f.arn for f in self.functions["health_checker"].values()]
-            arns["lock_table_arn"] = self.lock_tables[ctx.role].arn
+            arns["lock_table_arns"] = [table.arn for table in self.lock_tables]
         return pulumi.Output.all(**arns).apply(
             lambda resolved: StackArns(
                 partition=args.account.partition,

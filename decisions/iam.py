@@ -190,7 +190,8 @@ class StackArns:
     drainer_arns: Sequence[str] = ()
     health_checker_arns: Sequence[str] = ()
     coordinator_arn: str = ""
-    lock_table_arn: str = ""
+    lock_table_arns: Sequence[str] = ()
+    """Both regions' lock tables: a role change is locked in its target region's."""
 
 
 def replica_arn(arn: str, region: str) -> str:
@@ -291,9 +292,11 @@ def _failover_coordinator(arns: StackArns) -> list[Statement]:
         ),
         statement(["cloudwatch:DescribeAlarms"], list(arns.alarm_arns)),
         statement(["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"], "*"),
+        # The lock of a role change lives in its target region's table, whichever coordinator
+        # runs it.
         statement(
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-            [arns.lock_table_arn],
+            list(arns.lock_table_arns),
         ),
         # Drain the old writer; probe the new one right after promotion.
         statement(["lambda:InvokeFunction"], [*arns.drainer_arns, *arns.health_checker_arns]),

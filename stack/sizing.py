@@ -169,6 +169,16 @@ class Sizing:
     """Coordinator: how often it polls the global cluster while a failover completes."""
     failover_lag_budget_ms: int
     """The coordinator refuses an unplanned failover when RPO lag exceeds this (unless forced)."""
+    failed_lock_block_minutes: int
+    """How long a `failed`/`unconfirmed` failover lock blocks automatic (unforced) role changes,
+    counted from when the failure was recorded; an operator's forced request is never blocked.
+    Long enough that the failed attempt is over and a human has had the page before automation
+    acts again: a coordinator's lease lasts 15 minutes, Lambda's maximum run ("Code can run for
+    up to 15 minutes in a single invocation", Lambda quotas), and a managed failover that was
+    started but not seen to finish "typically" completes "within a few minutes" (Aurora User
+    Guide, "Using switchover or failover in Amazon Aurora Global Database") and then announces
+    itself (RDS-EVENT-0238/0239). Twice the lease covers both. Short enough that a stale failure
+    never stands between a later regional outage and its automatic failover for long."""
     backup_max_age_hours: int
     """The backup verifier alarms when the newest automated snapshot is older than this."""
     backup_verify_rate_hours: int
@@ -229,6 +239,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             probe_run_budget_seconds=12,
             failover_poll_seconds=10,
             failover_lag_budget_ms=300_000,
+            failed_lock_block_minutes=30,
             backup_max_age_hours=26,
             backup_verify_rate_hours=24,
             copy_snapshot_to_dr=False,
@@ -277,6 +288,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             probe_run_budget_seconds=12,
             failover_poll_seconds=10,
             failover_lag_budget_ms=60_000,
+            failed_lock_block_minutes=30,
             backup_max_age_hours=26,
             backup_verify_rate_hours=24,
             copy_snapshot_to_dr=True,

@@ -207,14 +207,17 @@ class CoordinatorEnv(EnvName):
     PEER_REGION = "PEER_REGION", Presence.REQUIRED
     ENVIRONMENT_SUFFIX = "ENVIRONMENT_SUFFIX", Presence.REQUIRED
     # The probe alarm (on PeerWriterAvailable) and the writer alarm (on WriterAvailable) of each
-    # region, the drainer of each region, the lock table and the topic in the local region.
+    # region, the drainer and the lock table of each region, and the topic in the local region.
+    # A role change is locked in the table of its *target* region, so both regions' coordinators
+    # contend on one lock per global cluster.
     LOCAL_PROBE_ALARM_NAME = "LOCAL_PROBE_ALARM_NAME", Presence.REQUIRED
     LOCAL_WRITER_ALARM_NAME = "LOCAL_WRITER_ALARM_NAME", Presence.REQUIRED
     PEER_PROBE_ALARM_NAME = "PEER_PROBE_ALARM_NAME", Presence.REQUIRED
     PEER_WRITER_ALARM_NAME = "PEER_WRITER_ALARM_NAME", Presence.REQUIRED
     LOCAL_DRAINER_FUNCTION_NAME = "LOCAL_DRAINER_FUNCTION_NAME", Presence.REQUIRED
     PEER_DRAINER_FUNCTION_NAME = "PEER_DRAINER_FUNCTION_NAME", Presence.REQUIRED
-    LOCK_TABLE_NAME = "LOCK_TABLE_NAME", Presence.REQUIRED
+    LOCAL_LOCK_TABLE_NAME = "LOCAL_LOCK_TABLE_NAME", Presence.REQUIRED
+    PEER_LOCK_TABLE_NAME = "PEER_LOCK_TABLE_NAME", Presence.REQUIRED
     SNS_TOPIC_ARN = "SNS_TOPIC_ARN", Presence.REQUIRED
     LAG_BUDGET_MS = "LAG_BUDGET_MS", Presence.REQUIRED  # the sizing's data-loss budget
     # Run right after a role change towards their region, when set.
@@ -222,6 +225,8 @@ class CoordinatorEnv(EnvName):
     PEER_HEALTH_CHECKER_FUNCTION_NAME = "PEER_HEALTH_CHECKER_FUNCTION_NAME", Presence.OPTIONAL
     LAG_LOOKBACK_SECONDS = "LAG_LOOKBACK_SECONDS", Presence.OPTIONAL
     LOCK_LEASE_SECONDS = "LOCK_LEASE_SECONDS", Presence.OPTIONAL
+    # How long a `failed`/`unconfirmed` lock blocks automatic (unforced) actions (the sizing's).
+    FAILED_LOCK_BLOCK_MINUTES = "FAILED_LOCK_BLOCK_MINUTES", Presence.OPTIONAL
     POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS", Presence.OPTIONAL
     DRAIN_TIMEOUT_SECONDS = "DRAIN_TIMEOUT_SECONDS", Presence.OPTIONAL
 
@@ -320,7 +325,11 @@ FUNCTION_ENV: dict[str, type[EnvName]] = {
 
 @dataclass(frozen=True)
 class LockTableSchema:
-    """The failover lock table (one per coordinator region): a key and a TTL, no sort key."""
+    """The failover lock table (one per region): a key and a TTL, no sort key.
+
+    A role change is locked in the table of the region it moves the writer to, whichever
+    region's coordinator runs it: both coordinators read and write both tables.
+    """
 
     partition_key: str = "LockId"  # the global cluster identifier
     partition_key_type: str = "S"  # DynamoDB attribute type String

@@ -4,17 +4,23 @@ Order matters for safety:
 
 1. the event is parsed before any AWS call (a malformed event touches nothing);
 2. observations are reads only; a dry run stops after the decision (and a read of the lock);
-3. the lock is taken only for a `PROCEED`, and the topology is re-read under the lock
+3. the lock is taken only for a `PROCEED`, in the lock table of the *target* region (the one
+   lock both regions' coordinators contend on), and the topology is re-read under the lock
    (double-checked): another invocation may have completed the same failover in between;
-4. from the moment the lock is held, every failure is recorded on the lock item (`failed` or
-   `unconfirmed`), so a re-invocation is blocked instead of repeating the operation blindly;
-5. once the role change is confirmed, the new writer region's health checker is run at once
+4. a role-change call RDS rejects as an invalid state is judged against a fresh read of the
+   topology: the desired writer already in place is `no_action`, another role change running
+   is `superseded`; only what the topology does not explain is `failed`;
+5. from the moment the lock is held, every failure is recorded on the lock item (`failed` or
+   `unconfirmed`), so a re-invocation is blocked - for a bounded time, and never an operator's
+   forced request - instead of repeating the operation blindly; every page about such a lock
+   says how to clear it;
+6. once the role change is confirmed, the new writer region's health checker is run at once
    (best effort, bounded) so that `WriterAvailable` - and with it the Route 53 failover record -
    follows the new writer now rather than at the checker's next scheduled minute;
-6. then the old writer is drained (catalog changes replicate to every region, so sessions can
+7. then the old writer is drained (catalog changes replicate to every region, so sessions can
    only be cut on the demoted cluster), best effort and only when its region answered the
    health read;
-7. every non-dry-run outcome worth a human's attention is published to SNS with durations.
+8. every non-dry-run outcome worth a human's attention is published to SNS with durations.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from failover_coordinator.events import (
     StalePage,
     parse_event,
 )
-from failover_coordinator.lock import FailoverLock, LockUnavailable
+from failover_coordinator.lock import FailoverLock, LockRecord, LockUnavailable
 from failover_coordinator.observe import Observer
 from failover_coordinator.settings import Settings
 
@@ -61,14 +67,35 @@ RESERVE_SECONDS = 20.0
 PROBE_TIMEOUT_SECONDS = 25.0
 # Below this much time left (after the reserve) a helper invocation is not even attempted.
 MIN_INVOKE_SECONDS = 1.0
+# The errors both role-change APIs declare for "not in a state to do this" (botocore's RDS model,
+# FailoverGlobalCluster and SwitchoverGlobalCluster: InvalidGlobalClusterStateFault "The global
+# cluster is in an invalid state and can't perform the requested operation.", and
+# InvalidDBClusterStateFault). The topology says why: re-read it before calling it a failure.
+STATE_FAULTS = frozenset({"InvalidGlobalClusterStateFault", "InvalidDBClusterStateFault"})
 
 
 @dataclass
 class Result:
     """What an invocation did; returned to the caller and summarised to SNS and metrics.
 
-    `status` is one of: ignored, recorded, dry_run, no_action, refused, blocked, completed,
-    unconfirmed, failed.
+    `status` is one of:
+
+    * `ignored` - nothing to do with the event (an alarm leaving ALARM, a stale page);
+    * `recorded` - an RDS event, logged and notified (it may resolve an `unconfirmed` lock);
+    * `dry_run` - what the decision would be, nothing changed;
+    * `no_action` - nothing to change: the target already writes, a role change is running, or
+      the writer is not unhealthy from both vantage points;
+    * `refused` - a gate stopped a change a human must look at (paged);
+    * `blocked` - the lock is held by a live lease, or by a failed attempt (paged, with how to
+      clear it);
+    * `superseded` - RDS rejected our call because another role change is running: this
+      request did nothing, the other change decides the outcome;
+    * `completed` - the role change was made and confirmed;
+    * `unconfirmed` - the role change was started but not seen to finish in time (paged);
+    * `failed` - the role change, or the reads it needs, failed (paged).
+
+    `metrics` counts the outcomes an operator watches: started, completed, failed (with
+    unconfirmed), refused, blocked and superseded.
     """
 
     status: str
@@ -82,6 +109,10 @@ class Result:
     notified: bool = False
     page: bool = False
     event_id: str | None = None
+    clear_lock: str | None = None
+    """How to clear the lock that blocks automatic actions (pages about such a lock carry it)."""
+    lock_override: str | None = None
+    """The failed attempt's lock this invocation acted over (expired, or forced)."""
 
     @property
     def ok(self) -> bool:
@@ -124,6 +155,10 @@ class Result:
             out["drain"] = asdict(self.drain)
         if self.event_id is not None:
             out["rdsEventId"] = self.event_id
+        if self.clear_lock is not None:
+            out["clearLock"] = self.clear_lock
+        if self.lock_override is not None:
+            out["lockOverride"] = self.lock_override
         return out
 
     def metrics(self) -> list[MetricPoint]:
@@ -136,6 +171,7 @@ class Result:
             "FailoverFailed": not self.ok,
             "FailoverRefused": self.status == "refused",
             "FailoverBlocked": self.status == "blocked",
+            "FailoverSuperseded": self.status == "superseded",
             "RdsGlobalFailoverEvents": self.status == "recorded",
         }
         points += [MetricPoint(name, "Count", 1.0 if on else 0.0) for name, on in flags.items()]
@@ -179,6 +215,8 @@ class Coordinator:
         request_id = getattr(deps.context, "aws_request_id", None)
         self.owner = request_id or f"local-{uuid.uuid4()}"
         self.durations: dict[str, float] = {}
+        # Set once the lock is taken over a failed attempt's item: every outcome then says so.
+        self.override: str | None = None
         self.observer = Observer(self.settings, deps.factory, deps.clock, self.deadline)
 
     # -- entry point -------------------------------------------------------------------------
@@ -219,13 +257,15 @@ class Coordinator:
                 detail=f"dry run, would be: {decision.verdict.value}: {decision.reason}",
                 request=request,
                 decision=decision,
-                lock=self._describe_lock(),
+                lock=self._describe_lock(request.target_region),
             )
         if decision.verdict is not Verdict.PROCEED:
             return self._not_proceeding(request, decision)
-        lock = self._take_lock(request, decision)
-        if isinstance(lock, Result):
-            return lock
+        taken = self._take_lock(request, decision)
+        if isinstance(taken, Result):
+            return taken
+        lock, replaced = taken
+        self.override = _override_note(replaced, request)
         try:
             return self._act(request, decision, observations, lock)
         except Exception as exc:
@@ -260,11 +300,14 @@ class Coordinator:
         # logged and counted, not mailed; anything a human must act on is.
         return self._report(result, notify=request.trigger is not Trigger.PAGE or decision.page)
 
-    def _take_lock(self, request: Request, decision: Decision) -> FailoverLock | Result:
-        """The failover lock, held for this invocation, or why it could not be taken."""
-        lock = self._lock()
+    def _take_lock(
+        self, request: Request, decision: Decision
+    ) -> tuple[FailoverLock, LockRecord | None] | Result:
+        """The failover lock (in the target region), held for this invocation, with the item it
+        replaced; or why it could not be taken."""
+        lock = self._lock(request.target_region)
         try:
-            lock.acquire(
+            replaced = lock.acquire(
                 owner=self.owner,
                 operation=request.operation.value,
                 target_region=request.target_region,
@@ -275,18 +318,20 @@ class Coordinator:
             detail = f"could not take the failover lock, not acting: {exc}"
             return self._failed(request, detail, decision=decision)
         except LockUnavailable as exc:
+            failure = exc.blocked_by_failure
             result = Result(
                 status="blocked",
                 detail=f"not acting: {exc}",
                 request=request,
                 decision=decision,
                 lock=str(exc),
-                page=exc.blocked_by_failure,
+                page=failure,
+                clear_lock=lock.clear_instructions() if failure else None,
             )
             # A live lease belongs to an invocation that will report itself; a failed attempt
             # needs a human and is repeated on every trigger until someone looks.
-            return self._report(result, notify=exc.blocked_by_failure)
-        return lock
+            return self._report(result, notify=failure)
+        return lock, replaced
 
     def _act(
         self, request: Request, decision: Decision, observations: Observations, lock: FailoverLock
@@ -310,7 +355,7 @@ class Coordinator:
         before = self.clock.monotonic()
         refused = self._start_role_change(rds, operation, target_arn)
         if refused is not None:
-            return self._failed(request, refused, decision=decision, held=lock)
+            return self._rejected(request, decision, lock, refused, target_arn)
         wait = actions.wait_for_writer(
             rds,
             global_cluster_id=self.settings.global_cluster_id,
@@ -342,8 +387,10 @@ class Coordinator:
         )
         return self._report(completed)
 
-    def _start_role_change(self, rds: Any, operation: Operation, target_arn: str) -> str | None:
-        """Ask RDS for the role change; None once accepted, else why it was refused."""
+    def _start_role_change(
+        self, rds: Any, operation: Operation, target_arn: str
+    ) -> ClientError | BotoCoreError | None:
+        """Ask RDS for the role change; None once accepted, else the error it answered."""
         try:
             actions.start_role_change(
                 rds,
@@ -354,8 +401,48 @@ class Coordinator:
                 deadline=self.deadline,
             )
         except (ClientError, BotoCoreError) as exc:
-            return f"{operation.value} request failed: {error_code(exc) or exc}: {exc}"
+            return exc
         return None
+
+    def _rejected(
+        self,
+        request: Request,
+        decision: Decision,
+        lock: FailoverLock,
+        error: ClientError | BotoCoreError,
+        target_arn: str,
+    ) -> Result:
+        """A refused role-change call, judged against the topology read again now.
+
+        RDS answers an invalid-state fault when the change it is asked for cannot start: the
+        target already writes (another invocation or an operator got there first), or another
+        role change is running. Neither is a failure of ours, and recording one would block the
+        next automatic failover. Anything else is a real failure.
+        """
+        detail = f"{request.operation.value} request failed: {error_code(error) or error}: {error}"
+        fresh = None
+        if isinstance(error, ClientError) and error_code(error) in STATE_FAULTS:
+            try:
+                fresh = self.observer.global_cluster()
+            except (ClientError, BotoCoreError, topology.TopologyError) as exc:
+                detail += f"; the topology could not be re-read: {exc}"
+        if fresh is not None and fresh.is_settled_with_writer(target_arn):
+            status, detail = "no_action", f"{detail}; the target already holds the writer role"
+        elif fresh is not None and fresh.failover_state is not None:
+            state = fresh.failover_state
+            status = "superseded"
+            detail = (
+                f"{detail}; another global {state.status} is running "
+                f"({state.from_arn} -> {state.to_arn}): it decides the outcome, not this request"
+            )
+        else:
+            return self._failed(request, detail, decision=decision, held=lock)
+        self._record(lock.complete, detail)
+        result = Result(
+            status=status, detail=detail, request=request, decision=decision, lock="released"
+        )
+        # Like every verdict that needs nobody: mailed unless a health checker's page asked.
+        return self._report(result, notify=request.trigger is not Trigger.PAGE)
 
     def _drain_old_writer(
         self, region: str, observations: Observations
@@ -426,13 +513,14 @@ class Coordinator:
     def _record_rds_notice(self, notice: RdsNotice) -> Result:
         """Log, notify and resolve an `unconfirmed` lock; never starts anything on RDS."""
         logger.info("RDS event", extra={"notice": asdict(notice)})
-        lock_note = None
+        lock_note = clear_lock = None
         if notice.event_id in RDS_COMPLETION_EVENTS | RDS_FAILURE_EVENTS and self._concerns_us(
             notice
         ):
             succeeded = notice.event_id in RDS_COMPLETION_EVENTS
+            lock = self._lock(self._region_of(notice))
             try:
-                resolved = self._lock().resolve_unconfirmed(
+                resolved = lock.resolve_unconfirmed(
                     succeeded=succeeded, detail=f"{notice.event_id}: {notice.message}"
                 )
             except (ClientError, BotoCoreError) as exc:
@@ -440,6 +528,7 @@ class Coordinator:
             else:
                 if resolved:
                     lock_note = "completed" if succeeded else "failed"
+                    clear_lock = None if succeeded else lock.clear_instructions()
         label = notice.meaning or ", ".join(notice.categories) or notice.detail_type
         result = Result(
             status="recorded",
@@ -448,9 +537,19 @@ class Coordinator:
             lock=lock_note,
             page=notice.event_id in RDS_FAILURE_EVENTS,
             event_id=notice.event_id,
+            clear_lock=clear_lock,
         )
         self._notify(result)
         return result
+
+    def _region_of(self, notice: RdsNotice) -> str:
+        """The region of the cluster an RDS event is about, where the lock of a role change
+        towards it lives (an event from another region's cluster: the local table)."""
+        try:
+            region = topology.parse_arn(notice.source_arn or "").region
+        except topology.TopologyError:
+            return self.settings.local.region
+        return region if region in self.settings.regions else self.settings.local.region
 
     def _concerns_us(self, notice: RdsNotice) -> bool:
         try:
@@ -484,11 +583,13 @@ class Coordinator:
             decision=decision,
             lock=status if held is not None else None,
             page=True,
+            clear_lock=held.clear_instructions() if held is not None else None,
         )
         return self._report(result, notify=notify)
 
     def _report(self, result: Result, *, notify: bool = True) -> Result:
         """`result`, published to SNS first when `notify`."""
+        result.lock_override = result.lock_override or self.override
         if notify:
             self._notify(result)
         return result
@@ -497,19 +598,23 @@ class Coordinator:
         self.durations[name] = (self.clock.monotonic() - self.started) * 1000
 
     def _finish(self, result: Result) -> Result:
+        result.lock_override = result.lock_override or self.override
         self._mark("total_ms")
         result.durations_ms = {**self.durations, **result.durations_ms}
         log = logger.info if result.ok else logger.error
         log("result", extra={"result": result.to_dict()})
         return result
 
-    def _lock(self) -> FailoverLock:
+    def _lock(self, region: str) -> FailoverLock:
+        """The lock of a role change towards `region`: in that region's table."""
         return FailoverLock(
-            dynamodb=self.deps.factory("dynamodb", self.settings.local.region),
-            table_name=self.settings.lock_table_name,
+            dynamodb=self.deps.factory("dynamodb", region),
+            table_name=self.settings.for_region(region).lock_table_name,
+            region=region,
             lock_id=self.settings.global_cluster_id,
             clock=self.clock,
             lease_seconds=self.settings.lock_lease_seconds,
+            failed_block_seconds=self.settings.failed_lock_block_seconds,
         )
 
     def _record(self, update: Callable[[str, str], bool], detail: str) -> None:
@@ -524,9 +629,9 @@ class Coordinator:
         except (ClientError, BotoCoreError) as exc:
             logger.error("could not record the outcome on the lock", extra={"error": str(exc)})
 
-    def _describe_lock(self) -> str:
+    def _describe_lock(self, region: str) -> str:
         try:
-            record = self._lock().read()
+            record = self._lock(region).read()
         except (ClientError, BotoCoreError) as exc:
             return f"unreadable: {exc}"
         if record is None:
@@ -555,6 +660,14 @@ class Coordinator:
         result.notified = actions.notify(
             sns, self.settings.sns_topic_arn, subject=subject, summary=summary
         )
+
+
+def _override_note(replaced: LockRecord | None, request: Request) -> str | None:
+    """What taking the lock overrode, when it replaced a failed attempt's item."""
+    if replaced is None or not replaced.blocking:
+        return None
+    how = "forced over the" if request.force else "overrode an expired"
+    return f"{how} {replaced.state.value} lock: {replaced.describe()}"
 
 
 def _planned(decision: Decision) -> tuple[Operation, str, str]:

@@ -1,6 +1,8 @@
-"""A DynamoDB lease lock so two invocations never run a failover twice.
+"""A DynamoDB lease lock so two invocations - in either region - never run a role change twice.
 
-Table (one per region, in the coordinator's own region, created by the stack):
+One lock per global cluster, in the lock table of the role change's *target* region: both
+regions' coordinators contend on it, and it is reachable exactly when the action can happen (a
+failover target must be up anyway). Each region has a table (created by the stack):
 
 * partition key `LockId` (String) - the global cluster identifier; no sort key;
 * TTL attribute `ExpiresAt` (Number, epoch seconds).
@@ -10,22 +12,28 @@ Item states:
 * `in_progress` - held by `Owner` (the Lambda request id) until `ExpiresAt`. A lease past its
   expiry is stale (the holder crashed or timed out) and may be taken over. The condition checks
   the expiry itself: DynamoDB's TTL deletion is lazy (up to days) and only tidies up.
-* `completed`   - released after a confirmed role change; free to take. Kept for a week as a
-  record, then TTL-deleted.
-* `failed`      - an attempt failed mid-way (the API refused, or something broke after the
-  lock was taken). Blocks every automatic retry, with no TTL, until an operator deletes the
-  item (or sends a manual request with `force`). Re-running a failed failover blindly could
-  fail over twice or fight an operator who is already repairing the cluster.
+* `completed`   - released after a confirmed role change (or after finding nothing to do); free
+  to take. Kept for a week as a record, then TTL-deleted.
+* `failed`      - an attempt failed mid-way (RDS refused for a reason the topology does not
+  explain, or something broke after the lock was taken). Blocks unforced requests for a bounded
+  time after it was recorded (`UpdatedAt` + the block, `FAILED_LOCK_BLOCK_MINUTES`), so nobody
+  repeats a failed role change blindly while an operator may be repairing the cluster; after
+  that an automatic trigger may act again (its gates still apply) and says it overrode an
+  expired failed lock. A request with `force` (an operator's) is never blocked by it. An item
+  without `UpdatedAt`, or in a state edited in by hand, blocks until cleared or forced.
 * `unconfirmed` - the operation was started but its end was not seen within the Lambda's time.
   Blocks like `failed`; the RDS completion/failure event for the global cluster resolves it to
   `completed`/`failed` when it arrives.
 
-Operator clear: `aws dynamodb delete-item --table-name <table> --key '{"LockId":{"S":"<id>"}}'`.
+Every page about a blocking lock says how to clear it: `clear_instructions` is that text.
 """
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +57,24 @@ class LockState(StrEnum):
     UNCONFIRMED = "unconfirmed"
 
 
+# The states of an attempt that went wrong: they block unforced requests for a bounded time.
+BLOCKING_STATES = frozenset({LockState.FAILED, LockState.UNCONFIRMED})
+
+
+def clear_instructions(table: str, region: str, lock_id: str) -> str:
+    """How an operator clears the lock item `lock_id` of `table` in `region`.
+
+    The one place this text is written: every page about a blocking lock carries it.
+    """
+    key = json.dumps({KEY: {"S": lock_id}}, separators=(",", ":"))
+    arguments = ["delete-item", "--region", region, "--table-name", table, "--key", key]
+    command = shlex.join(["aws", "dynamodb", *arguments])
+    return (
+        f"to clear the lock: {command} (`python -m drctl unlock` will do the same once drctl "
+        "exists); a manual request with force acts over it without clearing it"
+    )
+
+
 @dataclass(frozen=True)
 class LockRecord:
     """The lock item as read from the table."""
@@ -60,6 +86,18 @@ class LockRecord:
     target_region: str
     expires_at: int | None
     detail: str
+    updated_at: int | None = None
+
+    @property
+    def blocking(self) -> bool:
+        """A `failed`/`unconfirmed` attempt (blocks unforced requests for a while)."""
+        return self.state in BLOCKING_STATES
+
+    def blocked_until(self, block_seconds: int) -> int | None:
+        """When a blocking item stops blocking unforced requests (None: until cleared)."""
+        if not self.blocking or self.updated_at is None:
+            return None
+        return self.updated_at + block_seconds
 
     def is_stale(self, now: float) -> bool:
         """An `in_progress` lease whose holder is past its expiry."""
@@ -80,28 +118,41 @@ class LockRecord:
 class LockUnavailable(Exception):
     """The lock is held by a live lease or blocked by an unresolved failed attempt."""
 
-    def __init__(self, record: LockRecord | None) -> None:
-        super().__init__(record.describe() if record else "lock is held")
+    def __init__(self, record: LockRecord | None, *, blocked_until: int | None = None) -> None:
+        message = record.describe() if record else "lock is held"
+        if record is not None and record.blocking:
+            message += (
+                f"; blocks unforced requests until {_utc(blocked_until)}"
+                if blocked_until is not None
+                else "; blocks unforced requests until cleared"
+            )
+        super().__init__(message)
         self.record = record
+        self.blocked_until = blocked_until
 
     @property
     def blocked_by_failure(self) -> bool:
         """True when an earlier attempt failed (operator attention needed)."""
-        return self.record is not None and self.record.state in (
-            LockState.FAILED,
-            LockState.UNCONFIRMED,
-        )
+        return self.record is not None and self.record.blocking
 
 
 @dataclass
 class FailoverLock:
-    """The lock item for one global cluster in `table_name`, accessed with a DynamoDB client."""
+    """The lock item for one global cluster in `table_name` (in `region`), accessed with a
+    DynamoDB client of that region. `failed_block_seconds`: how long a `failed`/`unconfirmed`
+    item blocks unforced requests."""
 
     dynamodb: Any
     table_name: str
+    region: str
     lock_id: str
     clock: Clock
     lease_seconds: int
+    failed_block_seconds: int
+
+    def clear_instructions(self) -> str:
+        """How to clear this lock item (`clear_instructions`)."""
+        return clear_instructions(self.table_name, self.region, self.lock_id)
 
     def read(self) -> LockRecord | None:
         """The current item (strongly consistent), or None when there is none."""
@@ -111,27 +162,19 @@ class FailoverLock:
         item = response.get("Item")
         return _record(item) if item else None
 
-    def acquire(self, *, owner: str, operation: str, target_region: str, force: bool) -> None:
-        """Take the lock for `owner`, or raise `LockUnavailable` with the current holder.
+    def acquire(
+        self, *, owner: str, operation: str, target_region: str, force: bool
+    ) -> LockRecord | None:
+        """Take the lock for `owner`; returns the item it replaced (None when there was none),
+        or raises `LockUnavailable` with the current holder.
 
-        Free when there is no item, the last attempt completed, or the lease is stale. `force`
-        also takes over a `failed`/`unconfirmed` item, never a live lease: force is an operator
-        overriding a judgement, not a way to run two failovers at once.
+        Free when there is no item, the last attempt completed, the lease is stale, or a
+        `failed`/`unconfirmed` item is older than the block. `force` also takes over a younger
+        `failed`/`unconfirmed` item, never a live lease: force is an operator overriding a
+        judgement, not a way to run two role changes at once.
         """
         now = int(self.clock.time())
-        condition = (
-            f"attribute_not_exists({KEY}) OR #state = :completed "
-            f"OR (#state = :in_progress AND {TTL_ATTRIBUTE} < :now)"
-        )
-        values: dict[str, Any] = {
-            ":completed": {"S": LockState.COMPLETED.value},
-            ":in_progress": {"S": LockState.IN_PROGRESS.value},
-            ":now": {"N": str(now)},
-        }
-        if force:
-            condition += " OR #state = :failed OR #state = :unconfirmed"
-            values[":failed"] = {"S": LockState.FAILED.value}
-            values[":unconfirmed"] = {"S": LockState.UNCONFIRMED.value}
+        condition, values = self._free_condition(now, force)
         item = {
             KEY: {"S": self.lock_id},
             "State": {"S": LockState.IN_PROGRESS.value},
@@ -144,24 +187,52 @@ class FailoverLock:
             "Detail": {"S": "forced" if force else ""},
         }
         try:
-            self.dynamodb.put_item(
+            response = self.dynamodb.put_item(
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#state": "State"},
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
-                raise LockUnavailable(self.read()) from exc
+                holder = exc.response.get("Item")
+                record = _record(holder) if holder else self.read()
+                until = record.blocked_until(self.failed_block_seconds) if record else None
+                raise LockUnavailable(record, blocked_until=until) from exc
             raise
+        replaced = response.get("Attributes")
+        return _record(replaced) if replaced else None
+
+    def _free_condition(self, now: int, force: bool) -> tuple[str, dict[str, Any]]:
+        """The condition under which the item may be taken now, and its values."""
+        condition = (
+            f"attribute_not_exists({KEY}) OR #state = :completed "
+            f"OR (#state = :in_progress AND {TTL_ATTRIBUTE} < :now) "
+            "OR ((#state = :failed OR #state = :unconfirmed) AND UpdatedAt < :block_start)"
+        )
+        values: dict[str, Any] = {
+            ":completed": {"S": LockState.COMPLETED.value},
+            ":in_progress": {"S": LockState.IN_PROGRESS.value},
+            ":failed": {"S": LockState.FAILED.value},
+            ":unconfirmed": {"S": LockState.UNCONFIRMED.value},
+            ":now": {"N": str(now)},
+            # Recorded before this instant: the block has run out.
+            ":block_start": {"N": str(now - self.failed_block_seconds)},
+        }
+        if force:
+            # Anything but a live lease: failed, unconfirmed, or a state edited in by hand.
+            condition += " OR #state <> :in_progress"
+        return condition, values
 
     def complete(self, owner: str, detail: str) -> bool:
         """Release after a confirmed role change (kept as a record, TTL-deleted later)."""
         return self._finish(owner, LockState.COMPLETED, detail, keep=False)
 
     def fail(self, owner: str, detail: str) -> bool:
-        """Record a failed attempt: blocks automatic retries until cleared."""
+        """Record a failed attempt: blocks unforced requests for `failed_block_seconds`."""
         return self._finish(owner, LockState.FAILED, detail, keep=True)
 
     def unconfirmed(self, owner: str, detail: str) -> bool:
@@ -228,19 +299,33 @@ class FailoverLock:
         return True
 
 
+def _utc(epoch: int | None) -> str:
+    """An epoch second as ISO-8601 UTC, for humans."""
+    if epoch is None:
+        return "unknown"
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _number(item: dict[str, Any], name: str) -> int | None:
+    value = item.get(name, {}).get("N")
+    return int(float(value)) if value is not None else None
+
+
 def _record(item: dict[str, Any]) -> LockRecord:
-    expires = item.get(TTL_ATTRIBUTE, {}).get("N")
+    updated_at = _number(item, "UpdatedAt")
     try:
         state = LockState(item.get("State", {}).get("S", ""))
     except ValueError:
-        # An item someone edited by hand into an unknown state blocks like a failure.
-        state = LockState.FAILED
+        # An item someone edited by hand into an unknown state blocks like a failure, and
+        # until it is cleared or forced (the table's condition knows no expiry for it).
+        state, updated_at = LockState.FAILED, None
     return LockRecord(
         lock_id=item[KEY]["S"],
         state=state,
         owner=item.get("Owner", {}).get("S", ""),
         operation=item.get("Operation", {}).get("S", ""),
         target_region=item.get("TargetRegion", {}).get("S", ""),
-        expires_at=int(float(expires)) if expires is not None else None,
+        expires_at=_number(item, TTL_ATTRIBUTE),
         detail=item.get("Detail", {}).get("S", ""),
+        updated_at=updated_at,
     )

@@ -31,6 +31,8 @@ DEFAULT_LAG_LOOKBACK_SECONDS = 600
 # The lease outlives the 300 s function timeout, so a crashed run's lock frees itself only after
 # that run is certainly dead.
 DEFAULT_LOCK_LEASE_SECONDS = 900
+# The stack sets it from the sizing (`failed_lock_block_minutes`, where the value is reasoned).
+DEFAULT_FAILED_LOCK_BLOCK_MINUTES = 30
 DEFAULT_POLL_INTERVAL_SECONDS = 10.0
 # The drainer waits its grace period (default 5 s), logs in and terminates: 30 s covers it.
 DEFAULT_DRAIN_TIMEOUT_SECONDS = 30.0
@@ -47,6 +49,8 @@ class RegionSettings:
     probe_alarm_name: str
     writer_alarm_name: str
     drainer_function_name: str
+    # The failover lock of a role change towards this region lives in this table.
+    lock_table_name: str
     # Probed right after this region's cluster is promoted; None: not wired, no probe.
     health_checker_function_name: str | None = None
 
@@ -59,11 +63,11 @@ class Settings:
     environment: str
     local: RegionSettings
     peer: RegionSettings
-    lock_table_name: str
     sns_topic_arn: str
     lag_budget_ms: float
     lag_lookback_seconds: int
     lock_lease_seconds: int
+    failed_lock_block_seconds: int
     poll_interval_seconds: float
     drain_timeout_seconds: float
 
@@ -94,11 +98,6 @@ class Settings:
             raise SettingsError(
                 f"environment variable {Env.SNS_TOPIC_ARN}={topic!r} is not an SNS topic ARN"
             )
-        table = envconfig.required(env, Env.LOCK_TABLE_NAME)
-        if not _TABLE_NAME.match(table):
-            raise SettingsError(
-                f"environment variable {Env.LOCK_TABLE_NAME}={table!r} is not a DynamoDB table name"
-            )
         if envconfig.optional(env, Env.LAG_BUDGET_MS) is None:
             raise SettingsError(f"environment variable {Env.LAG_BUDGET_MS} is required but not set")
         return cls(
@@ -109,6 +108,7 @@ class Settings:
                 probe_alarm_name=envconfig.required(env, Env.LOCAL_PROBE_ALARM_NAME),
                 writer_alarm_name=envconfig.required(env, Env.LOCAL_WRITER_ALARM_NAME),
                 drainer_function_name=envconfig.required(env, Env.LOCAL_DRAINER_FUNCTION_NAME),
+                lock_table_name=_table_name(env, Env.LOCAL_LOCK_TABLE_NAME),
                 health_checker_function_name=envconfig.optional(
                     env, Env.LOCAL_HEALTH_CHECKER_FUNCTION_NAME
                 ),
@@ -118,11 +118,11 @@ class Settings:
                 probe_alarm_name=envconfig.required(env, Env.PEER_PROBE_ALARM_NAME),
                 writer_alarm_name=envconfig.required(env, Env.PEER_WRITER_ALARM_NAME),
                 drainer_function_name=envconfig.required(env, Env.PEER_DRAINER_FUNCTION_NAME),
+                lock_table_name=_table_name(env, Env.PEER_LOCK_TABLE_NAME),
                 health_checker_function_name=envconfig.optional(
                     env, Env.PEER_HEALTH_CHECKER_FUNCTION_NAME
                 ),
             ),
-            lock_table_name=table,
             sns_topic_arn=topic,
             lag_budget_ms=envconfig.number(env, Env.LAG_BUDGET_MS, 0.0, 0.0, 86_400_000.0),
             lag_lookback_seconds=envconfig.integer(
@@ -131,6 +131,10 @@ class Settings:
             lock_lease_seconds=envconfig.integer(
                 env, Env.LOCK_LEASE_SECONDS, DEFAULT_LOCK_LEASE_SECONDS, 360, 86_400
             ),
+            failed_lock_block_seconds=60
+            * envconfig.integer(
+                env, Env.FAILED_LOCK_BLOCK_MINUTES, DEFAULT_FAILED_LOCK_BLOCK_MINUTES, 1, 10_080
+            ),
             poll_interval_seconds=envconfig.number(
                 env, Env.POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 60.0
             ),
@@ -138,3 +142,11 @@ class Settings:
                 env, Env.DRAIN_TIMEOUT_SECONDS, DEFAULT_DRAIN_TIMEOUT_SECONDS, 1.0, 60.0
             ),
         )
+
+
+def _table_name(env: Mapping[str, str], name: str) -> str:
+    """A required DynamoDB table name."""
+    table = envconfig.required(env, name)
+    if not _TABLE_NAME.match(table):
+        raise SettingsError(f"environment variable {name}={table!r} is not a DynamoDB table name")
+    return table

@@ -405,3 +405,41 @@ def test_every_function_environment_is_under_its_regions_key_which_its_role_may_
         assert any(
             "kms:Decrypt" in st["Action"] and keys[region] in st["Resource"] for st in statements
         ), f"{key} in {region} may not decrypt its environment"
+
+
+def _lock_tables(plan: PlanRun) -> dict[str, object]:
+    """Region -> the lock table registered there."""
+    return {t.region: t for t in plan.of_type("aws:dynamodb/table:Table")}
+
+
+def test_both_coordinators_lock_in_either_regions_table_and_nothing_else(plan: PlanRun):
+    roles = region_roles(plan)
+    tables = _lock_tables(plan)
+    deployed = functions(plan)
+    for region in roles.values():
+        coordinator = deployed[("failover_coordinator", region)]
+        peer = next(r for r in roles.values() if r != region)
+        # the environment names both tables: a role change locks in its target region's
+        variables = coordinator.inputs["environment"]["variables"]
+        assert variables["LOCAL_LOCK_TABLE_NAME"] == tables[region].inputs["name"]
+        assert variables["PEER_LOCK_TABLE_NAME"] == tables[peer].inputs["name"]
+        assert variables["FAILED_LOCK_BLOCK_MINUTES"] == "30"
+        # the policy allows exactly the lock's three calls on both tables, on nothing else
+        lock_statements = [
+            stmt
+            for stmt in function_policy(plan, coordinator)["Statement"]
+            if any(action.startswith("dynamodb:") for action in stmt["Action"])
+        ]
+        (statement,) = lock_statements
+        assert statement["Action"] == [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+        ]
+        assert set(statement["Resource"]) == {t.outputs["arn"] for t in tables.values()}
+    # no other function touches the lock
+    for (key, _), fn in deployed.items():
+        if key == "failover_coordinator":
+            continue
+        actions = {a for stmt in function_policy(plan, fn)["Statement"] for a in stmt["Action"]}
+        assert not {a for a in actions if a.startswith("dynamodb:")}, key

@@ -10,13 +10,15 @@
   answers more conveniently;
 * response builders in the real RDS shapes, so Stubber's parameter and response validation
   runs against botocore's model;
-* `World`: the two-region world of the failover coordinator tests (last section).
+* `World`: the two-region world of the failover coordinator tests (last section), with
+  `Rival`, a second coordinator racing the first.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -386,19 +388,28 @@ def db_instances_response(cluster_id: str, statuses: dict[str, str]) -> dict[str
 #
 # A two-region world for the failover coordinator tests.
 #
-# The coordinator runs in the DR region (`us-west-2`); the writer starts in `us-east-1`.
-# moto provides what it implements (CloudWatch alarms and metrics, the DynamoDB lock table, SNS with
-# an SQS subscription to read what was published, the drainer Lambda); RDS global-cluster calls go
-# through `botocore.stub.Stubber` (moto has no FailoverState, no failover/switchover APIs), one
-# Stubber per region, so any RDS call nobody expected fails the test.
+# The coordinator under test runs in the DR region (`us-west-2`); the writer starts in
+# `us-east-1`, where the other region's coordinator (`PRIMARY_ENV`) runs when a test races two.
+# moto provides what it implements (CloudWatch alarms and metrics, a DynamoDB lock table and an
+# SNS topic per region, each topic with an SQS subscription to read what was published, the
+# drainer and health checker Lambdas); RDS global-cluster calls go through
+# `botocore.stub.Stubber` (moto has no FailoverState, no failover/switchover APIs), one Stubber
+# per region shared by both coordinators, so any RDS call nobody expected fails the test.
 
 GID = "aurora-dr-dev"
 PRIMARY_CLUSTER = "aurora-dr-dev-primary"
 DR_CLUSTER = "aurora-dr-dev-dr"
 CLUSTERS = {PRIMARY: PRIMARY_CLUSTER, DR: DR_CLUSTER}
-LOCK_TABLE = "aurora-dr-failover-lock-dev"
-TOPIC_NAME = "aurora-dr-alerts-dev"
-TOPIC_ARN = f"arn:aws:sns:{DR}:{ACCOUNT}:{TOPIC_NAME}"
+REGION_CODES = {PRIMARY: "use1", DR: "usw2"}
+LOCK_TABLES = {
+    region: f"aurora-dr-failover-lock-{code}-dev" for region, code in REGION_CODES.items()
+}
+LOCK_TABLE = LOCK_TABLES[DR]  # the DR coordinator's own, where its alarm-triggered locks live
+TOPIC_NAMES = {region: f"aurora-dr-alerts-{code}-dev" for region, code in REGION_CODES.items()}
+TOPIC_ARNS = {
+    region: f"arn:aws:sns:{region}:{ACCOUNT}:{TOPIC_NAMES[region]}" for region in TOPIC_NAMES
+}
+TOPIC_ARN = TOPIC_ARNS[DR]
 LAG_BUDGET_MS = 5000
 RPO_LAG = "AuroraGlobalDBRPOLag"
 REPLICATION_LAG = "AuroraGlobalDBReplicationLag"
@@ -440,28 +451,40 @@ def health_checker(region: str) -> str:
     return f"aurora-dr-dev-health-checker-{region}"
 
 
-ENV = {
-    "AWS_REGION": DR,
-    "GLOBAL_CLUSTER_ID": GID,
-    "PEER_REGION": PRIMARY,
-    "ENVIRONMENT_SUFFIX": "dev",
-    "LOCAL_PROBE_ALARM_NAME": probe_alarm(DR),
-    "LOCAL_WRITER_ALARM_NAME": writer_alarm(DR),
-    "PEER_PROBE_ALARM_NAME": probe_alarm(PRIMARY),
-    "PEER_WRITER_ALARM_NAME": writer_alarm(PRIMARY),
-    "LOCAL_DRAINER_FUNCTION_NAME": drainer(DR),
-    "PEER_DRAINER_FUNCTION_NAME": drainer(PRIMARY),
-    "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": health_checker(DR),
-    "PEER_HEALTH_CHECKER_FUNCTION_NAME": health_checker(PRIMARY),
-    "LOCK_TABLE_NAME": LOCK_TABLE,
-    "SNS_TOPIC_ARN": TOPIC_ARN,
-    "LAG_BUDGET_MS": str(LAG_BUDGET_MS),
-}
+FAILED_LOCK_BLOCK_MINUTES = 30
 
 
-def alarm_event(state: str = "ALARM", name: str | None = None) -> dict[str, Any]:
-    """An EventBridge 'CloudWatch Alarm State Change' event from the DR region."""
-    name = name or probe_alarm(DR)
+def coordinator_env(local: str) -> dict[str, str]:
+    """The environment the stack gives the coordinator in `local` (the other region is its peer)."""
+    peer = DR if local == PRIMARY else PRIMARY
+    return {
+        "AWS_REGION": local,
+        "GLOBAL_CLUSTER_ID": GID,
+        "PEER_REGION": peer,
+        "ENVIRONMENT_SUFFIX": "dev",
+        "LOCAL_PROBE_ALARM_NAME": probe_alarm(local),
+        "LOCAL_WRITER_ALARM_NAME": writer_alarm(local),
+        "PEER_PROBE_ALARM_NAME": probe_alarm(peer),
+        "PEER_WRITER_ALARM_NAME": writer_alarm(peer),
+        "LOCAL_DRAINER_FUNCTION_NAME": drainer(local),
+        "PEER_DRAINER_FUNCTION_NAME": drainer(peer),
+        "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": health_checker(local),
+        "PEER_HEALTH_CHECKER_FUNCTION_NAME": health_checker(peer),
+        "LOCAL_LOCK_TABLE_NAME": LOCK_TABLES[local],
+        "PEER_LOCK_TABLE_NAME": LOCK_TABLES[peer],
+        "SNS_TOPIC_ARN": TOPIC_ARNS[local],
+        "LAG_BUDGET_MS": str(LAG_BUDGET_MS),
+        "FAILED_LOCK_BLOCK_MINUTES": str(FAILED_LOCK_BLOCK_MINUTES),
+    }
+
+
+ENV = coordinator_env(DR)
+PRIMARY_ENV = coordinator_env(PRIMARY)
+
+
+def alarm_event(state: str = "ALARM", name: str | None = None, region: str = DR) -> dict[str, Any]:
+    """An EventBridge 'CloudWatch Alarm State Change' event of `region`'s probe alarm."""
+    name = name or probe_alarm(region)
     return {
         "version": "0",
         "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
@@ -469,8 +492,8 @@ def alarm_event(state: str = "ALARM", name: str | None = None) -> dict[str, Any]
         "source": "aws.cloudwatch",
         "account": ACCOUNT,
         "time": "2026-11-23T01:00:00Z",
-        "region": DR,
-        "resources": [f"arn:aws:cloudwatch:{DR}:{ACCOUNT}:alarm:{name}"],
+        "region": region,
+        "resources": [f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{name}"],
         "detail": {
             "alarmName": name,
             "state": {"value": state, "reason": "Threshold Crossed", "timestamp": "now"},
@@ -549,19 +572,20 @@ def topology(
     )
 
 
-def failing_over(to_region: str = DR) -> dict[str, Any]:
-    """A FailoverState of a failover towards `to_region`."""
+def failing_over(to_region: str = DR, status: str = "failing-over") -> dict[str, Any]:
+    """A FailoverState of a failover (or, with `status="switching-over"`, a switchover) towards
+    `to_region`."""
     source = PRIMARY if to_region == DR else DR
     return {
-        "Status": "failing-over",
+        "Status": status,
         "FromDbClusterArn": cluster_arn(source, CLUSTERS[source]),
         "ToDbClusterArn": cluster_arn(to_region, CLUSTERS[to_region]),
         "IsDataLossAllowed": True,
     }
 
 
-def _aws_like_lag_reads(service: str, region: str, new: Any) -> None:
-    if (service, region) == ("cloudwatch", DR):
+def _aws_like_lag_reads(service: str, _region: str, new: Any) -> None:
+    if service == "cloudwatch":
         aws_like_metric_reads(new)
 
 
@@ -572,15 +596,16 @@ class World:
     clock: FakeClock = field(default_factory=FakeClock)
     factory: TestClientFactory = field(default_factory=TestClientFactory)
     settings: Settings = field(default_factory=lambda: Settings.from_env(ENV))
+    primary_settings: Settings = field(default_factory=lambda: Settings.from_env(PRIMARY_ENV))
     rds: dict[str, Stubber] = field(default_factory=dict)
-    queue_url: str = ""
+    queue_urls: dict[str, str] = field(default_factory=dict)
 
     def build(self, *, drainers: bool = True) -> World:
-        """Create the moto resources and one RDS Stubber per region.
+        """Create the moto resources of both regions and one RDS Stubber per region.
 
         `drainers`: also create the drainer and health checker functions (moto echoes the event).
-        The coordinator's CloudWatch client in the DR region (where it reads the lag) answers
-        metric reads as AWS may (`aws_like_metric_reads`).
+        The coordinators' CloudWatch clients (the lag is read in the target region) answer metric
+        reads as AWS may (`aws_like_metric_reads`).
         """
         self.factory.on_new_client.append(_aws_like_lag_reads)
         for region in (PRIMARY, DR):
@@ -605,29 +630,21 @@ class World:
                     ComparisonOperator="LessThanThreshold",
                     TreatMissingData="breaching",
                 )
-        dynamodb = client("dynamodb", DR)
-        dynamodb.create_table(
-            TableName=LOCK_TABLE,
-            KeySchema=[{"AttributeName": "LockId", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "LockId", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sns = client("sns", DR)
-        sns.create_topic(Name=TOPIC_NAME)
-        sqs = client("sqs", DR)
-        self.queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        sns.subscribe(
-            TopicArn=TOPIC_ARN,
-            Protocol="sqs",
-            Endpoint=queue_arn,
-            Attributes={"RawMessageDelivery": "true"},
-        )
+        for region in (PRIMARY, DR):
+            client("dynamodb", region).create_table(
+                TableName=LOCK_TABLES[region],
+                KeySchema=[{"AttributeName": "LockId", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "LockId", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            self.queue_urls[region] = subscribed_queue(region, TOPIC_NAMES[region])
         if drainers:
             self._create_functions()
         return self
+
+    def settings_in(self, region: str) -> Settings:
+        """The settings of the coordinator in `region`."""
+        return self.settings if region == DR else self.primary_settings
 
     def _create_functions(self) -> None:
         role = client("iam", PRIMARY).create_role(
@@ -656,19 +673,20 @@ class World:
             AlarmName=name, StateValue=state, StateReason="test"
         )
 
-    def put_lag(self, lag_ms: float) -> None:
-        """Publish one `AuroraGlobalDBRPOLag` datapoint of the DR cluster, 30 s old."""
-        self.put_lag_series(LagSeries(RPO_LAG, ((30, lag_ms),)))
+    def put_lag(self, lag_ms: float, region: str = DR) -> None:
+        """Publish one `AuroraGlobalDBRPOLag` datapoint of `region`'s cluster, 30 s old."""
+        self.put_lag_series(LagSeries(RPO_LAG, ((30, lag_ms),)), region)
 
-    def put_lag_series(self, series: LagSeries) -> None:
-        """Publish `series` for the DR cluster under the dimension sets AWS uses (`LagSeries`)."""
-        cluster = {"Name": "DBClusterIdentifier", "Value": DR_CLUSTER}
-        source = {"Name": "SourceRegion", "Value": PRIMARY}
+    def put_lag_series(self, series: LagSeries, region: str = DR) -> None:
+        """Publish `series` for `region`'s cluster (a secondary: its metrics are published in
+        its region) under the dimension sets AWS uses (`LagSeries`)."""
+        cluster = {"Name": "DBClusterIdentifier", "Value": CLUSTERS[region]}
+        source = {"Name": "SourceRegion", "Value": PRIMARY if region == DR else DR}
         dimension_sets = (
             [[cluster, source]] if series.source_region_only else [[cluster], [cluster, source]]
         )
         now = datetime.fromtimestamp(self.clock.time(), tz=UTC)
-        client("cloudwatch", DR).put_metric_data(
+        client("cloudwatch", region).put_metric_data(
             Namespace="AWS/RDS",
             MetricData=[
                 {
@@ -683,12 +701,12 @@ class World:
             ],
         )
 
-    def put_lock(self, **attributes: Any) -> None:
-        """Write a lock item directly (simulating an earlier invocation)."""
+    def put_lock(self, region: str = DR, **attributes: Any) -> None:
+        """Write a lock item into `region`'s table directly (simulating an earlier invocation)."""
         item: dict[str, Any] = {"LockId": {"S": GID}}
         for key, value in attributes.items():
             item[key] = {"N": str(value)} if isinstance(value, int | float) else {"S": value}
-        client("dynamodb", DR).put_item(TableName=LOCK_TABLE, Item=item)
+        client("dynamodb", region).put_item(TableName=LOCK_TABLES[region], Item=item)
 
     # -- stub queues -------------------------------------------------------------------------
 
@@ -749,35 +767,32 @@ class World:
         """A Lambda context on this world's clock."""
         return FakeContext(self.clock, timeout_seconds=timeout, aws_request_id=request_id)
 
-    def run(self, event: Any, *, timeout: float = 300.0, request_id: str = "req-1") -> Result:
-        """Run the coordinator once."""
+    def run(
+        self,
+        event: Any,
+        *,
+        timeout: float = 300.0,
+        request_id: str = "req-1",
+        region: str = DR,
+    ) -> Result:
+        """Run the coordinator of `region` once."""
         deps = Dependencies(
-            settings=self.settings,
+            settings=self.settings_in(region),
             factory=self.factory,
             clock=self.clock,
             context=self.context(timeout, request_id),
         )
         return run(event, deps)
 
-    def messages(self) -> list[dict[str, Any]]:
-        """SNS messages published so far (bodies parsed as JSON)."""
-        sqs = client("sqs", DR)
-        out = []
-        while True:
-            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
-            if not batch:
-                return out
-            for message in batch:
-                out.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    def messages(self, region: str = DR) -> list[dict[str, Any]]:
+        """SNS messages published to `region`'s topic so far (bodies parsed as JSON)."""
+        return [json.loads(body) for body in drain_queue(region, self.queue_urls[region])]
 
-    def lock_item(self) -> dict[str, Any] | None:
-        """The lock item, flattened to plain values."""
+    def lock_item(self, region: str = DR) -> dict[str, Any] | None:
+        """The lock item of `region`'s table, flattened to plain values."""
         item = (
-            client("dynamodb", DR)
-            .get_item(TableName=LOCK_TABLE, Key={"LockId": {"S": GID}})
+            client("dynamodb", region)
+            .get_item(TableName=LOCK_TABLES[region], Key={"LockId": {"S": GID}})
             .get("Item")
         )
         if item is None:
@@ -788,3 +803,100 @@ class World:
         """Every queued RDS answer was consumed."""
         for stubber in self.rds.values():
             stubber.assert_no_pending_responses()
+
+
+def subscribed_queue(region: str, topic_name: str) -> str:
+    """Create the SNS topic `topic_name` in `region` with an SQS queue subscribed to it (raw
+    delivery), to read what is published; returns the queue URL."""
+    sns, sqs = client("sns", region), client("sqs", region)
+    topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"{topic_name}-reader")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return queue_url
+
+
+def drain_queue(region: str, queue_url: str) -> list[str]:
+    """Every message body waiting in the queue, removed from it."""
+    sqs = client("sqs", region)
+    out = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return out
+        for message in batch:
+            out.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+# How long a test waits for a rival coordinator's thread before calling it stuck.
+RIVAL_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class Rival:
+    """The other region's coordinator, handling `event` in a thread of its own, held right
+    before it takes the lock in `lock_region`'s table.
+
+    `start()` runs it up to that point (it has observed and decided) and returns; the test then
+    runs its own coordinator and calls `release()` at the moment the race is about: the rival
+    takes (or fails to take) the lock, finishes, and its result is returned. Only one of the two
+    ever runs at a time, so the shared Stubbers answer in a known order.
+    """
+
+    world: World
+    event: dict[str, Any]
+    region: str = PRIMARY
+    lock_region: str = DR
+    request_id: str = "req-rival"
+    result: Result | None = None
+    error: BaseException | None = None
+    held: bool = False
+    _at_lock: threading.Event = field(default_factory=threading.Event)
+    _go: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Rival:
+        """Run the rival until it is about to put its lock item."""
+        dynamodb = self.world.factory("dynamodb", self.lock_region)
+        dynamodb.meta.events.register("before-call.dynamodb.PutItem", self._hold)
+        self._thread = threading.Thread(target=self._run, name="rival-coordinator", daemon=True)
+        self._thread.start()
+        if not self._at_lock.wait(RIVAL_TIMEOUT_SECONDS) or not self.held:
+            raise AssertionError(
+                f"the {self.region} coordinator never reached the lock in {self.lock_region}'s "
+                f"table (error: {self.error!r}, result: {self.result})"
+            )
+        return self
+
+    def release(self) -> Result:
+        """Let the rival take the lock now and finish; its result."""
+        self._go.set()
+        if self._thread is not None:
+            self._thread.join(RIVAL_TIMEOUT_SECONDS)
+        if self.error is not None:
+            raise self.error
+        if self.result is None:
+            raise AssertionError("the rival coordinator did not finish")
+        return self.result
+
+    def _hold(self, **_: Any) -> None:
+        if threading.current_thread() is self._thread and not self.held:
+            self.held = True
+            self._at_lock.set()
+            self._go.wait(RIVAL_TIMEOUT_SECONDS)
+
+    def _run(self) -> None:
+        try:
+            self.result = self.world.run(self.event, region=self.region, request_id=self.request_id)
+        except BaseException as exc:  # surfaced by release()
+            self.error = exc
+        finally:
+            self._at_lock.set()  # never leave start() waiting

@@ -4,10 +4,15 @@ Each scenario row is GIVEN (topology, alarms, lag, lock) / WHEN (an event) / THE
 mutating AWS calls made, the functions invoked, SNS messages, page flag). RDS answers come from
 Stubbers with real request shapes; everything else is moto, with the lag metrics published and
 read back as AWS may answer (both metrics, both dimension sets, several datapoints, no order).
+
+A row with a `rival` races the other region's coordinator on the same request: the rival has
+observed and decided before the coordinator under test takes its lock, and is let go at the
+moment the row names (`Rival` in aws_fixtures).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Callable
@@ -21,10 +26,12 @@ from aws_fixtures import (  # noqa: F401 - fixture
     ENV,
     GID,
     LOCK_TABLE,
+    LOCK_TABLES,
     PRIMARY,
     REPLICATION_LAG,
     RPO_LAG,
     LagSeries,
+    Rival,
     World,
     alarm_event,
     client,
@@ -69,6 +76,24 @@ def _event(sc_event: Event, world: World) -> dict[str, Any]:
 
 # An `ExpiresAt` no test clock reaches: a lease that is still live.
 LIVE_LEASE_EXPIRY = 4_102_444_800  # 2100-01-01T00:00:00Z
+# The failed-lock block of the test environment (FAILED_LOCK_BLOCK_MINUTES=30), and lock ages
+# just inside and just past it.
+BLOCK_SECONDS = 30 * 60
+YOUNG = BLOCK_SECONDS - 60
+EXPIRED = BLOCK_SECONDS + 60
+FAILED_LOCK = {"State": "failed", "Owner": "earlier", "Operation": "failover", "TargetRegion": DR}
+UNCONFIRMED_LOCK = {**FAILED_LOCK, "State": "unconfirmed"}
+
+
+def clear_command(region: str) -> str:
+    """The command every page about a blocking lock in `region`'s table carries."""
+    key = '{"LockId":{"S":"' + GID + '"}}'  # as the AWS CLI reads it
+    return f"aws dynamodb delete-item --region {region} --table-name {LOCK_TABLES[region]} --key '{key}'"
+
+
+SWITCHOVER_DONE = frozenset(
+    {"PutItem", "SwitchoverGlobalCluster", "UpdateItem", "Invoke", "Publish"}
+)
 
 
 @dataclass(frozen=True)
@@ -92,7 +117,12 @@ class Scenario:
     lag_ms: float | None = 800  # one AuroraGlobalDBRPOLag datapoint, 30 s old
     lag_series: tuple[LagSeries, ...] = ()
     lock: dict[str, Any] | None = None
-    # the role change, when the decision proceeds: None, "ok", "throttle_then_ok", "error"
+    lock_age_seconds: float | None = None  # the lock item's `UpdatedAt`, this long ago
+    lock_region: str = DR  # the table the lock item is in (and `expect_lock_state` is read from)
+    # the role change, when the decision proceeds: None, "ok", "throttle_then_ok", or RDS
+    # answering InvalidGlobalClusterStateFault, the topology then read again showing:
+    # "error" nothing changed, "rejected_target_writer" the target writing,
+    # "rejected_other_running" another switchover running
     role_change: str | None = None
     operation: str = "failover"
     polls_in_progress: int = 2
@@ -100,6 +130,10 @@ class Scenario:
     timeout: float = 300.0
     observes: bool = True
     describes_target: bool = True  # False: only the topology is read (RDS events)
+    # The other region's coordinator, handling the same event, let go "while_ours_waits" (we
+    # hold the lock, waiting for RDS), or after ours finished and released it, its re-read of
+    # the topology under the lock "fresh" (the new writer) or "stale" (the old one).
+    rival: str | None = None
     # THEN
     expect_invokes: tuple[str, ...] = ()
     expect_sns: int = 1
@@ -109,6 +143,12 @@ class Scenario:
     expect_lag_ms: float | None = None  # the lag reading the lag gate judged
     # `Result.lock`: a dry run's description of the lock, or how an RDS event resolved it
     expect_lock_report: str | None = None
+    # the region whose lock the result and its page say how to clear
+    expect_clear_lock: str | None = None
+    expect_override: str | None = None  # a regular expression `lockOverride` matches
+    expect_role_change_calls: int | None = None  # failover + switchover calls, both coordinators
+    expect_rival_status: str | None = None
+    expect_rival_sns: int = 0  # messages on the rival's (primary) topic
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -419,6 +459,40 @@ SCENARIOS = [
         expect_mutations=frozenset({"PutItem", "FailoverGlobalCluster", "UpdateItem", "Publish"}),
         expect_page=True,
         expect_lock_state="failed",
+        expect_detail="failover request failed: InvalidGlobalClusterStateFault",
+        expect_clear_lock=DR,
+    ),
+    # -- a rejected role change is judged against the topology, read again -------------------
+    Scenario(
+        name="rejected_call_after_another_succeeded_is_no_action",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        role_change="rejected_target_writer",
+        expect_status="no_action",
+        expect_mutations=frozenset({"PutItem", "FailoverGlobalCluster", "UpdateItem", "Publish"}),
+        expect_lock_state="completed",
+        expect_detail="InvalidGlobalClusterStateFault.*the target already holds the writer role",
+    ),
+    Scenario(
+        name="rejected_page_failover_after_another_succeeded_is_quiet",
+        event=fresh_page,
+        primary_writer="ALARM",
+        role_change="rejected_target_writer",
+        expect_status="no_action",
+        expect_mutations=frozenset({"PutItem", "FailoverGlobalCluster", "UpdateItem"}),
+        expect_sns=0,
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="rejected_call_while_another_change_runs_is_superseded",
+        event=manual_event("switchover"),
+        operation="switchover",
+        role_change="rejected_other_running",
+        expect_status="superseded",
+        expect_mutations=frozenset({"PutItem", "SwitchoverGlobalCluster", "UpdateItem", "Publish"}),
+        expect_lock_state="completed",
+        expect_detail="another global switching-over is running",
     ),
     Scenario(
         name="primary_region_api_unreachable_counts_as_unhealthy",
@@ -462,29 +536,88 @@ SCENARIOS = [
         expect_invokes=PROBE_THEN_DRAIN,
         expect_lock_state="completed",
     ),
+    # -- a failed attempt's lock: blocks unforced requests for a bounded time, never force --
     Scenario(
-        name="failed_attempt_blocks_until_cleared",
+        name="failed_lock_younger_than_the_bound_blocks_an_outage_failover",
         event=alarm_event(),
         dr_probe="ALARM",
         primary_writer="ALARM",
-        lock={"State": "failed", "Owner": "earlier", "Operation": "failover", "TargetRegion": DR},
+        lock=FAILED_LOCK,
+        lock_age_seconds=YOUNG,
         expect_status="blocked",
         # The conditional put is attempted and refused by DynamoDB.
         expect_mutations=frozenset({"PutItem", "Publish"}),
         expect_page=True,
         expect_lock_state="failed",
+        expect_detail="blocks unforced requests until",
+        expect_clear_lock=DR,
+    ),
+    Scenario(
+        name="failed_lock_older_than_the_bound_no_longer_blocks_an_outage_failover",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lock=FAILED_LOCK,
+        lock_age_seconds=EXPIRED,
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+        expect_override="^overrode an expired failed lock: lock aurora-dr-dev is failed",
+    ),
+    Scenario(
+        name="unconfirmed_lock_older_than_the_bound_no_longer_blocks_a_page",
+        event=fresh_page,
+        primary_writer="ALARM",
+        lock=UNCONFIRMED_LOCK,
+        lock_age_seconds=EXPIRED,
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+        expect_override="^overrode an expired unconfirmed lock",
+    ),
+    Scenario(
+        name="failed_lock_blocks_an_unforced_manual_failover_too",
+        event=manual_event("failover"),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        lock=FAILED_LOCK,
+        lock_age_seconds=YOUNG,
+        expect_status="blocked",
+        expect_mutations=frozenset({"PutItem", "Publish"}),
+        expect_page=True,
+        expect_lock_state="failed",
+        expect_clear_lock=DR,
     ),
     Scenario(
         name="force_takes_over_a_failed_attempt",
         event=manual_event("failover", force=True),
         dr_probe="ALARM",
         primary_writer="ALARM",
-        lock={"State": "failed", "Owner": "earlier", "Operation": "failover", "TargetRegion": DR},
+        lock=FAILED_LOCK,
+        lock_age_seconds=60,
         role_change="ok",
         expect_status="completed",
         expect_mutations=frozenset(FAILOVER_DONE),
         expect_invokes=PROBE_THEN_DRAIN,
         expect_lock_state="completed",
+        expect_override="^forced over the failed lock",
+    ),
+    Scenario(
+        name="forced_switchover_acts_over_a_young_unconfirmed_lock",
+        event=manual_event("switchover", force=True),
+        operation="switchover",
+        lock=UNCONFIRMED_LOCK,
+        lock_age_seconds=60,
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=SWITCHOVER_DONE,
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+        expect_override="^forced over the unconfirmed lock",
     ),
     Scenario(
         name="completion_not_seen_in_time_is_unconfirmed",
@@ -499,6 +632,7 @@ SCENARIOS = [
         expect_mutations=frozenset({"PutItem", "FailoverGlobalCluster", "UpdateItem", "Publish"}),
         expect_page=True,
         expect_lock_state="unconfirmed",
+        expect_clear_lock=DR,
     ),
     # -- the health checker's page: the DR vantage point is the page itself -----------------
     Scenario(
@@ -586,11 +720,13 @@ SCENARIOS = [
         name="page_blocked_by_a_failed_attempt",
         event=fresh_page,
         primary_writer="ALARM",
-        lock={"State": "failed", "Owner": "earlier", "Operation": "failover", "TargetRegion": DR},
+        lock=FAILED_LOCK,
+        lock_age_seconds=YOUNG,
         expect_status="blocked",
         expect_mutations=frozenset({"PutItem", "Publish"}),
         expect_page=True,
         expect_lock_state="failed",
+        expect_clear_lock=DR,
     ),
     # -- the probe goes to the *new* writer's region -----------------------------------------
     Scenario(
@@ -600,11 +736,68 @@ SCENARIOS = [
         role_change="ok",
         operation="switchover",
         expect_status="completed",
-        expect_mutations=frozenset(
-            {"PutItem", "SwitchoverGlobalCluster", "UpdateItem", "Invoke", "Publish"}
-        ),
+        expect_mutations=SWITCHOVER_DONE,
         expect_invokes=(health_checker(PRIMARY), drainer(DR)),
+        # ... and locks in the target region's table, not in its own
+        lock_region=PRIMARY,
         expect_lock_state="completed",
+    ),
+    Scenario(
+        name="switchover_to_the_peer_is_blocked_by_the_peer_tables_failed_lock",
+        event=manual_event("switchover", PRIMARY),
+        writer_region=DR,
+        operation="switchover",
+        lock=FAILED_LOCK,
+        lock_age_seconds=YOUNG,
+        lock_region=PRIMARY,
+        expect_status="blocked",
+        expect_mutations=frozenset({"PutItem", "Publish"}),
+        expect_page=True,
+        expect_lock_state="failed",
+        expect_clear_lock=PRIMARY,
+    ),
+    # -- both regions' coordinators handle the same switchover at once -----------------------
+    Scenario(
+        name="two_coordinators_racing_one_switchover_make_one_role_change",
+        event=manual_event("switchover"),
+        operation="switchover",
+        role_change="ok",
+        rival="while_ours_waits",
+        expect_status="completed",
+        expect_mutations=SWITCHOVER_DONE,
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+        expect_role_change_calls=1,
+        # the rival finds our live lease in the target region's table: not a failure
+        expect_rival_status="blocked",
+    ),
+    Scenario(
+        name="rival_taking_the_released_lock_sees_the_new_writer_and_does_nothing",
+        event=manual_event("switchover"),
+        operation="switchover",
+        role_change="ok",
+        rival="fresh",
+        expect_status="completed",
+        expect_mutations=SWITCHOVER_DONE,
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+        expect_role_change_calls=1,
+        expect_rival_status="no_action",
+    ),
+    Scenario(
+        name="rival_with_a_stale_view_is_rejected_after_our_success_and_does_nothing",
+        event=manual_event("switchover"),
+        operation="switchover",
+        role_change="ok",
+        rival="stale",
+        expect_status="completed",
+        expect_mutations=SWITCHOVER_DONE,
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+        # ours, and the rival's that RDS rejected
+        expect_role_change_calls=2,
+        expect_rival_status="no_action",
+        expect_rival_sns=1,
     ),
     # -- RDS events about our own cluster resolve an unconfirmed attempt ----------------------
     Scenario(
@@ -622,6 +815,7 @@ SCENARIOS = [
         expect_page=True,
         expect_lock_state="failed",
         expect_lock_report="failed",
+        expect_clear_lock=DR,
     ),
     Scenario(
         name="rds_completion_event_marks_an_unconfirmed_lock_completed",
@@ -642,10 +836,42 @@ SCENARIOS = [
 ]
 
 
+def _over_an_expired_failed_lock(sc: Scenario) -> Scenario:
+    """`sc`, a gate's refusal or no-action, with a failed lock older than the bound: the lock
+    expiring never weakens a gate (the decision comes first, the lock is not even tried)."""
+    return dataclasses.replace(
+        sc,
+        name=f"{sc.name}__over_an_expired_failed_lock",
+        lock=FAILED_LOCK,
+        lock_age_seconds=EXPIRED,
+        expect_lock_state="failed",
+    )
+
+
+# Each gate that refuses, or holds back for want of a second vantage point, again over an
+# expired failed lock (the lag-reading rows are variations of one refusal).
+STAYS_REFUSED = (
+    "primary_down_lag_over_budget_refuses_and_pages",
+    "primary_down_lag_unknown_refuses_and_pages",
+    "only_dr_vantage_point_unhealthy_no_action",
+    "only_primary_vantage_point_unhealthy_no_action",
+    "target_without_available_instance_refuses",
+    "out_of_sync_target_refuses_an_alarm_failover",
+    "forced_switchover_never_passes_an_out_of_sync_target",
+    "switchover_with_unhealthy_writer_refuses",
+    "page_with_primary_writer_ok_no_action",
+    "page_with_primary_writer_insufficient_data_no_action",
+    "page_lag_over_budget_refuses_and_pages",
+)
+
+
 def scenario(name: str) -> Scenario:
     """The row of the decision table called `name`."""
     (found,) = [s for s in SCENARIOS if s.name == name]
     return found
+
+
+SCENARIOS += [_over_an_expired_failed_lock(scenario(name)) for name in STAYS_REFUSED]
 
 
 def _given(world: World, sc: Scenario) -> None:
@@ -658,11 +884,18 @@ def _given(world: World, sc: Scenario) -> None:
     for series in sc.lag_series:
         world.put_lag_series(series)
     if sc.lock is not None:
-        world.put_lock(**sc.lock)
+        updated = {}
+        if sc.lock_age_seconds is not None:
+            updated["UpdatedAt"] = world.clock.time() - sc.lock_age_seconds
+        world.put_lock(sc.lock_region, **sc.lock, **updated)
     if not sc.observes:
         return
     # Alarms and pages always ask for a failover to the coordinator's own region (DR).
     target = sc.event.get("targetRegion", DR) if isinstance(sc.event, dict) else DR
+    if sc.rival is not None:
+        # The rival observes first (in the primary region), before ours takes its lock.
+        world.expect_topology(topology(sc.writer_region), PRIMARY)
+        world.expect_cluster(target)
     world.expect_topology(topology(sc.writer_region, sc.failover_state, sync=sc.target_sync))
     if not sc.describes_target:
         return
@@ -672,11 +905,44 @@ def _given(world: World, sc: Scenario) -> None:
     world.expect_topology(topology(sc.writer_region))  # re-read under the lock
     if sc.role_change == "throttle_then_ok":
         world.expect_role_change_error(sc.operation, "Throttling", target)
-    if sc.role_change == "error":
+    if sc.role_change in REJECTED_THEN_READ:
         world.expect_role_change_error(sc.operation, "InvalidGlobalClusterStateFault", target)
+        world.expect_topology(REJECTED_THEN_READ[sc.role_change](target))
         return
     world.expect_role_change(sc.operation, target)
     world.expect_wait(sc.polls_in_progress, completes=sc.completes, target=target)
+    _given_rival_after_ours(world, sc, target)
+
+
+# What the topology shows when read again after RDS rejected the role change.
+REJECTED_THEN_READ: dict[str, Callable[[str], dict[str, Any]]] = {
+    "error": lambda target: topology(PRIMARY if target == DR else DR),
+    "rejected_target_writer": lambda target: topology(target),
+    "rejected_other_running": lambda target: topology(
+        PRIMARY, failing_over(target, "switching-over")
+    ),
+}
+
+
+def _given_rival_after_ours(world: World, sc: Scenario, target: str) -> None:
+    """What the rival reads once it has taken the lock ours released."""
+    if sc.rival == "fresh":
+        world.expect_topology(topology(target), PRIMARY)
+    if sc.rival == "stale":
+        world.expect_topology(topology(sc.writer_region), PRIMARY)  # under the lock: stale
+        world.expect_role_change_error(sc.operation, "InvalidGlobalClusterStateFault", target)
+        world.expect_topology(topology(target), PRIMARY)  # read again after the rejection
+
+
+def _start_rival(world: World, sc: Scenario, event: dict[str, Any]) -> Rival | None:
+    """The other region's coordinator on the same event, held before its lock (None: no race).
+    Let go when ours first waits for RDS (holding the lock), or after ours finished."""
+    if sc.rival is None:
+        return None
+    rival = Rival(world, event).start()
+    if sc.rival == "while_ours_waits":
+        world.clock.on_sleep.append(rival.release)
+    return rival
 
 
 @pytest.mark.usefixtures("moto_aws")
@@ -687,6 +953,7 @@ def test_decision_table(sc: Scenario) -> None:
     _given(world, sc)
 
     event = _event(sc.event, world)
+    rival = _start_rival(world, sc, event)
 
     # WHEN the coordinator handles the event
     if sc.expect_status == "rejected":
@@ -697,6 +964,7 @@ def test_decision_table(sc: Scenario) -> None:
         assert world.messages() == []
         return
     result = world.run(event, timeout=sc.timeout)
+    rival_result = rival.release() if rival is not None else None
 
     # THEN the outcome, the mutating calls, the notifications and the lock match the table
     assert result.status == sc.expect_status, result.detail
@@ -710,7 +978,7 @@ def test_decision_table(sc: Scenario) -> None:
         assert messages[0]["page"] is sc.expect_page
         assert "total_ms" in messages[0]["durationsMs"]
     if sc.expect_lock_state is not None:
-        assert world.lock_item()["State"] == sc.expect_lock_state
+        assert world.lock_item(sc.lock_region)["State"] == sc.expect_lock_state
     if sc.expect_detail is not None:
         assert re.search(sc.expect_detail, result.detail), result.detail
     if sc.expect_lag_ms is not None:
@@ -722,7 +990,44 @@ def test_decision_table(sc: Scenario) -> None:
     if "verdict" in sc.extra:
         assert result.decision is not None
         assert result.decision.verdict.value == sc.extra["verdict"]
+    _then_lock_pages(sc, result, messages)
+    _then_rival(world, sc, rival_result)
     world.assert_all_stubs_used()
+
+
+def _then_lock_pages(sc: Scenario, result: Any, messages: list[dict[str, Any]]) -> None:
+    """A page about a blocking lock says how to clear it; an override of one says so."""
+    if sc.expect_clear_lock is not None:
+        command = clear_command(sc.expect_clear_lock)
+        assert result.clear_lock is not None and command in result.clear_lock
+        assert command in messages[0]["clearLock"]
+        assert "python -m drctl unlock" in messages[0]["clearLock"]
+    else:
+        assert result.clear_lock is None
+    if sc.expect_override is not None:
+        assert result.lock_override is not None
+        assert re.search(sc.expect_override, result.lock_override), result.lock_override
+        assert [m["lockOverride"] for m in messages] == [result.lock_override] * len(messages)
+    else:
+        assert result.lock_override is None
+
+
+def _then_rival(world: World, sc: Scenario, rival_result: Any) -> None:
+    """How many role changes were asked for, and what the rival made of the race."""
+    if sc.expect_role_change_calls is not None:
+        operations = world.factory.operations()
+        calls = operations.count("SwitchoverGlobalCluster") + operations.count(
+            "FailoverGlobalCluster"
+        )
+        assert calls == sc.expect_role_change_calls
+    if sc.rival is None:
+        return
+    assert rival_result.status == sc.expect_rival_status, rival_result.detail
+    assert rival_result.page is False
+    assert len(world.messages(PRIMARY)) == sc.expect_rival_sns
+    for region in (PRIMARY, DR):
+        item = world.lock_item(region)
+        assert item is None or item["State"] not in ("failed", "unconfirmed"), region
 
 
 @pytest.mark.usefixtures("moto_aws")
@@ -816,13 +1121,68 @@ def test_failure_mid_way_is_not_repeated_by_the_next_trigger() -> None:
     world.expect_cluster(DR)
     again = world.run(alarm_event(), request_id="req-2")
 
-    # THEN the failover is not attempted again: the failed lock blocks it and pages
+    # THEN the failover is not attempted again: the failed lock blocks it and pages, saying how
+    # to clear it
     assert again.status == "blocked"
     assert world.factory.operations().count("FailoverGlobalCluster") == 1
     (message,) = world.messages()
     assert message["page"] is True
     assert "failed" in message["lock"]
+    assert clear_command(DR) in message["clearLock"]
     assert world.lock_item()["Owner"] == "req-1"
+    world.assert_all_stubs_used()
+
+    # WHEN the outage is still there once the block has run out (nobody cleared the lock)
+    world.clock.advance(BLOCK_SECONDS + 1)
+    world.put_lag(500)
+    _outage_failover(world)
+    later = world.run(alarm_event(), request_id="req-3")
+
+    # THEN the automatic failover proceeds, and says it overrode the expired failed lock
+    assert later.status == "completed", later.detail
+    assert later.lock_override is not None
+    assert later.lock_override.startswith("overrode an expired failed lock: lock aurora-dr-dev")
+    assert "owner req-1" in later.lock_override
+    assert world.lock_item()["State"] == "completed"
+    world.assert_all_stubs_used()
+
+
+def _outage_failover(world: World, target: str = DR) -> None:
+    """Queue the RDS answers of an unplanned failover towards `target` that completes."""
+    writer = PRIMARY if target == DR else DR
+    world.expect_topology(topology(writer), target)
+    world.expect_cluster(target)
+    world.expect_topology(topology(writer), target)
+    world.expect_role_change("failover", target)
+    world.expect_wait(1, completes=True, target=target)
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_race_leaves_nothing_that_blocks_a_later_outage_failing_back() -> None:
+    # GIVEN both coordinators raced one switchover to DR (the rival's call rejected after ours)
+    world = World().build()
+    race = scenario("rival_with_a_stale_view_is_rejected_after_our_success_and_does_nothing")
+    _given(world, race)
+    rival = Rival(world, race.event).start()
+    assert world.run(race.event).status == "completed"
+    assert rival.release().status == "no_action"
+    world.assert_all_stubs_used()
+
+    # WHEN, a day later, the DR region (now the writer) is lost, seen from the primary region
+    world.clock.advance(86_400)
+    world.set_alarm(probe_alarm(PRIMARY), PRIMARY, "ALARM")
+    world.set_alarm(writer_alarm(DR), DR, "ALARM")
+    world.put_lag(500, PRIMARY)
+    _outage_failover(world, target=PRIMARY)
+    back = world.run(alarm_event(region=PRIMARY), region=PRIMARY, request_id="req-later")
+
+    # THEN the primary region's coordinator fails over back automatically: no lock stands in
+    # the way, in either region's table
+    assert back.status == "completed", back.detail
+    assert back.lock_override is None
+    assert world.factory.operations().count("FailoverGlobalCluster") == 1
+    assert world.lock_item(PRIMARY)["State"] == "completed"
+    assert world.lock_item(DR)["State"] == "completed"
     world.assert_all_stubs_used()
 
 

@@ -44,7 +44,7 @@ from failover_coordinator.events import (
     StalePage,
     parse_event,
 )
-from failover_coordinator.lock import FailoverLock, LockState, LockUnavailable
+from failover_coordinator.lock import FailoverLock, LockState, LockUnavailable, clear_instructions
 from failover_coordinator.settings import Env, Settings, SettingsError
 
 SETTINGS = Settings.from_env(ENV)
@@ -59,6 +59,10 @@ def test_settings_read_every_declared_variable() -> None:
     assert SETTINGS.peer.region == PRIMARY
     assert SETTINGS.for_region(PRIMARY).writer_alarm_name == ENV["PEER_WRITER_ALARM_NAME"]
     assert SETTINGS.lock_lease_seconds == 900
+    # ... both regions' lock tables: a role change locks in its target region's
+    assert SETTINGS.for_region(DR).lock_table_name == ENV["LOCAL_LOCK_TABLE_NAME"]
+    assert SETTINGS.for_region(PRIMARY).lock_table_name == ENV["PEER_LOCK_TABLE_NAME"]
+    assert SETTINGS.failed_lock_block_seconds == 30 * 60
 
 
 def test_health_checker_names_are_per_region_and_optional() -> None:
@@ -84,6 +88,9 @@ def test_health_checker_names_are_per_region_and_optional() -> None:
         ({"SNS_TOPIC_ARN": "alerts"}, "SNS_TOPIC_ARN='alerts' is not an SNS topic ARN"),
         ({"LOCK_LEASE_SECONDS": "60"}, "LOCK_LEASE_SECONDS='60' must be between"),
         ({"LOCAL_PROBE_ALARM_NAME": " "}, "LOCAL_PROBE_ALARM_NAME is required"),
+        ({"PEER_LOCK_TABLE_NAME": ""}, "PEER_LOCK_TABLE_NAME is required"),
+        ({"LOCAL_LOCK_TABLE_NAME": "a b"}, "LOCAL_LOCK_TABLE_NAME='a b' is not a DynamoDB table"),
+        ({"FAILED_LOCK_BLOCK_MINUTES": "0"}, "FAILED_LOCK_BLOCK_MINUTES='0' must be between"),
     ],
 )
 def test_settings_name_the_bad_variable(overrides: dict[str, str], message: str) -> None:
@@ -380,6 +387,9 @@ def test_no_writer_refuses_and_pages() -> None:
 # -- lock (moto DynamoDB) ----------------------------------------------------------------------
 
 
+BLOCK_SECONDS = 1800
+
+
 def _lock(clock: FakeClock) -> FailoverLock:
     dynamodb = client("dynamodb", DR)
     dynamodb.create_table(
@@ -388,7 +398,15 @@ def _lock(clock: FakeClock) -> FailoverLock:
         AttributeDefinitions=[{"AttributeName": "LockId", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    return FailoverLock(dynamodb, LOCK_TABLE, GID, clock, lease_seconds=900)
+    return FailoverLock(
+        dynamodb,
+        LOCK_TABLE,
+        DR,
+        GID,
+        clock,
+        lease_seconds=900,
+        failed_block_seconds=BLOCK_SECONDS,
+    )
 
 
 @pytest.mark.usefixtures("moto_aws")
@@ -398,12 +416,13 @@ def test_lock_lifecycle_and_lease_expiry() -> None:
     lock = _lock(clock)
 
     # WHEN a first owner takes it, a second is refused until the lease goes stale
-    lock.acquire(owner="a", operation="failover", target_region=DR, force=False)
+    assert lock.acquire(owner="a", operation="failover", target_region=DR, force=False) is None
     with pytest.raises(LockUnavailable) as excinfo:
         lock.acquire(owner="b", operation="failover", target_region=DR, force=True)
     assert not excinfo.value.blocked_by_failure
     clock.advance(901)
-    lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
+    replaced = lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
+    assert replaced is not None and replaced.owner == "a"
 
     # THEN the stale owner can no longer finish; the live one releases with a record kept
     assert lock.complete("a", "late") is False
@@ -415,22 +434,81 @@ def test_lock_lifecycle_and_lease_expiry() -> None:
 
 
 @pytest.mark.usefixtures("moto_aws")
-def test_failed_lock_blocks_until_forced_and_has_no_ttl() -> None:
+def test_failed_lock_blocks_unforced_requests_for_the_bound_only() -> None:
     # GIVEN an attempt that failed
     clock = FakeClock()
     lock = _lock(clock)
     lock.acquire(owner="a", operation="failover", target_region=DR, force=False)
     lock.fail("a", "api refused")
-    clock.advance(10 * 86400)
-
-    # WHEN another attempt comes, days later / THEN still blocked (no TTL), unless forced
+    failed_at = int(clock.time())
     record = lock.read()
-    assert record is not None and record.expires_at is None
-    with pytest.raises(LockUnavailable) as excinfo:
+    assert record is not None and record.expires_at is None  # no TTL: it is the record
+
+    # WHEN an unforced request comes just inside the bound / THEN blocked, saying until when
+    clock.advance(BLOCK_SECONDS - 1)
+    with pytest.raises(LockUnavailable, match="blocks unforced requests until") as excinfo:
         lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
     assert excinfo.value.blocked_by_failure
-    lock.acquire(owner="c", operation="failover", target_region=DR, force=True)
+    assert excinfo.value.blocked_until == failed_at + BLOCK_SECONDS
+
+    # WHEN it comes past the bound / THEN it takes the lock, and learns what it replaced
+    clock.advance(2)
+    replaced = lock.acquire(owner="c", operation="failover", target_region=DR, force=False)
+    assert replaced is not None and replaced.state is LockState.FAILED
+    assert replaced.detail == "api refused"
     assert lock.read().owner == "c"  # type: ignore[union-attr]
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_force_acts_over_a_young_failed_lock_never_over_a_live_lease() -> None:
+    # GIVEN an attempt that failed a second ago
+    clock = FakeClock()
+    lock = _lock(clock)
+    lock.acquire(owner="a", operation="failover", target_region=DR, force=False)
+    lock.unconfirmed("a", "not seen to finish")
+    clock.advance(1)
+
+    # WHEN an operator forces / THEN it takes the lock at once
+    replaced = lock.acquire(owner="op", operation="failover", target_region=DR, force=True)
+    assert replaced is not None and replaced.state is LockState.UNCONFIRMED
+
+    # ... but force never takes a live lease (that would run two role changes at once)
+    with pytest.raises(LockUnavailable) as excinfo:
+        lock.acquire(owner="op2", operation="failover", target_region=DR, force=True)
+    assert not excinfo.value.blocked_by_failure
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_lock_edited_by_hand_blocks_until_cleared_or_forced() -> None:
+    # GIVEN a lock item someone put into an unknown state, a day ago
+    clock = FakeClock()
+    lock = _lock(clock)
+    lock.dynamodb.put_item(
+        TableName=LOCK_TABLE,
+        Item={
+            "LockId": {"S": GID},
+            "State": {"S": "paused-by-ops"},
+            "UpdatedAt": {"N": str(int(clock.time()) - 86_400)},
+        },
+    )
+
+    # WHEN an unforced request comes / THEN blocked like a failure, with no expiry
+    with pytest.raises(LockUnavailable, match="until cleared") as excinfo:
+        lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
+    assert excinfo.value.blocked_by_failure
+    assert excinfo.value.blocked_until is None
+    # ... and a forced one acts over it
+    lock.acquire(owner="op", operation="failover", target_region=DR, force=True)
+
+
+def test_clear_instructions_give_the_exact_command() -> None:
+    # GIVEN / WHEN the text every page about a blocking lock carries / THEN it is runnable
+    text = clear_instructions("aurora-dr-failover-lock-usw2-dev", DR, GID)
+    assert (
+        "aws dynamodb delete-item --region us-west-2 --table-name "
+        f'aurora-dr-failover-lock-usw2-dev --key \'{{"LockId":{{"S":"{GID}"}}}}\''
+    ) in text
+    assert "python -m drctl unlock" in text
 
 
 @pytest.mark.usefixtures("moto_aws")

@@ -6,6 +6,7 @@ from dataclasses import fields
 
 import pytest
 
+from failover_coordinator.settings import DEFAULT_LOCK_LEASE_SECONDS
 from stack import sizing
 
 
@@ -38,6 +39,13 @@ def test_every_sizing_uses_values_aws_accepts(name):
     assert entry.health_datapoints_to_alarm <= entry.health_evaluation_periods
     # a secondary's heartbeat is up to one schedule interval old before any replication lag
     assert entry.heartbeat_lag_threshold_ms > entry.health_check_rate_minutes * 60_000
+
+
+@pytest.mark.parametrize("name", sorted(sizing.SIZING))
+def test_a_failed_lock_outlives_the_attempt_that_failed(name):
+    # the coordinator's lease (the stack leaves it at its default) ends long before automation
+    # may act again over a failed attempt's lock
+    assert sizing.SIZING[name].failed_lock_block_minutes * 60 >= 2 * DEFAULT_LOCK_LEASE_SECONDS
 
 
 @pytest.mark.parametrize(
