@@ -15,7 +15,7 @@ from components.global_aurora import GlobalAurora
 from components.monitoring import Monitoring
 from components.network import Network
 from components.region_key import RegionKey
-from decisions.alarms import function_error_alarm_spec
+from decisions.alarms import backup_verification_alarm_spec, function_error_alarm_spec
 from decisions.functions import (
     ARCHITECTURE,
     FUNCTIONS_BY_KEY,
@@ -171,21 +171,24 @@ def rotation_environment(
 def verifier_environment(
     args: DrAutomationArgs, here: RegionContext, peer: RegionContext
 ) -> Environment:
-    """The backup verifier's environment: the copy and restore-test knobs only when the sizing
-    asks for them (the key makes the verifier copy into, and restore from, this region)."""
+    """The backup verifier's environment. Its own region's key always: every copy from the
+    other region and every restore is encrypted with it, and RDS rejects a cross-region copy of
+    an encrypted snapshot that names no key of the destination region. Whether it copies and
+    restores is the sizing's; the restore test's targets only when it runs."""
     sizing = args.sizing
     environment: Environment = {
         VerifierEnv.GLOBAL_CLUSTER_ID: args.database.global_cluster.id,
         VerifierEnv.ENVIRONMENT_SUFFIX: args.namer.suffix,
         VerifierEnv.PEER_REGION: peer.region.name,
+        VerifierEnv.SNS_TOPIC_ARN: here.topic_arn,
+        VerifierEnv.DR_KMS_KEY_ID: here.kms_key_arn,
+        VerifierEnv.COPY_SNAPSHOT_ENABLED: "true" if sizing.copy_snapshot_to_dr else "false",
         VerifierEnv.RESOURCE_PREFIX: VERIFIER_RESOURCES.prefix,
         VerifierEnv.PEER_RDS_ENDPOINT_URL: peer.rds_endpoint_url,
         VerifierEnv.MAX_SNAPSHOT_AGE_HOURS: str(sizing.backup_max_age_hours),
         VerifierEnv.RESTORE_TEST_ENABLED: "true" if sizing.restore_test else "false",
         VerifierEnv.DB_SECRET_ID: args.database.secret.name,
     }
-    if sizing.copy_snapshot_to_dr or sizing.restore_test:
-        environment[VerifierEnv.DR_KMS_KEY_ID] = here.kms_key_arn
     if sizing.restore_test:
         environment[VerifierEnv.RESTORE_DB_SUBNET_GROUP] = here.db_subnet_group_name
         environment[VerifierEnv.RESTORE_SECURITY_GROUP_IDS] = here.db_security_group_id
@@ -252,6 +255,7 @@ class DrAutomation(pulumi.ComponentResource):
         self._health_check_schedules()
         self._coordinator_triggers()
         self._backup_schedule()
+        self._backup_alarm()
         self._rotation_schedule()
         self.register_outputs({"functionArns": self._function_arns()})
 
@@ -539,6 +543,22 @@ class DrAutomation(pulumi.ComponentResource):
     def _backup_schedule(self) -> None:
         rate = rate_expression(self._args.sizing.backup_verify_rate_hours, "hour")
         self._schedule("backup_verifier", self.contexts.dr, rate)
+
+    def _backup_alarm(self) -> None:
+        """The verifier's own result, watched in its region: a stale or unverifiable backup,
+        or a verifier that stopped reporting, pages that region's topic."""
+        verifier, dr = FUNCTIONS_BY_KEY["backup_verifier"], self.contexts.dr
+        # The verifier's service (its metrics' `service` dimension) is its package name.
+        alarm = backup_verification_alarm_spec(
+            self._args.sizing, self._args.namer.suffix, verifier.key
+        )
+        metric_alarm(
+            self._logical(verifier, dr, "verification"),
+            self._args.namer.regional(dr.region.name, alarm.key),
+            alarm,
+            dr.topic_arn,
+            self._opts(dr),
+        )
 
     def _rotation_prerequisites(self) -> list[pulumi.Resource]:
         """What the rotation function's first run needs in place: the secret's first value (it

@@ -20,6 +20,16 @@ LAMBDA_NAMESPACE = "AWS/Lambda"
 GREATER = "GreaterThanThreshold"
 LESS = "LessThanThreshold"
 
+# CloudWatch's limits on what one alarm looks at (PutMetricAlarm, Period and EvaluationPeriods):
+# "An alarm's total current evaluation period can be no longer than seven days, so `Period`
+# multiplied by `EvaluationPeriods` can't be more than 604,800 seconds. For alarms with a period
+# of less than one hour (3,600 seconds), the total evaluation period can't be longer than one day
+# (86,400 seconds)." A period of a minute or more must be a multiple of 60 ("Valid values are
+# 10, 20, 30, and any multiple of 60").
+MAX_EVALUATION_SECONDS = 604_800
+MAX_SUB_HOUR_EVALUATION_SECONDS = 86_400
+HOUR_SECONDS = 3_600
+
 # RDS event categories to subscribe to. RDS event subscriptions have no global-cluster source
 # type: a global failover arrives as a db-cluster event (category `global-failover`).
 # Security Hub FSBP asks for subscriptions with these source types and categories (control pages
@@ -273,6 +283,50 @@ def function_error_alarm_spec(sizing: Sizing, label: str, function_name: Any) ->
         treat_missing_data="notBreaching",
         description=f"The {label} function failed.",
     )
+
+
+def backup_verification_alarm_spec(sizing: Sizing, environment: str, service: str) -> AlarmSpec:
+    """The backup verifier's own result: no successful verification reported in the last
+    `backup_verify_rate_hours` + `backup_report_slack_hours` raises it. `service` is the
+    verifier's package name, which its metrics carry as a dimension.
+
+    One datapoint per run (`VerificationSucceeded`, 1 or 0); `Minimum` below 1 means a run in
+    the window failed; missing data is breaching, because a verifier that stops running leaves
+    the backups as unverified as one that fails. The period spans one schedule interval plus the
+    slack, so a healthy daily run is always inside it; the alarm clears once the failed run's
+    datapoint has left the window.
+    """
+    period = (sizing.backup_verify_rate_hours + sizing.backup_report_slack_hours) * HOUR_SECONDS
+    _check_evaluation_window(period, evaluation_periods=1)
+    return AlarmSpec(
+        key="backup-not-verified",
+        namespace=contract.AUTOMATION_NAMESPACE,
+        metric_name=contract.VERIFICATION_SUCCEEDED,
+        dimensions=contract.automation_dimensions(environment, service),
+        statistic="Minimum",
+        comparison=LESS,
+        threshold=1.0,
+        period=period,
+        evaluation_periods=1,
+        datapoints_to_alarm=1,
+        treat_missing_data="breaching",
+        description=(
+            f"No successful backup verification in the last {period // HOUR_SECONDS} h: the "
+            "newest automated snapshot is stale or could not be copied or restored, or the "
+            "verifier stopped running. A failed run's report on this topic says which."
+        ),
+    )
+
+
+def _check_evaluation_window(period: int, evaluation_periods: int) -> None:
+    """Raise `ValueError` when CloudWatch would reject the alarm's period or window."""
+    window = period * evaluation_periods
+    limit = MAX_EVALUATION_SECONDS if period >= HOUR_SECONDS else MAX_SUB_HOUR_EVALUATION_SECONDS
+    if period < 60 or period % 60 or window > limit:
+        raise ValueError(
+            f"an alarm period of {period} s x {evaluation_periods} is not accepted by CloudWatch: "
+            f"the period must be a multiple of 60 s and the window at most {limit} s"
+        )
 
 
 def _kebab(name: str) -> str:

@@ -90,7 +90,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=1024,
         roles=(DR,),
         vpc=True,
-        endpoint_services=("rds", "secretsmanager"),
+        # `sns`: a failed run publishes its report to the region's alert topic.
+        endpoint_services=("rds", "secretsmanager", "sns"),
     ),
 )
 FUNCTIONS_BY_KEY: Mapping[str, FunctionSpec] = {f.key: f for f in FUNCTIONS}

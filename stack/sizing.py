@@ -180,11 +180,25 @@ class Sizing:
     itself (RDS-EVENT-0238/0239). Twice the lease covers both. Short enough that a stale failure
     never stands between a later regional outage and its automatic failover for long."""
     backup_max_age_hours: int
-    """The backup verifier alarms when the newest automated snapshot is older than this."""
+    """The backup verifier fails a run when the newest automated snapshot is older than this.
+    Aurora takes one automated snapshot a day within `backup_window` ("The daily time range
+    during which automated backups are created", RDS API reference, PreferredBackupWindow), so
+    the newest one is at most 24 h + the window's length old, plus the time it takes to become
+    `available`: 24 h + 1 h + 1 h of slack = 26 h. Older means a daily backup was missed."""
     backup_verify_rate_hours: int
     """Backup verifier schedule (hours)."""
+    backup_report_slack_hours: int
+    """How late a verifier run's report may be before its alarm counts the silence as a failed
+    verification. The alarm looks at the last `backup_verify_rate_hours` + this many hours, so a
+    healthy schedule always has a datapoint in it even when a run starts late or takes its whole
+    15 minutes; a verifier that stops reporting alarms this long after its run was due."""
     copy_snapshot_to_dr: bool
-    """Copy the newest automated snapshot into the DR region with the DR key on every run."""
+    """Copy the writer's newest automated snapshot into the DR region, with the DR region's key,
+    on every run while the writer is in the other region. On in `test` too: it is the only
+    rehearsal before prod of what a DR restore needs (a snapshot copied across regions that the
+    DR region decrypts with its own key), for the price of one cross-region snapshot copy a day
+    and about one copy's storage (the next run's sweep deletes the previous copy). The restore
+    test needs it: it restores the copy."""
     restore_test: bool
     """Restore the newest snapshot into a throw-away cluster and probe it (costs instance-hours)."""
     restore_test_instance_class: str
@@ -242,7 +256,8 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             failed_lock_block_minutes=30,
             backup_max_age_hours=26,
             backup_verify_rate_hours=24,
-            copy_snapshot_to_dr=False,
+            backup_report_slack_hours=1,
+            copy_snapshot_to_dr=True,
             restore_test=False,
             restore_test_instance_class="db.t4g.medium",
             reserved_concurrency=NO_RESERVATIONS,
@@ -291,6 +306,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             failed_lock_block_minutes=30,
             backup_max_age_hours=26,
             backup_verify_rate_hours=24,
+            backup_report_slack_hours=1,
             copy_snapshot_to_dr=True,
             restore_test=True,
             restore_test_instance_class="db.t4g.medium",

@@ -1,8 +1,9 @@
 """Lambda entry point of the backup verifier (thin: settings, clients, probe, metrics).
 
 VPC-attached in the DR region when the restore test probes the restored cluster with SQL. The
-RDS API of this region is then reached through its interface endpoint; the writer's region (when
-it is the peer) through `PEER_RDS_ENDPOINT_URL`, an RDS interface endpoint of the peer VPC.
+RDS and SNS APIs of this region are then reached through their interface endpoints; the writer's
+region (when it is the peer) through `PEER_RDS_ENDPOINT_URL`, an RDS interface endpoint of the
+peer VPC.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def restore_probe(settings: Settings, factory: ClientFactory) -> RestoreProbe:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Run one verification (the scheduled event's content is not used); returns the report.
 
-    A failed verification is returned with `"ok": false` and shows in the metrics
-    (`VerificationSucceeded` = 0); it is not raised, so the schedule does not retry a run that
-    would only create more throw-away resources.
+    A failed verification is returned with `"ok": false`, published to this region's alert
+    topic and shows in the metrics (`VerificationSucceeded` = 0, which the stack alarms on); it
+    is not raised, so the schedule does not retry a run that would only create more throw-away
+    resources.
     """
     del event  # scheduled invocation: nothing to read
     settings = Settings.from_env()

@@ -74,20 +74,22 @@ def copy_to_region(
 ) -> Step:
     """Copy `snapshot` from `source_region` into this region (client `rds`), then wait for it.
 
-    `SourceRegion` makes boto3 presign the request for the source region, and `KmsKeyId` must
-    be a key of *this* region for an encrypted cross-region copy.
+    `SourceRegion` makes boto3 presign the request for the source region. `KmsKeyId` is always
+    this region's key: "To copy an encrypted DB cluster snapshot to another Amazon Web Services
+    Region, you must set KmsKeyId to the Amazon Web Services KMS key identifier you want to use
+    to encrypt the copy of the DB cluster snapshot in the destination Amazon Web Services
+    Region" (RDS API reference, CopyDBClusterSnapshot, KmsKeyId), and the stack encrypts every
+    cluster.
     """
-    kwargs: dict[str, Any] = {
-        "SourceDBClusterSnapshotIdentifier": snapshot.arn,
-        "TargetDBClusterSnapshotIdentifier": target_id,
-        "SourceRegion": source_region,
-        "CopyTags": False,
-        "Tags": resource_tags(settings.environment),
-    }
-    if settings.kms_key_id:
-        kwargs["KmsKeyId"] = settings.kms_key_id
     try:
-        rds.copy_db_cluster_snapshot(**kwargs)
+        rds.copy_db_cluster_snapshot(
+            SourceDBClusterSnapshotIdentifier=snapshot.arn,
+            TargetDBClusterSnapshotIdentifier=target_id,
+            SourceRegion=source_region,
+            KmsKeyId=settings.kms_key_id,
+            CopyTags=False,
+            Tags=resource_tags(settings.environment),
+        )
     except AWS_ERRORS as exc:
         return Step("failed", f"copy of {snapshot.identifier} failed: {exc}", target_id)
 
@@ -140,12 +142,11 @@ def restore_and_probe(
             "VpcSecurityGroupIds": list(settings.restore_security_group_ids),
             "DeletionProtection": False,
             "CopyTagsToSnapshot": False,
+            "KmsKeyId": settings.kms_key_id,
             "Tags": tags,
         }
         if snapshot.engine_version:
             restore_kwargs["EngineVersion"] = snapshot.engine_version
-        if settings.kms_key_id:
-            restore_kwargs["KmsKeyId"] = settings.kms_key_id
         rds.restore_db_cluster_from_snapshot(**restore_kwargs)
         created.append("cluster")
         rds.create_db_instance(

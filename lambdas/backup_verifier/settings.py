@@ -21,12 +21,18 @@ from drcommon.envconfig import SettingsError
 
 # The stack scopes the verifier's permissions to this prefix (the contract's).
 DEFAULT_RESOURCE_PREFIX = VERIFIER_RESOURCES.prefix
-# Automated backups run daily: a day plus a couple of hours of slack for the backup window.
+# Aurora creates the automated snapshot once a day, within the cluster's backup window ("The
+# daily time range during which automated backups are created", RDS API reference,
+# PreferredBackupWindow). Two consecutive snapshots are therefore at most 24 h plus the window's
+# length apart (the stack's window is 1 h), and the verifier, running at any time of day, may
+# look just before the next one is `available`: 24 h + 1 h window + 1 h slack for the snapshot
+# to finish = 26 h. Older means a daily backup was missed. The stack sets it from the sizing.
 DEFAULT_MAX_SNAPSHOT_AGE_HOURS = 26.0
 # Longer than one run (15 min) so a sweep never deletes what a concurrent run just created.
 DEFAULT_SWEEP_AFTER_HOURS = 6.0
 DEFAULT_POLL_INTERVAL_SECONDS = 30.0
 
+_SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
 _KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
 # RDS identifiers: a letter first, then letters, digits, single hyphens.
 _PREFIX = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
@@ -45,7 +51,9 @@ class Settings:
     peer_region: str
     global_cluster_id: str
     environment: str
-    kms_key_id: str | None
+    sns_topic_arn: str
+    kms_key_id: str
+    copy_enabled: bool
     resource_prefix: str
     peer_rds_endpoint_url: str | None
     restore_enabled: bool
@@ -70,6 +78,12 @@ class Settings:
         environment = envconfig.required(env, Env.ENVIRONMENT_SUFFIX)
         prefix = _resource_prefix(env, environment)
         kms_key_id = _kms_key(env, region)
+        topic = envconfig.required(env, Env.SNS_TOPIC_ARN)
+        if not _SNS_ARN.match(topic) or f":sns:{region}:" not in topic:
+            raise SettingsError(
+                f"environment variable {Env.SNS_TOPIC_ARN}={topic!r} is not an SNS topic ARN "
+                f"in {region}"
+            )
         endpoint_url = envconfig.optional(env, Env.PEER_RDS_ENDPOINT_URL)
         if endpoint_url is not None and not endpoint_url.startswith("https://"):
             raise SettingsError(
@@ -81,7 +95,9 @@ class Settings:
             peer_region=peer_region,
             global_cluster_id=envconfig.required(env, Env.GLOBAL_CLUSTER_ID),
             environment=environment,
+            sns_topic_arn=topic,
             kms_key_id=kms_key_id,
+            copy_enabled=envconfig.flag(env, Env.COPY_SNAPSHOT_ENABLED, default=True),
             resource_prefix=prefix,
             peer_rds_endpoint_url=endpoint_url,
             restore_enabled=restore.enabled,
@@ -118,11 +134,9 @@ def _resource_prefix(env: Mapping[str, str], environment: str) -> str:
     return prefix
 
 
-def _kms_key(env: Mapping[str, str], region: str) -> str | None:
-    """This region's KMS key ARN, when set."""
-    kms_key_id = envconfig.optional(env, Env.DR_KMS_KEY_ID)
-    if kms_key_id is None:
-        return None
+def _kms_key(env: Mapping[str, str], region: str) -> str:
+    """This region's KMS key ARN (required: copies from the other region must name it)."""
+    kms_key_id = envconfig.required(env, Env.DR_KMS_KEY_ID)
     if not _KMS_KEY.match(kms_key_id):
         raise SettingsError(
             f"environment variable {Env.DR_KMS_KEY_ID}={kms_key_id!r} is not a KMS key ARN"
@@ -151,6 +165,12 @@ def _restore_test(env: Mapping[str, str]) -> _RestoreTest:
         security_group_ids=envconfig.name_list(env, Env.RESTORE_SECURITY_GROUP_IDS),
         instance_class=envconfig.optional(env, Env.RESTORE_INSTANCE_CLASS),
     )
+    if restore.enabled and not envconfig.flag(env, Env.COPY_SNAPSHOT_ENABLED, default=True):
+        # The writer is usually in the other region: its snapshot is restored from the copy.
+        raise SettingsError(
+            f"environment variable {Env.RESTORE_TEST_ENABLED} is true but "
+            f"{Env.COPY_SNAPSHOT_ENABLED} is false: the restore test restores the copy"
+        )
     if restore.enabled:
         for name, value in (
             (Env.RESTORE_DB_SUBNET_GROUP, restore.subnet_group),

@@ -3,10 +3,13 @@
 1. sweep leftovers of earlier runs (before creating anything, so nothing of ours is touched);
 2. find the *current* writer from the global cluster topology (roles move after a switchover);
 3. its newest available automated snapshot must be younger than `MAX_SNAPSHOT_AGE_HOURS`;
-4. copy it into this region with this region's KMS key (skipped when the writer is local);
-   the copy is kept as an off-global-cluster backup until a later run's sweep removes it;
+4. copy it into this region with this region's KMS key (skipped when the writer is local, or
+   when the sizing turns the copy off); the copy is kept as an off-global-cluster backup until
+   a later run's sweep removes it;
 5. when enabled, restore it into a throw-away cluster + instance, probe, delete both;
-6. report (returned, logged, and as metrics); every step is bounded by the remaining time.
+6. report: returned, logged and as metrics (the stack alarms on `VerificationSucceeded`); a
+   failed run also publishes its report to this region's alert topic, so it pages at once
+   rather than when the alarm next evaluates. Every step is bounded by the remaining time.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from backup_verifier.probe import ProbeResult, RestoreProbe, availability_probe
 from backup_verifier.resources import Step
 from backup_verifier.settings import Settings
 from backup_verifier.snapshots import Freshness, Snapshot, assess, newest_available, run_identifier
-from drcommon import topology
+from drcommon import alerts, topology
 from drcommon.aws import ClientFactory, Clock, Deadline, LambdaContext
+from drcommon.contract import VERIFICATION_SUCCEEDED
 from drcommon.observability import MetricPoint, get_logger
 
 logger = get_logger(SERVICE)
@@ -50,6 +54,8 @@ class Report:
     sweep_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     duration_seconds: float = 0.0
+    notified: bool | None = None
+    """A failed run's report reached the alert topic (None: nothing to report)."""
 
     @property
     def ok(self) -> bool:
@@ -71,6 +77,7 @@ class Report:
             "sweepErrors": self.sweep_errors,
             "problems": self.problems,
             "durationSeconds": round(self.duration_seconds, 1),
+            "notified": self.notified,
         }
 
     def metrics(self) -> list[MetricPoint]:
@@ -80,7 +87,7 @@ class Report:
         them (missing data: not breaching) fires on failures, not on skipped steps.
         """
         points = [
-            MetricPoint("VerificationSucceeded", "Count", 1.0 if self.ok else 0.0),
+            MetricPoint(VERIFICATION_SUCCEEDED, "Count", 1.0 if self.ok else 0.0),
             MetricPoint("VerificationDuration", "Seconds", self.duration_seconds),
             MetricPoint("SweptResources", "Count", float(len(self.swept))),
             MetricPoint("SweepErrors", "Count", float(len(self.sweep_errors))),
@@ -134,7 +141,28 @@ def run(deps: Dependencies) -> Report:
             f"teardown incomplete (next sweep retries): {report.teardown.detail}"
         )
     report.duration_seconds = clock.monotonic() - started
+    if not report.ok:
+        report.notified = publish_failure(deps.factory("sns", settings.region), settings, report)
     return report
+
+
+def publish_failure(sns: Any, settings: Settings, report: Report) -> bool:
+    """Page this region's alert topic with a failed run's report; False when it could not."""
+    subject = (
+        f"ACTION REQUIRED [aurora-dr {settings.environment}] backup verification failed: "
+        f"{report.problems[0] if report.problems else 'see the report'}"
+    )
+    summary = {
+        "environment": settings.environment,
+        "globalClusterId": settings.global_cluster_id,
+        "verifierRegion": settings.region,
+        **report.to_dict(),
+    }
+    problem = alerts.publish_summary(sns, settings.sns_topic_arn, subject=subject, summary=summary)
+    if problem is not None:
+        logger.error("failed verification not published", extra={"error": problem})
+        return False
+    return True
 
 
 @dataclass
@@ -194,10 +222,13 @@ class _Verification:
 
     def copy_here(self, writer: topology.GlobalMember, newest: Snapshot, run_id: str) -> str | None:
         """The snapshot to restore from in this region: the writer's own when it is local,
-        else this run's copy (None when the copy failed)."""
+        else this run's copy (None when the copy failed or is turned off)."""
         if writer.region == self.deps.settings.region:
             self.report.copy = Step("skipped", "the writer is in this region: nothing to copy")
             return newest.identifier
+        if not self.deps.settings.copy_enabled:
+            self.report.copy = Step("skipped", "copy to this region disabled for this sizing")
+            return None
         self.report.copy = resources.copy_to_region(
             self.local_rds,
             newest,

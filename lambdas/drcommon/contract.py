@@ -4,7 +4,9 @@
   `Monitoring` builds its alarms and dashboard from them and `FailoverDns` hangs its Route 53
   health checks on those alarms;
 * the page a health checker sends its coordinator;
-* the operational metrics namespace of the automation (`AUTOMATION_NAMESPACE`);
+* the operational metrics of the automation: their namespace (`AUTOMATION_NAMESPACE`), their
+  dimension set (`automation_dimensions`) and the backup verifier's result metric, which the
+  stack alarms on (`VERIFICATION_SUCCEEDED`);
 * each function's environment: one `EnvName` group per function (`CoordinatorEnv`,
   `HealthCheckerEnv`, `DrainerEnv`, `RotationEnv`, `VerifierEnv`, all in `FUNCTION_ENV`), each
   name marked required, optional, required with the restore test, or set by the Lambda runtime;
@@ -146,6 +148,19 @@ def dimensions(environment: str, cluster_region: str) -> dict[str, str]:
 # The coordinator and the backup verifier publish their outcome metrics (EMF) here, with the
 # `Environment` dimension (`DIMENSION_ENVIRONMENT`); the health metrics above have their own.
 AUTOMATION_NAMESPACE = "AuroraDR/Automation"
+# Powertools' `Metrics(service=...)` adds the service as a dimension named `service` to every
+# EMF record it flushes, unless one is set already (aws_lambda_powertools 3.x,
+# metrics/provider/cloudwatch_emf/cloudwatch.py, `serialize_metric_set`). A function's service
+# is its package name (the keys of `FUNCTION_ENV`). An alarm must name exactly the dimensions a
+# record carries, or it watches a time series nobody writes.
+DIMENSION_SERVICE = "service"
+# 1 when a backup verifier run found nothing wrong, else 0; one datapoint per run.
+VERIFICATION_SUCCEEDED = "VerificationSucceeded"
+
+
+def automation_dimensions(environment: str, service: str) -> dict[str, str]:
+    """The dimension set of every automation metric of the function `service` in a stack."""
+    return {DIMENSION_ENVIRONMENT: environment, DIMENSION_SERVICE: service}
 
 
 # --- the environment of each function ---------------------------------------------------------
@@ -291,12 +306,18 @@ class VerifierEnv(EnvName):
     GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID", Presence.REQUIRED
     ENVIRONMENT_SUFFIX = "ENVIRONMENT_SUFFIX", Presence.REQUIRED
     PEER_REGION = "PEER_REGION", Presence.REQUIRED
+    # This region's alert topic: a failed run publishes its report there.
+    SNS_TOPIC_ARN = "SNS_TOPIC_ARN", Presence.REQUIRED
     # Where and how the restore test restores (the sizing decides whether it runs).
     RESTORE_DB_SUBNET_GROUP = "RESTORE_DB_SUBNET_GROUP", Presence.WITH_RESTORE_TEST
     RESTORE_SECURITY_GROUP_IDS = "RESTORE_SECURITY_GROUP_IDS", Presence.WITH_RESTORE_TEST
     RESTORE_INSTANCE_CLASS = "RESTORE_INSTANCE_CLASS", Presence.WITH_RESTORE_TEST
-    # This region's KMS key ARN: copies and restores are encrypted with it when set.
-    DR_KMS_KEY_ID = "DR_KMS_KEY_ID", Presence.OPTIONAL
+    # This region's KMS key ARN: copies and restores are encrypted with it. Required whatever
+    # the sizing: a copy of an encrypted snapshot from another region must name a key of this one.
+    DR_KMS_KEY_ID = "DR_KMS_KEY_ID", Presence.REQUIRED
+    # Copy the writer's snapshot into this region when the writer is in the other one (default
+    # true; the sizing decides). The restore test of a remote writer's snapshot needs the copy.
+    COPY_SNAPSHOT_ENABLED = "COPY_SNAPSHOT_ENABLED", Presence.OPTIONAL
     RESOURCE_PREFIX = "RESOURCE_PREFIX", Presence.OPTIONAL  # default VERIFIER_RESOURCES.prefix
     # A VPC-attached verifier has no route to another region's public API: the URL of an RDS
     # interface endpoint in the peer VPC (its endpoint-specific DNS name), reached over the peering.

@@ -98,9 +98,10 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
-def flag(env: Mapping[str, str], name: str) -> bool:
-    """An optional true/false (`1/0`, `true/false`, `yes/no`, `on/off`, any case; default false)."""
-    text = (optional(env, name) or "false").lower()
+def flag(env: Mapping[str, str], name: str, *, default: bool = False) -> bool:
+    """An optional true/false (`1/0`, `true/false`, `yes/no`, `on/off`, any case; `default`
+    when unset)."""
+    text = (optional(env, name) or str(default)).lower()
     if text in _TRUE:
         return True
     if text in _FALSE:

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drcommon import topology
+from drcommon import alerts, topology
 from drcommon.aws import Clock, Deadline, client_config, retry_throttled
 from drcommon.observability import get_logger
 from failover_coordinator import SERVICE
@@ -208,14 +208,8 @@ def notify(sns: Any, topic_arn: str, *, subject: str, summary: dict[str, Any]) -
     The notification is how humans learn what happened, but failing to send it must not turn a
     completed failover into an error, nor hide the result the handler returns.
     """
-    try:
-        sns.publish(
-            TopicArn=topic_arn,
-            # SNS caps subjects at 100 characters.
-            Subject=subject[:100],
-            Message=json.dumps(summary, indent=2, sort_keys=True, default=str),
-        )
-    except (ClientError, BotoCoreError) as exc:
-        logger.error("SNS publish failed", extra={"error": str(exc), "subject": subject})
+    problem = alerts.publish_summary(sns, topic_arn, subject=subject, summary=summary)
+    if problem is not None:
+        logger.error("SNS publish failed", extra={"error": problem, "subject": subject})
         return False
     return True

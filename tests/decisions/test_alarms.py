@@ -1,10 +1,18 @@
-"""Alarm specifications: detection time follows the sizing."""
+"""Alarm specifications: detection time follows the sizing; the backup verifier's result alarm."""
 
 from __future__ import annotations
+
+import dataclasses
+
+import pytest
 
 from decisions import alarms
 from lambdas.drcommon import contract
 from stack.sizing import SIZING
+
+HOUR = 3600
+# The longest a backup verifier run takes: Lambda's maximum timeout (the function has 900 s).
+LONGEST_RUN_SECONDS = 900
 
 
 def test_detection_time_follows_the_sizing():
@@ -14,3 +22,37 @@ def test_detection_time_follows_the_sizing():
         if s.health_metric == contract.WRITER_AVAILABLE.name
     ]
     assert alarms.detection_seconds(writer) == 60 * SIZING["prod"].health_datapoints_to_alarm
+
+
+@pytest.mark.parametrize("name", sorted(SIZING))
+def test_backup_alarm_fires_on_a_failed_run_and_on_a_verifier_that_stopped_reporting(name):
+    sizing = SIZING[name]
+    spec = alarms.backup_verification_alarm_spec(sizing, "dev", "backup_verifier")
+
+    # the verifier's own result metric, with the dimensions its EMF records carry
+    assert (spec.namespace, spec.metric_name) == ("AuroraDR/Automation", "VerificationSucceeded")
+    assert spec.dimensions == {"Environment": "dev", "service": "backup_verifier"}
+    # a run reporting 0 anywhere in the window raises it
+    assert (spec.statistic, spec.comparison, spec.threshold) == ("Minimum", alarms.LESS, 1.0)
+    assert (spec.evaluation_periods, spec.datapoints_to_alarm) == (1, 1)
+    # no report at all is "not verified": the silence of a stopped verifier raises it too
+    assert spec.treat_missing_data == "breaching"
+    # the window holds one scheduled run even if it starts late and runs its whole timeout, and
+    # no more than a day and the slack: a verifier that missed its daily run alarms within 25 h
+    rate = sizing.backup_verify_rate_hours * HOUR
+    assert (
+        rate + LONGEST_RUN_SECONDS < spec.period <= rate + sizing.backup_report_slack_hours * HOUR
+    )
+    assert spec.period == 25 * HOUR
+    # CloudWatch accepts it: a multiple of 60 s, period x evaluation periods within 7 days
+    assert spec.period % 60 == 0
+    assert spec.period * spec.evaluation_periods <= alarms.MAX_EVALUATION_SECONDS
+
+
+def test_an_alarm_window_cloudwatch_rejects_is_refused_before_deploying():
+    # GIVEN a schedule so sparse that the window would exceed CloudWatch's seven days
+    sparse = dataclasses.replace(SIZING["test"], backup_verify_rate_hours=24 * 7)
+
+    # WHEN the alarm is specified / THEN it is refused, naming the limit
+    with pytest.raises(ValueError, match="the window at most 604800 s"):
+        alarms.backup_verification_alarm_spec(sparse, "dev", "backup_verifier")

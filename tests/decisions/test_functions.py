@@ -10,7 +10,8 @@ from decisions.functions import endpoint_services_for, rate_expression
 def test_endpoint_services_cover_the_functions_of_each_region():
     expected = ("lambda", "monitoring", "rds", "secretsmanager")
     assert endpoint_services_for("primary") == expected
-    assert endpoint_services_for("dr") == expected
+    # the backup verifier (DR only) publishes a failed run's report to the region's topic
+    assert endpoint_services_for("dr") == (*expected, "sns")
 
 
 @pytest.mark.parametrize(

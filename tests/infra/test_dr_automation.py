@@ -31,7 +31,7 @@ VPC_API_CALLS = {
     "connection_drainer": {"secretsmanager"},
     "health_checker": {"secretsmanager", "rds", "monitoring", "lambda"},
     "secret_rotation": {"secretsmanager", "rds"},
-    "backup_verifier": {"rds", "secretsmanager"},
+    "backup_verifier": {"rds", "secretsmanager", "sns"},
 }
 # Actions that accept no resource scoping, so `"*"` is the only possible resource.
 JUSTIFIED_UNSCOPED = {
@@ -443,3 +443,48 @@ def test_both_coordinators_lock_in_either_regions_table_and_nothing_else(plan: P
             continue
         actions = {a for stmt in function_policy(plan, fn)["Statement"] for a in stmt["Action"]}
         assert not {a for a in actions if a.startswith("dynamodb:")}, key
+
+
+def test_backup_verifier_always_knows_its_regions_key_and_topic(plan: PlanRun):
+    roles = region_roles(plan)
+    verifier = functions(plan)[("backup_verifier", roles["dr"])]
+    variables = verifier.inputs["environment"]["variables"]
+    topics = {t.region: t.outputs["arn"] for t in plan.of_type("aws:sns/topic:Topic")}
+    # whatever the sizing: a copy from the other region must name a key of this one
+    assert variables["DR_KMS_KEY_ID"] == key_arns_by_region(plan)[roles["dr"]]
+    assert variables["SNS_TOPIC_ARN"] == topics[roles["dr"]]
+    assert variables["COPY_SNAPSHOT_ENABLED"] == "true"
+    # ... and may publish there (the base statement every function has)
+    publishable = {
+        resource
+        for stmt in function_policy(plan, verifier)["Statement"]
+        if "sns:Publish" in stmt["Action"]
+        for resource in stmt["Resource"]
+    }
+    assert publishable == {topics[roles["dr"]]}
+
+
+def test_a_stale_or_unverified_backup_alarms_in_the_dr_region_on_its_topic(plan: PlanRun):
+    roles = region_roles(plan)
+    topics = {t.outputs["arn"]: t.region for t in plan.of_type("aws:sns/topic:Topic")}
+    alarms = [
+        a
+        for a in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        if a.inputs["metricName"] == "VerificationSucceeded"
+    ]
+    (alarm,) = alarms
+    inputs = alarm.inputs
+    verifier = functions(plan)[("backup_verifier", roles["dr"])]
+    suffix = verifier.inputs["environment"]["variables"]["ENVIRONMENT_SUFFIX"]
+    assert alarm.region == roles["dr"]
+    assert inputs["namespace"] == "AuroraDR/Automation"
+    assert inputs["dimensions"] == {"Environment": suffix, "service": "backup_verifier"}
+    assert (inputs["statistic"], inputs["comparisonOperator"], inputs["threshold"]) == (
+        "Minimum",
+        "LessThanThreshold",
+        1,
+    )
+    assert inputs["treatMissingData"] == "breaching"
+    assert (inputs["period"], inputs["evaluationPeriods"]) == (25 * 3600, 1)
+    assert [topics[a] for a in inputs["alarmActions"]] == [roles["dr"]]
+    assert [topics[a] for a in inputs["okActions"]] == [roles["dr"]]

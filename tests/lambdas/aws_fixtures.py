@@ -8,6 +8,8 @@
   no mutating call happened);
 * `aws_like_metric_reads` - CloudWatch metric reads shaped as AWS may answer them, where moto
   answers more conveniently;
+* `aws_like_snapshot_copies` - RDS refusing what AWS documents it refuses and moto accepts (an
+  encrypted cross-region snapshot copy without a destination key);
 * response builders in the real RDS shapes, so Stubber's parameter and response validation
   runs against botocore's model;
 * `World`: the two-region world of the failover coordinator tests (last section), with
@@ -30,7 +32,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.stub import Stubber
 
 from drcommon import contract
@@ -305,6 +307,54 @@ def aws_like_metric_reads(cloudwatch: Any) -> None:
 
     cloudwatch.meta.events.register("after-call.cloudwatch.ListMetrics", one_per_dimension_set)
     cloudwatch.meta.events.register("after-call.cloudwatch.GetMetricData", newest_in_the_middle)
+
+
+# What AWS answers a cross-region copy of an encrypted snapshot without `KmsKeyId`. The code and
+# text are those seen for the DB-instance sibling of the call, CopyDBSnapshot ("InvalidParameter
+# Value ... Must specify new KMS key for cross region encrypted snapshot copy.":
+# pbudzon/aws-maintenance#5, 1Strategy/rds-oracle-cross-account-cross-region-dr#1); the rule
+# itself is CopyDBClusterSnapshot's (below).
+MISSING_DESTINATION_KEY = (
+    "InvalidParameterValue",
+    "Must specify new KMS key for cross region encrypted snapshot copy.",
+)
+
+
+def aws_like_snapshot_copies(rds: Any) -> None:
+    """Make a moto RDS client refuse an encrypted cross-region snapshot copy without a key.
+
+    RDS API reference, CopyDBClusterSnapshot, KmsKeyId: "To copy an encrypted DB cluster
+    snapshot to another Amazon Web Services Region, you must set KmsKeyId to the Amazon Web
+    Services KMS key identifier you want to use to encrypt the copy of the DB cluster snapshot in
+    the destination Amazon Web Services Region." moto 5.2.5 copies it anyway, with the source's
+    key. The source snapshot (an ARN of another region) is read from moto to see whether it is
+    encrypted; a same-region copy or an unencrypted source is left to moto.
+    """
+    here = rds.meta.region_name
+
+    def refuse_without_destination_key(params: dict[str, Any], **_: Any) -> None:
+        parts = params.get("SourceDBClusterSnapshotIdentifier", "").split(":", 6)
+        if len(parts) < 7 or parts[0] != "arn" or parts[3] == here or params.get("KmsKeyId"):
+            return
+        # `arn:aws:rds:<region>:<account>:cluster-snapshot:<identifier, which may hold ':'>`
+        (snapshot,) = client("rds", parts[3]).describe_db_cluster_snapshots(
+            DBClusterSnapshotIdentifier=parts[6]
+        )["DBClusterSnapshots"]
+        if snapshot.get("StorageEncrypted"):
+            code, message = MISSING_DESTINATION_KEY
+            error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {}}
+            raise ClientError(error, "CopyDBClusterSnapshot")  # type: ignore[arg-type]
+
+    # After the factory's recorder (registered when the client was made): the call is recorded.
+    rds.meta.events.register(
+        "before-parameter-build.rds.CopyDBClusterSnapshot", refuse_without_destination_key
+    )
+
+
+def aws_like_rds(service: str, _region: str, new: Any) -> None:
+    """A `TestClientFactory.on_new_client` hook: every RDS client answers as AWS documents."""
+    if service == "rds":
+        aws_like_snapshot_copies(new)
 
 
 # -- RDS response builders (real shapes) -----------------------------------------------------

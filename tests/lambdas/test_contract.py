@@ -55,6 +55,8 @@ MINIMAL_ENV: dict[str, dict[str, str]] = {
         "GLOBAL_CLUSTER_ID": "gdb",
         "ENVIRONMENT_SUFFIX": "dev",
         "PEER_REGION": "us-east-1",
+        "SNS_TOPIC_ARN": "arn:aws:sns:us-west-2:123456789012:alerts",
+        "DR_KMS_KEY_ID": "arn:aws:kms:us-west-2:123456789012:key/0123abcd",
     },
 }
 

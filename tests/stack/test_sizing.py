@@ -41,6 +41,20 @@ def test_every_sizing_uses_values_aws_accepts(name):
     assert entry.heartbeat_lag_threshold_ms > entry.health_check_rate_minutes * 60_000
 
 
+def _window_hours(window: str) -> float:
+    start, end = (int(t[:2]) * 60 + int(t[3:]) for t in window.split("-"))
+    return ((end - start) % (24 * 60)) / 60
+
+
+@pytest.mark.parametrize("name", sorted(sizing.SIZING))
+def test_backup_verification_knobs_agree_with_each_other(name):
+    entry = sizing.SIZING[name]
+    # one automated snapshot a day, anywhere in the backup window, plus time to become available
+    assert entry.backup_max_age_hours > 24 + _window_hours(entry.backup_window)
+    # the restore test restores the copy of a remote writer's snapshot
+    assert entry.copy_snapshot_to_dr or not entry.restore_test
+
+
 @pytest.mark.parametrize("name", sorted(sizing.SIZING))
 def test_a_failed_lock_outlives_the_attempt_that_failed(name):
     # the coordinator's lease (the stack leaves it at its default) ends long before automation
