@@ -34,7 +34,7 @@ test: $(BIN)/activate-stamp
 typecheck: $(BIN)/activate-stamp
 	$(BIN)/mypy
 	MYPYPATH=lambdas $(BIN)/mypy --python-version 3.12 -p drcommon -p failover_coordinator \
-		-p connection_drainer -p health_checker -p secret_rotation -p backup_verifier
+		-p connection_drainer -p health_checker -p peer_watch -p secret_rotation -p backup_verifier
 
 $(VENV)/mutate-stamp: $(BIN)/activate-stamp requirements-mutate.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt

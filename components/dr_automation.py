@@ -14,6 +14,7 @@ from components.alarm import metric_alarm
 from components.global_aurora import GlobalAurora
 from components.monitoring import Monitoring
 from components.network import Network
+from components.peer_watch_ticker import PeerWatchTicker, PeerWatchTickerArgs
 from components.region_key import RegionKey
 from decisions.alarms import backup_verification_alarm_spec, function_error_alarm_spec
 from decisions.functions import (
@@ -29,12 +30,15 @@ from decisions.iam import StackArns, assume_role_policy, policy_for
 from lambdas.drcommon import contract
 from lambdas.drcommon.contract import (
     LOCK_TABLE,
+    PEER_PROBE_INVOKE_ALLOWANCE_SECONDS,
+    REMOTE_CALL_BUDGET,
     VERIFIER_RESOURCES,
     CoordinatorEnv,
     DrainerEnv,
     HealthCheckerEnv,
     RotationEnv,
     VerifierEnv,
+    WatchEnv,
 )
 from stack.account import Account
 from stack.naming import Namer
@@ -136,10 +140,9 @@ def drainer_environment(
 
 
 def health_checker_environment(
-    args: DrAutomationArgs, here: RegionContext, peer: RegionContext, coordinator_name: str
+    args: DrAutomationArgs, here: RegionContext, peer: RegionContext
 ) -> Environment:
-    """The health checker's environment; it pages `coordinator_name` (deployed after it, so
-    referenced by name to avoid a cycle)."""
+    """The health checker's environment."""
     return {
         HealthCheckerEnv.ENVIRONMENT_SUFFIX: args.namer.suffix,
         HealthCheckerEnv.LOCAL_REGION: here.region.name,
@@ -151,7 +154,45 @@ def health_checker_environment(
         HealthCheckerEnv.PEER_CLUSTER_ENDPOINT: peer.cluster_endpoint,
         HealthCheckerEnv.PROBE_TIMEOUT_SECONDS: str(args.sizing.probe_timeout_seconds),
         HealthCheckerEnv.RUN_BUDGET_SECONDS: str(args.sizing.probe_run_budget_seconds),
-        HealthCheckerEnv.COORDINATOR_FUNCTION_NAME: coordinator_name,
+    }
+
+
+def peer_probe_timeout_seconds(sizing: Sizing) -> float:
+    """Read timeout of a synchronous peer probe: the checker's probe timeout and Lambda's part."""
+    return sizing.probe_timeout_seconds + PEER_PROBE_INVOKE_ALLOWANCE_SECONDS
+
+
+def remote_budget_environment(names: type[CoordinatorEnv] | type[WatchEnv]) -> Environment:
+    """The remote call budget, registered where the plan reads it (`REMOTE_CALL_BUDGET`)."""
+    return {
+        names.REMOTE_CONNECT_TIMEOUT_SECONDS: str(REMOTE_CALL_BUDGET.connect_timeout_seconds),
+        names.REMOTE_READ_TIMEOUT_SECONDS: str(REMOTE_CALL_BUDGET.read_timeout_seconds),
+        names.REMOTE_MAX_ATTEMPTS: str(REMOTE_CALL_BUDGET.max_attempts),
+    }
+
+
+def watch_environment(
+    args: DrAutomationArgs,
+    here: RegionContext,
+    peer: RegionContext,
+    checker_name: pulumi.Input[str],
+    coordinator_name: pulumi.Input[str],
+) -> Environment:
+    """The peer watch's environment: the local checker it asks for probes, the local coordinator
+    it pages, and the sizing's cadence, window and in-region excuse."""
+    sizing = args.sizing
+    return {
+        WatchEnv.PEER_REGION: peer.region.name,
+        WatchEnv.GLOBAL_CLUSTER_ID: args.database.global_cluster.id,
+        WatchEnv.HEALTH_CHECKER_FUNCTION_NAME: checker_name,
+        WatchEnv.COORDINATOR_FUNCTION_NAME: coordinator_name,
+        WatchEnv.PROBE_CADENCE_SECONDS: str(sizing.peer_probe_cadence_seconds),
+        WatchEnv.CONFIRMATION_WINDOW_SECONDS: str(sizing.confirmation_window_seconds),
+        # Executions start on the health check schedule.
+        WatchEnv.EXECUTION_SECONDS: str(sizing.health_check_rate_minutes * 60),
+        WatchEnv.PEER_PROBE_TIMEOUT_SECONDS: str(peer_probe_timeout_seconds(sizing)),
+        WatchEnv.IN_REGION_FAILOVER_EXCUSE_SECONDS: str(sizing.in_region_failover_excuse_seconds),
+        **remote_budget_environment(WatchEnv),
     }
 
 
@@ -228,6 +269,11 @@ def coordinator_environment(
         CoordinatorEnv.POLL_INTERVAL_SECONDS: str(args.sizing.failover_poll_seconds),
         CoordinatorEnv.LOCAL_HEALTH_CHECKER_FUNCTION_NAME: peers.health_checker_names[here.role],
         CoordinatorEnv.PEER_HEALTH_CHECKER_FUNCTION_NAME: peers.health_checker_names[peer.role],
+        CoordinatorEnv.PEER_PROBE_TIMEOUT_SECONDS: str(peer_probe_timeout_seconds(args.sizing)),
+        CoordinatorEnv.IN_REGION_FAILOVER_EXCUSE_SECONDS: str(
+            args.sizing.in_region_failover_excuse_seconds
+        ),
+        **remote_budget_environment(CoordinatorEnv),
     }
 
 
@@ -312,9 +358,7 @@ class DrAutomation(pulumi.ComponentResource):
         args, (primary, dr) = self._args, self.contexts
         for here, peer in ((primary, dr), (dr, primary)):
             self._deploy("connection_drainer", here, drainer_environment(args, here, peer))
-            coordinator = self._function_name(FUNCTIONS_BY_KEY["failover_coordinator"], here)
-            checker = health_checker_environment(args, here, peer, coordinator)
-            self._deploy("health_checker", here, checker)
+            self._deploy("health_checker", here, health_checker_environment(args, here, peer))
         self._deploy("secret_rotation", primary, rotation_environment(args, primary, dr))
         self._deploy("backup_verifier", dr, verifier_environment(args, dr, primary))
         self.lock_tables = self.contexts.map(self._lock_table)
@@ -324,6 +368,12 @@ class DrAutomation(pulumi.ComponentResource):
             peers = CoordinatorPeers(drainers, checkers, tables)
             environment = coordinator_environment(args, here, peer, peers)
             self._deploy("failover_coordinator", here, environment)
+        coordinators = self._names_of("failover_coordinator")
+        for here, peer in ((primary, dr), (dr, primary)):
+            environment = watch_environment(
+                args, here, peer, checkers[here.role], coordinators[here.role]
+            )
+            self._deploy("peer_watch", here, environment)
 
     def _lock_table(self, ctx: RegionContext) -> aws.dynamodb.Table:
         return aws.dynamodb.Table(
@@ -361,6 +411,8 @@ class DrAutomation(pulumi.ComponentResource):
             "topic_arn": ctx.topic_arn,
             "coordinator_arn": self._arn_of("failover_coordinator", ctx),
         }
+        if spec.key == "peer_watch":
+            arns["health_checker_arns"] = [self._deployed("health_checker", ctx.role).arn]
         if spec.key == "failover_coordinator":
             alarms = (ctx.probe_alarm, ctx.writer_alarm, peer.probe_alarm, peer.writer_alarm)
             arns["alarm_arns"] = [alarm.arn for alarm in alarms]
@@ -506,7 +558,7 @@ class DrAutomation(pulumi.ComponentResource):
             opts=self._opts(ctx),
         )
 
-    def _schedule(self, key: str, ctx: RegionContext, expression: str) -> None:
+    def _schedule(self, key: str, ctx: RegionContext, expression: str) -> aws.cloudwatch.EventRule:
         spec = FUNCTIONS_BY_KEY[key]
         rule = aws.cloudwatch.EventRule(
             self._logical(spec, ctx, "schedule"),
@@ -516,11 +568,27 @@ class DrAutomation(pulumi.ComponentResource):
             opts=self._opts(ctx),
         )
         self._invoked_by_events(key, ctx, "schedule", rule)
+        return rule
 
     def _health_check_schedules(self) -> None:
+        """Each region's health checker runs once a minute, and the same rule starts that
+        region's peer watch ticker (sub-minute probes of the peer writer)."""
         rate = rate_expression(self._args.sizing.health_check_rate_minutes, "minute")
+        watch = FUNCTIONS_BY_KEY["peer_watch"]
         for ctx in self.contexts:
-            self._schedule("health_checker", ctx, rate)
+            rule = self._schedule("health_checker", ctx, rate)
+            PeerWatchTicker(
+                self._logical(watch, ctx, "ticker"),
+                PeerWatchTickerArgs(
+                    region=ctx.region,
+                    namer=self._args.namer,
+                    partition=self._args.account.partition,
+                    watch=self._deployed(watch.key, ctx.role),
+                    tick_timeout_seconds=watch.timeout_seconds,
+                    schedule_rule=rule,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _coordinator_triggers(self) -> None:
         """Each region's coordinator wakes when its probe alarm ('the writer in the other region

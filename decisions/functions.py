@@ -69,9 +69,20 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=256,
         roles=(PRIMARY, DR),
         vpc=True,
-        # `lambda`: a failed peer-writer probe pages the coordinator at once (RTO).
-        endpoint_services=("secretsmanager", "rds", "monitoring", "lambda"),
+        endpoint_services=("secretsmanager", "rds", "monitoring"),
         # A missed minute is replaced by the next scheduled run.
+        max_async_retries=0,
+    ),
+    # Not attached to a VPC: it calls AWS APIs only (the health checker's SQL probe is invoked,
+    # the peer region's RDS API must answer or be seen not to), so it needs no endpoint and runs
+    # when the peer region's network is gone. Invoked synchronously by its ticker, every tick.
+    FunctionSpec(
+        key="peer_watch",
+        short_name="peer-watch",
+        timeout_seconds=30,
+        memory_mb=128,
+        roles=(PRIMARY, DR),
+        vpc=False,
         max_async_retries=0,
     ),
     FunctionSpec(
@@ -102,11 +113,18 @@ def functions_in(role: Role) -> tuple[str, ...]:
     return tuple(f.key for f in FUNCTIONS if role in f.roles)
 
 
+# Interface endpoints kept although no function placed in the VPC calls the service any more:
+# the health checker paged its coordinator through `lambda` until the peer watch (outside the VPC)
+# took the page over. Kept so that this change deletes no deployed resource; the endpoint
+# clean-up removes them.
+RETAINED_ENDPOINT_SERVICES: tuple[str, ...] = ("lambda",)
+
+
 def endpoint_services_for(role: Role) -> tuple[str, ...]:
-    """Interface endpoints a region's VPC needs for the functions placed there (sorted)."""
-    return tuple(
-        sorted({s for f in FUNCTIONS if role in f.roles and f.vpc for s in f.endpoint_services})
-    )
+    """Interface endpoints a region's VPC needs for the functions placed there, and the retained
+    ones (sorted)."""
+    needed = {s for f in FUNCTIONS if role in f.roles and f.vpc for s in f.endpoint_services}
+    return tuple(sorted(needed | set(RETAINED_ENDPOINT_SERVICES)))
 
 
 def rate_expression(value: int, unit: str) -> str:

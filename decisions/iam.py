@@ -29,6 +29,9 @@ UNSCOPED_ACTIONS: Mapping[str, str] = {
     "cloudwatch:GetMetricData": "no resource type",
     "cloudwatch:ListMetrics": "no resource type",
     "secretsmanager:GetRandomPassword": "no resource type",
+    # The Service Authorization Reference lists only the event-subscription type (`es`) for it:
+    # nothing that scopes reading a cluster's events to that cluster.
+    "rds:DescribeEvents": "no resource type that scopes event reads to a cluster",
 }
 
 # Services that publish into the alert topics, so use the region keys (CloudWatch alarms, EventBridge, RDS events).
@@ -242,13 +245,22 @@ def _health_checker(arns: StackArns) -> list[Statement]:
         statement(["secretsmanager:GetSecretValue"], [_secret_here(arns)]),
         statement(["kms:Decrypt"], [arns.local_key_arn]),
         statement(["rds:DescribeGlobalClusters"], [arns.global_cluster_arn]),
-        # Page this region's coordinator when the peer writer is lost.
-        statement(["lambda:InvokeFunction"], [arns.coordinator_arn]),
         statement(
             ["cloudwatch:PutMetricData"],
             "*",
             Condition={"StringEquals": {HEALTH_NAMESPACE_CONDITION_KEY: arns.metric_namespace}},
         ),
+    ]
+
+
+def _peer_watch(arns: StackArns) -> list[Statement]:
+    return [
+        # The roles, and the peer cluster's status and in-region failover events.
+        statement(["rds:DescribeGlobalClusters"], [arns.global_cluster_arn]),
+        statement(["rds:DescribeDBClusters"], list(arns.cluster_arns)),
+        statement(["rds:DescribeEvents"], "*"),
+        # The local health checker's peer probe; the page to the local coordinator.
+        statement(["lambda:InvokeFunction"], [*arns.health_checker_arns, arns.coordinator_arn]),
     ]
 
 
@@ -290,6 +302,8 @@ def _failover_coordinator(arns: StackArns) -> list[Statement]:
             ["rds:FailoverGlobalCluster", "rds:SwitchoverGlobalCluster"],
             [arns.global_cluster_arn, *arns.cluster_arns],
         ),
+        # The writer cluster's in-region failover events, before failing the global one over.
+        statement(["rds:DescribeEvents"], "*"),
         statement(["cloudwatch:DescribeAlarms"], list(arns.alarm_arns)),
         statement(["cloudwatch:ListMetrics", "cloudwatch:GetMetricData"], "*"),
         # The lock of a role change lives in its target region's table, whichever coordinator
@@ -298,7 +312,8 @@ def _failover_coordinator(arns: StackArns) -> list[Statement]:
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             list(arns.lock_table_arns),
         ),
-        # Drain the old writer; probe the new one right after promotion.
+        # Drain the old writer; probe the writer once more before acting, and the new one right
+        # after promotion.
         statement(["lambda:InvokeFunction"], [*arns.drainer_arns, *arns.health_checker_arns]),
     ]
 
@@ -360,6 +375,7 @@ def _backup_verifier(arns: StackArns) -> list[Statement]:
 
 FUNCTION_STATEMENTS: Mapping[str, Callable[[StackArns], list[Statement]]] = {
     "health_checker": _health_checker,
+    "peer_watch": _peer_watch,
     "connection_drainer": _connection_drainer,
     "secret_rotation": _secret_rotation,
     "failover_coordinator": _failover_coordinator,
@@ -378,3 +394,16 @@ def function_statements(key: str, arns: StackArns) -> list[Statement]:
 def policy_for(key: str, arns: StackArns, vpc: bool) -> Policy:
     """The whole inline policy document of one function's role."""
     return policy_document(*base_statements(arns, vpc), *function_statements(key, arns))
+
+
+# --- the peer watch's ticker ---------------------------------------------------------------------
+
+
+def ticker_role_policy(watch_arn: str) -> Policy:
+    """What the ticker state machine may do: invoke the peer watch (its one task)."""
+    return policy_document(statement(["lambda:InvokeFunction"], [watch_arn]))
+
+
+def ticker_start_policy(state_machine_arn: str) -> Policy:
+    """What the schedule's EventBridge target role may do: start the ticker's executions."""
+    return policy_document(statement(["states:StartExecution"], [state_machine_arn]))

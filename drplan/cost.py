@@ -9,7 +9,6 @@ unpriced, never skipped, and makes `--check` fail.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +16,15 @@ from typing import Any
 
 from drplan.harness import PlanRun, Registration
 from drplan.inventory import GLOBAL, physical_name, region_label
+from drplan.ticker import SECONDS_PER_MONTH, Ticker, schedule_seconds, schedules, tickers
 from lambdas.drcommon import contract
 
+__all__ = ["CostLine", "CostReport", "estimate_cost", "load_prices", "schedule_seconds"]
+
 PRICES_FILE = Path(__file__).resolve().parent / "data" / "prices.json"
-_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
-_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-SECONDS_PER_MONTH = 730 * 3600
+# The ticker's memory, as billed: "billed in 64-MB chunks", and its state is far below one
+# chunk (50 MB + definition + execution data; AWS Step Functions pricing, Express Workflows).
+EXPRESS_BILLED_MEMORY_GB = 64 / 1024
 # Resources priced at a flat monthly rate each: type -> (item, unit, price key). Route 53 is a
 # global service.
 FLAT_MONTHLY: Mapping[str, tuple[str, str, str]] = {
@@ -51,6 +53,7 @@ USAGE_PRICED = frozenset(
         "aws:lambda/function:Function",
         "aws:dynamodb/table:Table",
         "aws:sns/topic:Topic",
+        "aws:sfn/stateMachine:StateMachine",
     }
 )
 
@@ -102,29 +105,6 @@ class CostReport:
 def load_prices(path: Path = PRICES_FILE) -> dict[str, Any]:
     """The price file, parsed."""
     return json.loads(path.read_text())
-
-
-def schedule_seconds(expression: str) -> int | None:
-    """Interval of an EventBridge `rate(...)` expression in seconds (None for anything else)."""
-    match = _RATE.match(expression.strip())
-    if match is None:
-        return None
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
-
-
-def function_schedules(run: PlanRun) -> dict[str, int]:
-    """Registered function ARN -> schedule interval (seconds), from schedule rules + targets."""
-    rules = {
-        r.inputs.get("name"): schedule_seconds(r.inputs["scheduleExpression"])
-        for r in run.of_type("aws:cloudwatch/eventRule:EventRule")
-        if "scheduleExpression" in r.inputs
-    }
-    schedules: dict[str, int] = {}
-    for target in run.of_type("aws:cloudwatch/eventTarget:EventTarget"):
-        seconds = rules.get(target.inputs.get("rule"))
-        if seconds:
-            schedules[target.inputs["arn"]] = seconds
-    return schedules
 
 
 class _Pricer:
@@ -221,19 +201,60 @@ class _Pricer:
             self.add(
                 region, "SNS", publishes, "million publishes (assumed)", "sns_publish_million", what
             )
+        elif type_ == "aws:sfn/stateMachine:StateMachine":
+            self.state_machine(resource, region, what)
+
+    def state_machine(self, resource: Registration, region: str, what: str) -> None:
+        """An Express ticker: its executions a month, each as long as the watch ticks."""
+        ticker = self.tickers.get(resource.outputs.get("arn", ""))
+        executions = ticker.executions_per_month if ticker else 0.0
+        seconds = ticker.execution_seconds if ticker else 0.0
+        item = "Step Functions Express (peer watch ticker)"
+        self.add(
+            region,
+            item,
+            executions / 1e6,
+            "million executions",
+            "stepfunctions_express_request_million",
+            what,
+        )
+        self.add(
+            region,
+            item,
+            executions * seconds * EXPRESS_BILLED_MEMORY_GB,
+            "GB-seconds",
+            "stepfunctions_express_gb_second",
+            what,
+        )
 
     def function(self, resource: Registration, region: str, what: str) -> None:
         interval = self.schedules.get(resource.outputs.get("arn", ""))
         key = resource.inputs["handler"].split(".", 1)[0]
         durations = (self.usage or {}).get("lambda_average_duration_seconds", {})
+        ticked = self.ticks.get(resource.outputs.get("arn", ""), 0.0)
         if interval:
             invocations = SECONDS_PER_MONTH / interval
         elif key == "secret_rotation":
             invocations = 4 * 30 / 30  # four steps per rotation, about once a month
         else:
-            invocations = 0  # event-driven: only during incidents and drills
+            invocations = ticked  # the watch: every tick; otherwise only incidents and drills
+        probes = self.peer_probes.get(resource.inputs.get("name", ""), 0.0)
+        if probes:
+            # The health checker's peer probes, one per tick of its region's watch.
+            seconds = durations.get(f"{key}_peer_probe", 1)
+            self.invocation_lines(region, f"{what} (peer probes)", probes, resource, seconds)
+        self.invocation_lines(region, what, invocations, resource, durations.get(key, 1))
+
+    def invocation_lines(
+        self,
+        region: str,
+        what: str,
+        invocations: float,
+        resource: Registration,
+        seconds: float,
+    ) -> None:
+        """Requests and arm64 compute of `invocations` a month of `seconds` each."""
         memory_gb = resource.inputs.get("memorySize", 128) / 1024
-        seconds = durations.get(key, 1)
         self.add(
             region,
             "Lambda requests",
@@ -356,7 +377,11 @@ class _Pricer:
             )
 
     def estimate(self) -> CostReport:
-        self.schedules = function_schedules(self.run)
+        self.schedules = schedules(self.run)
+        found: list[Ticker] = tickers(self.run)
+        self.tickers = {t.state_machine.outputs.get("arn", ""): t for t in found}
+        self.ticks = {t.watch.outputs.get("arn", ""): t.ticks_per_month for t in found}
+        self.peer_probes = {t.checker_name: t.ticks_per_month for t in found if t.checker_name}
         for resource in self.run.resources:
             self.resource(resource)
         self.usage_lines()

@@ -113,15 +113,26 @@ def path_lines(path: RecoveryPath, markdown: bool) -> list[str]:
     return [*lines, ""]
 
 
+def _route53_seconds(path: RecoveryPath) -> float:
+    return path.route53.seconds if path.route53 is not None else path.seconds
+
+
 def budget_lines(review: StackReview, markdown: bool) -> list[str]:
-    """RTO of both scenarios against the target, and the RPO statement."""
+    """RTO of both scenarios against the target (global writer endpoint clients, then Route 53
+    clients), and the RPO statement."""
     budget = review.budget
+    unplanned, planned = budget.unplanned, budget.planned
     lines = _heading(
-        f"Recovery budget: unplanned RTO {budget.unplanned.seconds:.0f} s "
-        f"(target {review.rto_target_seconds} s), planned {budget.planned.seconds:.0f} s",
+        f"Recovery budget: unplanned RTO {unplanned.seconds:.0f} s "
+        f"(target {review.rto_target_seconds} s), planned {planned.seconds:.0f} s "
+        f"(global writer endpoint); Route 53 clients {_route53_seconds(unplanned):.0f} s / "
+        f"{_route53_seconds(planned):.0f} s",
         markdown,
     )
-    lines += path_lines(budget.unplanned, markdown) + path_lines(budget.planned, markdown)
+    for path in (unplanned, planned):
+        lines += path_lines(path, markdown)
+        if path.route53 is not None:
+            lines += path_lines(path.route53, markdown)
     rpo = budget.rpo
     managed = (
         f"`rds.global_db_rpo` = {rpo.managed_rpo_seconds} s: commits block beyond it"
@@ -176,8 +187,12 @@ def to_json(review: StackReview) -> str:
     document = asdict(review)
     document["cost"]["total"] = review.cost.total()
     document["cost"]["regions"] = {r: review.cost.total(r) for r in review.cost.regions()}
-    document["budget"]["unplanned"]["seconds"] = review.budget.unplanned.seconds
-    document["budget"]["planned"]["seconds"] = review.budget.planned.seconds
+    for name in ("unplanned", "planned"):
+        path: RecoveryPath = getattr(review.budget, name)
+        # The headline: clients of the global writer endpoint; Route 53 clients beside it.
+        document["budget"][name]["seconds"] = path.seconds
+        if path.route53 is not None:
+            document["budget"][name]["route53"]["seconds"] = path.route53.seconds
     return json.dumps(document, indent=2, sort_keys=True, default=str)
 
 
@@ -200,6 +215,18 @@ def compare(reviews: Sequence[StackReview], markdown: bool = False) -> str:
         )
     rows.append(["unplanned RTO", *(f"{r.budget.unplanned.seconds:.0f} s" for r in reviews)])
     rows.append(["planned switchover", *(f"{r.budget.planned.seconds:.0f} s" for r in reviews)])
+    rows.append(
+        [
+            "unplanned RTO, Route 53 clients",
+            *(f"{_route53_seconds(r.budget.unplanned):.0f} s" for r in reviews),
+        ]
+    )
+    rows.append(
+        [
+            "planned switchover, Route 53 clients",
+            *(f"{_route53_seconds(r.budget.planned):.0f} s" for r in reviews),
+        ]
+    )
     rows.append(["RTO target", *(f"{r.rto_target_seconds} s" for r in reviews)])
     rows.append(
         ["checks", *("pass" if not r.failures else f"{len(r.failures)} fail" for r in reviews)]

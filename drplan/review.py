@@ -51,8 +51,8 @@ def review(run: PlanRun, overrides: dict[str, str | None] | None = None) -> Stac
         result.failures.append("unplanned failover is not automatic: " + "; ".join(unplanned.notes))
     if unplanned.seconds > settings.rto_target_seconds:
         result.failures.append(
-            f"modeled unplanned RTO {unplanned.seconds:.0f} s exceeds rtoTargetSeconds "
-            f"{settings.rto_target_seconds} s"
+            f"modeled unplanned RTO {unplanned.seconds:.0f} s (global writer endpoint clients) "
+            f"exceeds rtoTargetSeconds {settings.rto_target_seconds} s"
         )
     for item in result.cost.unpriced:
         result.failures.append(f"unpriced: {item}")

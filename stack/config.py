@@ -39,9 +39,11 @@ DEFAULTS: Mapping[str, str] = {
     "commitAuthor": "unknown",
     "prNumber": "unknown",
     "team": "unknown",
-    "rtoTargetSeconds": "300",
     "complianceEndpoints": "false",
 }
+# Keys whose default is not one value but the sizing's: `rtoTargetSeconds` defaults to
+# `Sizing.rto_target_seconds` (a production stack is held to a tighter objective than a test one).
+SIZING_DEFAULTS = ("rtoTargetSeconds",)
 
 # The suffix ends every physical name. The tightest limit it meets is 64 characters (IAM role and
 # Lambda function names, which also carry the project, the function and a region code), so 16.
@@ -122,7 +124,8 @@ class StackSettings:
     dns_zone_name: str
     tags: Tags
     rto_target_seconds: int
-    """Recovery-time objective the offline plan's `--check` holds the modeled RTO to."""
+    """Recovery-time objective the offline plan's `--check` holds the modeled RTO to (default:
+    the sizing's `rto_target_seconds`)."""
     compliance_endpoints: bool = False
     """Security Hub's interface endpoints (EC2.10/55-58/60) in both VPCs: nothing calls them."""
 
@@ -281,6 +284,16 @@ def _check_boolean(key: str, value: str) -> list[str]:
     return [f"{key} {value!r} is not a boolean: set it to true or false."]
 
 
+def _rto_target(raw: Mapping[str, str | None], sizing: str) -> str:
+    """`rtoTargetSeconds` as configured, else the sizing's objective (a valid one when the sizing
+    itself is unknown, so that only the sizing is reported)."""
+    configured = (raw.get("rtoTargetSeconds") or "").strip()
+    if configured:
+        return configured
+    entry = SIZING.get(sizing)
+    return str(entry.rto_target_seconds if entry else MAX_RTO_TARGET_SECONDS)
+
+
 def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
     """Validate raw config values (missing keys take DEFAULTS) and build `StackSettings`.
 
@@ -295,6 +308,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
     alert_email = (raw.get("alertEmail") or "").strip() or None
     dns_zone_name = get("dnsZoneName").rstrip(".")
     tag_values = {k: get(k) for k in ("repository", "commitAuthor", "prNumber", "team")}
+    rto_target = _rto_target(raw, get("sizing"))
     network_problems, primary_net, dr_net = _check_vpc_ranges(
         get("primaryVpcCidr"), get("drVpcCidr")
     )
@@ -307,7 +321,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         *_check_alert_email(alert_email),
         *_check_dns_zone_name(dns_zone_name),
         *_check_tag_values(tag_values),
-        *_check_rto_target(get("rtoTargetSeconds")),
+        *_check_rto_target(rto_target),
         *_check_boolean("complianceEndpoints", get("complianceEndpoints")),
     ]
     if problems:
@@ -324,7 +338,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         engine_version=get("engineVersion"),
         alert_email=alert_email,
         dns_zone_name=dns_zone_name,
-        rto_target_seconds=int(get("rtoTargetSeconds")),
+        rto_target_seconds=int(rto_target),
         compliance_endpoints=BOOLEANS[get("complianceEndpoints").lower()],
         tags=Tags(
             environment=suffix,
@@ -336,7 +350,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
     )
 
 
-CONFIG_KEYS = ("environmentSuffix", "alertEmail", *DEFAULTS)
+CONFIG_KEYS = ("environmentSuffix", "alertEmail", *DEFAULTS, *SIZING_DEFAULTS)
 
 
 def load_settings() -> StackSettings:

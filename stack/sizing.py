@@ -42,7 +42,11 @@ class FunctionConcurrency:
     connection_drainer: int | None
     """Invoked by both regions' coordinators during a role change."""
     health_checker: int | None
-    """The scheduled run, the coordinator's probe after a promotion, and an operator's run."""
+    """The scheduled run, the peer watch's probes (one per tick, two ticks at once while a loss is
+    confirmed across two executions), the coordinator's fresh probe and its probe after a
+    promotion."""
+    peer_watch: int | None
+    """One tick at a time, two while an execution confirms a loss past its minute."""
     secret_rotation: int | None
     """Secrets Manager runs one rotation step of the secret at a time."""
     backup_verifier: int | None
@@ -64,6 +68,7 @@ NO_RESERVATIONS = FunctionConcurrency(
     failover_coordinator=None,
     connection_drainer=None,
     health_checker=None,
+    peer_watch=None,
     secret_rotation=None,
     backup_verifier=None,
 )
@@ -158,13 +163,30 @@ class Sizing:
     dns_ttl_seconds: int
     """TTL of the writer/reader failover records: clients re-resolve within this after a flip."""
 
+    # --- recovery objective --------------------------------------------------------------------
+    rto_target_seconds: int
+    """Default `rtoTargetSeconds`: `drplan --check` fails when the modeled unplanned failover
+    for global-writer-endpoint clients takes longer (the stack configuration may override it)."""
+
     # --- DR automation -------------------------------------------------------------------------
     health_check_rate_minutes: int
-    """Health checker schedule (minutes); the health alarms' period assumes 1."""
+    """Health checker schedule (minutes); the health alarms' period assumes 1. The peer watch's
+    executions start on the same schedule."""
     probe_timeout_seconds: int
     """Health checker: connect / read timeout of one database probe."""
     probe_run_budget_seconds: int
     """Health checker: wall-time budget of all probes of one run (well inside its 30 s)."""
+    peer_probe_cadence_seconds: int
+    """Peer watch: seconds between two probes of the peer writer (divides 60: the executions of
+    the Step Functions ticker start once a minute)."""
+    confirmation_window_seconds: int
+    """Peer watch: the peer writer is declared lost only when failed probes span this long (at
+    least 20 s and a whole number of cadences, so it always takes two or more failed probes)."""
+    in_region_failover_excuse_seconds: int
+    """How long an in-region Aurora failover of the writer's cluster, seen through the writer
+    region's API, excuses failed probes. Aurora's own figure: "service is typically restored in
+    less than 60 seconds, and often less than 30 seconds" (Aurora User Guide, "High availability
+    for Amazon Aurora", Concepts.AuroraHighAvailability.html)."""
     failover_poll_seconds: int
     """Coordinator: how often it polls the global cluster while a failover completes."""
     failover_lag_budget_ms: int
@@ -248,10 +270,14 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             probe_latency_threshold_ms=5_000,
             heartbeat_lag_threshold_ms=150_000,
             dns_ttl_seconds=60,
+            rto_target_seconds=300,
             health_check_rate_minutes=1,
             probe_timeout_seconds=4,
             probe_run_budget_seconds=12,
-            failover_poll_seconds=10,
+            peer_probe_cadence_seconds=20,
+            confirmation_window_seconds=40,
+            in_region_failover_excuse_seconds=60,
+            failover_poll_seconds=5,
             failover_lag_budget_ms=300_000,
             failed_lock_block_minutes=30,
             backup_max_age_hours=26,
@@ -298,10 +324,14 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             probe_latency_threshold_ms=2_000,
             heartbeat_lag_threshold_ms=90_000,
             dns_ttl_seconds=30,
+            rto_target_seconds=120,
             health_check_rate_minutes=1,
             probe_timeout_seconds=4,
             probe_run_budget_seconds=12,
-            failover_poll_seconds=10,
+            peer_probe_cadence_seconds=5,
+            confirmation_window_seconds=20,
+            in_region_failover_excuse_seconds=60,
+            failover_poll_seconds=5,
             failover_lag_budget_ms=60_000,
             failed_lock_block_minutes=30,
             backup_max_age_hours=26,
@@ -313,7 +343,8 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             reserved_concurrency=FunctionConcurrency(
                 failover_coordinator=1,
                 connection_drainer=2,
-                health_checker=3,
+                health_checker=4,
+                peer_watch=2,
                 secret_rotation=1,
                 backup_verifier=1,
             ),

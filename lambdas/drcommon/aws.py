@@ -20,6 +20,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from drcommon.contract import RemoteCallBudget
+
 # Defaults sized for control-plane calls made from a Lambda with a few minutes of budget: a TCP
 # connect that takes more than 3 s is a dead endpoint, and 3 attempts bound one call to ~30 s.
 CONNECT_TIMEOUT_SECONDS = 3.0
@@ -61,6 +63,16 @@ def client_config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": max_attempts},
+    )
+
+
+def remote_config(budget: RemoteCallBudget) -> Config:
+    """The `Config` of a client for the *other* region (the one that may be lost): the hard
+    budget of `contract.REMOTE_CALL_BUDGET` (or what the environment registered)."""
+    return client_config(
+        connect_timeout=budget.connect_timeout_seconds,
+        read_timeout=budget.read_timeout_seconds,
+        max_attempts=budget.max_attempts,
     )
 
 

@@ -3,12 +3,15 @@
 * the health metrics: the health checker publishes them every minute in its own region;
   `Monitoring` builds its alarms and dashboard from them and `FailoverDns` hangs its Route 53
   health checks on those alarms;
-* the page a health checker sends its coordinator;
+* the page the peer watch sends its region's coordinator, and the peer probe it (and the
+  coordinator) asks the in-VPC health checker for;
+* the hard budget of every call into the region that may be lost (`REMOTE_CALL_BUDGET`);
 * the operational metrics of the automation: their namespace (`AUTOMATION_NAMESPACE`), their
   dimension set (`automation_dimensions`) and the backup verifier's result metric, which the
   stack alarms on (`VERIFICATION_SUCCEEDED`);
 * each function's environment: one `EnvName` group per function (`CoordinatorEnv`,
-  `HealthCheckerEnv`, `DrainerEnv`, `RotationEnv`, `VerifierEnv`, all in `FUNCTION_ENV`), each
+  `HealthCheckerEnv`, `WatchEnv`, `DrainerEnv`, `RotationEnv`, `VerifierEnv`, all in
+  `FUNCTION_ENV`), each
   name marked required, optional, required with the restore test, or set by the Lambda runtime;
 * the failover lock table's schema (`LOCK_TABLE`) and the backup verifier's resource prefix and
   purpose tag (`VERIFIER_RESOURCES`), which the program's IAM policies are scoped to.
@@ -34,7 +37,7 @@ uses it::
     # `VERIFIER_RESOURCES.purpose_tag` = `VERIFIER_RESOURCES.purpose`.
 
 `FUNCTION_ENV[<package name>]` gives the group of a function by its key (`failover_coordinator`,
-`health_checker`, `connection_drainer`, `secret_rotation`, `backup_verifier`).
+`health_checker`, `peer_watch`, `connection_drainer`, `secret_rotation`, `backup_verifier`).
 """
 
 from __future__ import annotations
@@ -132,10 +135,24 @@ ALL_METRICS: tuple[HealthMetric, ...] = (
 HEARTBEAT_TABLE = "aurora_dr_heartbeat"
 
 
-# The page a health checker sends its region's coordinator when the peer writer stops answering
-# (health_checker/page.py sends it, failover_coordinator/events.py accepts it).
+# The page the peer watch sends its region's coordinator once failed probes of the peer writer
+# span the confirmation window (peer_watch/page.py sends it, failover_coordinator/events.py
+# accepts it). The source name predates the watch: the probes are still the health checker's.
 PAGE_SOURCE = "aurora-dr.health-checker"
 PAGE_DETAIL_TYPE = "Peer Writer Unreachable"
+
+# The input the stack gives each execution of the peer watch's ticker (its first tick).
+WATCH_START_EVENT = {"watch": "start"}
+
+# The event that asks a health checker for one probe of the peer's cluster endpoint and nothing
+# else (no metric, no API call but the secret read): the peer watch sends it every tick, the
+# coordinator once more right before a failover. The answer carries `PEER_PROBE_RESULT_KEYS`.
+PEER_PROBE_EVENT = {"probe": "peer"}
+PEER_PROBE_RESULT_KEYS = frozenset({"endpoint", "ok", "isWriter", "latencyMs", "error"})
+# Lambda's own part of a synchronous invoke of the warm in-VPC checker, added to its probe
+# timeout for the caller's read timeout. An assumption: drills measure it (each caller logs the
+# invoke's duration).
+PEER_PROBE_INVOKE_ALLOWANCE_SECONDS = 2.0
 
 
 def dimensions(environment: str, cluster_region: str) -> dict[str, str]:
@@ -161,6 +178,39 @@ VERIFICATION_SUCCEEDED = "VerificationSucceeded"
 def automation_dimensions(environment: str, service: str) -> dict[str, str]:
     """The dimension set of every automation metric of the function `service` in a stack."""
     return {DIMENSION_ENVIRONMENT: environment, DIMENSION_SERVICE: service}
+
+
+# --- calls into the region that may be lost ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemoteCallBudget:
+    """The hard budget of every AWS call a DR function makes into the *other* region: the one
+    that may be lost. A black-holed API then costs seconds, not the ~40 s that botocore's
+    defaults (and the 3 s / 10 s / 3 attempts of drcommon.aws) allow."""
+
+    connect_timeout_seconds: float = 1.0
+    read_timeout_seconds: float = 2.0
+    max_attempts: int = 2  # botocore's total_max_attempts: the first try included
+
+
+REMOTE_CALL_BUDGET = RemoteCallBudget()
+
+# botocore's standard retry mode waits between attempts: t_i = rand(0, 1) * min(base * 2**i, 20 s),
+# base 50 ms for errors other than throttling (connect and read timeouts are such errors;
+# botocore/retries/standard.py, ExponentialBackoff).
+RETRY_BACKOFF_BASE_SECONDS = 0.05
+RETRY_BACKOFF_MAX_SECONDS = 20.0
+
+
+def worst_case_call_seconds(connect_timeout: float, read_timeout: float, attempts: int) -> float:
+    """How long one call can take when every attempt connects and then hears nothing until its
+    read timeout (a black-holed API), with botocore's longest wait between attempts."""
+    backoff = sum(
+        min(RETRY_BACKOFF_BASE_SECONDS * 2**i, RETRY_BACKOFF_MAX_SECONDS)
+        for i in range(attempts - 1)
+    )
+    return attempts * (connect_timeout + read_timeout) + backoff
 
 
 # --- the environment of each function ---------------------------------------------------------
@@ -244,6 +294,14 @@ class CoordinatorEnv(EnvName):
     FAILED_LOCK_BLOCK_MINUTES = "FAILED_LOCK_BLOCK_MINUTES", Presence.OPTIONAL
     POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS", Presence.OPTIONAL
     DRAIN_TIMEOUT_SECONDS = "DRAIN_TIMEOUT_SECONDS", Presence.OPTIONAL
+    # Read timeout of the fresh peer probe it asks the local health checker for before failing
+    # over, and how long an in-region failover of the writer's cluster excuses its loss.
+    PEER_PROBE_TIMEOUT_SECONDS = "PEER_PROBE_TIMEOUT_SECONDS", Presence.OPTIONAL
+    IN_REGION_FAILOVER_EXCUSE_SECONDS = "IN_REGION_FAILOVER_EXCUSE_SECONDS", Presence.OPTIONAL
+    # The budget of its calls into the peer region (`REMOTE_CALL_BUDGET` by default).
+    REMOTE_CONNECT_TIMEOUT_SECONDS = "REMOTE_CONNECT_TIMEOUT_SECONDS", Presence.OPTIONAL
+    REMOTE_READ_TIMEOUT_SECONDS = "REMOTE_READ_TIMEOUT_SECONDS", Presence.OPTIONAL
+    REMOTE_MAX_ATTEMPTS = "REMOTE_MAX_ATTEMPTS", Presence.OPTIONAL
 
 
 class HealthCheckerEnv(EnvName):
@@ -262,8 +320,29 @@ class HealthCheckerEnv(EnvName):
     PROBE_TIMEOUT_SECONDS = "PROBE_TIMEOUT_SECONDS", Presence.OPTIONAL  # per connect/read
     RUN_BUDGET_SECONDS = "RUN_BUDGET_SECONDS", Presence.OPTIONAL  # all probes of one run
     DB_CA_BUNDLE = CA_BUNDLE_ENV, Presence.OPTIONAL
-    # This region's coordinator, paged at once when the peer writer is lost.
-    COORDINATOR_FUNCTION_NAME = "COORDINATOR_FUNCTION_NAME", Presence.OPTIONAL
+
+
+class WatchEnv(EnvName):
+    """The peer watch's environment (both regions; not VPC-attached).
+
+    One execution of the region's Step Functions ticker starts every `EXECUTION_SECONDS` and
+    invokes the watch every `PROBE_CADENCE_SECONDS`; each tick asks the local health checker for a
+    peer probe and pages the local coordinator once failures span the confirmation window.
+    """
+
+    AWS_REGION = "AWS_REGION", Presence.RUNTIME  # the local region
+    PEER_REGION = "PEER_REGION", Presence.REQUIRED
+    GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID", Presence.REQUIRED
+    HEALTH_CHECKER_FUNCTION_NAME = "HEALTH_CHECKER_FUNCTION_NAME", Presence.REQUIRED
+    COORDINATOR_FUNCTION_NAME = "COORDINATOR_FUNCTION_NAME", Presence.REQUIRED
+    PROBE_CADENCE_SECONDS = "PROBE_CADENCE_SECONDS", Presence.OPTIONAL
+    CONFIRMATION_WINDOW_SECONDS = "CONFIRMATION_WINDOW_SECONDS", Presence.OPTIONAL
+    EXECUTION_SECONDS = "EXECUTION_SECONDS", Presence.OPTIONAL
+    PEER_PROBE_TIMEOUT_SECONDS = "PEER_PROBE_TIMEOUT_SECONDS", Presence.OPTIONAL
+    IN_REGION_FAILOVER_EXCUSE_SECONDS = "IN_REGION_FAILOVER_EXCUSE_SECONDS", Presence.OPTIONAL
+    REMOTE_CONNECT_TIMEOUT_SECONDS = "REMOTE_CONNECT_TIMEOUT_SECONDS", Presence.OPTIONAL
+    REMOTE_READ_TIMEOUT_SECONDS = "REMOTE_READ_TIMEOUT_SECONDS", Presence.OPTIONAL
+    REMOTE_MAX_ATTEMPTS = "REMOTE_MAX_ATTEMPTS", Presence.OPTIONAL
 
 
 class DrainerEnv(EnvName):
@@ -335,6 +414,7 @@ class VerifierEnv(EnvName):
 FUNCTION_ENV: dict[str, type[EnvName]] = {
     "failover_coordinator": CoordinatorEnv,
     "health_checker": HealthCheckerEnv,
+    "peer_watch": WatchEnv,
     "connection_drainer": DrainerEnv,
     "secret_rotation": RotationEnv,
     "backup_verifier": VerifierEnv,

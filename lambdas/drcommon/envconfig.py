@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 
+from drcommon.contract import REMOTE_CALL_BUDGET, RemoteCallBudget
 from drcommon.db import Endpoint
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -129,3 +130,16 @@ def string_map(env: Mapping[str, str], name: str) -> dict[str, str]:
     ):
         raise SettingsError(f"environment variable {name} must be a JSON object of strings")
     return value
+
+
+def remote_budget(
+    env: Mapping[str, str], connect_name: str, read_name: str, attempts_name: str
+) -> RemoteCallBudget:
+    """The budget of calls into the other region from three optional variables (connect and
+    read timeouts in seconds, attempts), `contract.REMOTE_CALL_BUDGET`'s values by default."""
+    default = REMOTE_CALL_BUDGET
+    return RemoteCallBudget(
+        connect_timeout_seconds=number(env, connect_name, default.connect_timeout_seconds, 0.1, 10),
+        read_timeout_seconds=number(env, read_name, default.read_timeout_seconds, 0.1, 30),
+        max_attempts=integer(env, attempts_name, default.max_attempts, 1, 3),
+    )

@@ -245,7 +245,8 @@ class Coordinator:
         observations = self._observe(request)
         if isinstance(observations, Result):
             return observations
-        decision = decide(request, observations, Policy(self.settings.lag_budget_ms))
+        policy = Policy(self.settings.lag_budget_ms, self.settings.in_region_excuse_seconds)
+        decision = decide(request, observations, policy)
         self._mark("decision_ms")
         logger.info(
             "decision",

@@ -17,9 +17,20 @@ Gates, in order (the first that fails decides):
    alarm has collected its datapoints; the writer region's side is still required. See
    `TRIGGERS_OBSERVING_TARGET_VANTAGE`. A manual failover may `force` past this gate; an alarm-
    or page-triggered one never can;
-8. failover only: the replication / RPO lag is known and within the budget (`force` overrides);
-9. switchover only: the writer is healthy from both vantage points (a planned switchover
-   needs a working primary; an unhealthy one calls for a failover).
+8. failover only: the writer's cluster is not in an in-region failover that its region's API
+   shows (status `failing-over`, or a start event with no end after it), for no longer than
+   Aurora's own figure (`Policy.in_region_excuse_seconds`): Aurora is replacing the writer
+   in-region, and failing the global database over would trade seconds of unavailability for
+   data loss (else: no action). A region whose API does not answer shows nothing, and excuses
+   nothing. Only a manual `force` passes it;
+9. failover only: the writer is still lost now. A fresh probe of it from the target region
+   (`Observations.fresh_probe`, asked for at decision time) that finds it answering as the writer
+   means it recovered after the trigger was raised: refused, with why (no human needed). A probe
+   that could not be run is no evidence either way, and the gate passes on the evidence above.
+   Only a manual `force` passes a recovered writer;
+10. failover only: the replication / RPO lag is known and within the budget (`force` overrides);
+11. switchover only: the writer is healthy from both vantage points (a planned switchover
+    needs a working primary; an unhealthy one calls for a failover).
 
 The concurrency lock is not a decision input: it is taken after a `PROCEED`, so that a dry run
 takes no lock and two invocations that both decide to proceed cannot both act.
@@ -31,6 +42,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from drcommon import inregion
+from drcommon.inregion import InRegionView
+from drcommon.peerprobe import PeerProbe, ProbeOutcome
 from drcommon.topology import ClusterStatus, GlobalClusterSnapshot, GlobalMember
 
 
@@ -110,6 +124,11 @@ class Observations:
     target_probe_alarm: AlarmState  # in the target region: "writer unreachable from here"
     writer_alarm: AlarmState  # in the writer's region: "this region's writer accepts writes"
     lag: LagReading
+    # Failover only (None: not read): the writer cluster's in-region failover state, read in its
+    # region, and a probe of the writer from the target region, both made at `observed_at`.
+    in_region: InRegionView | None = None
+    fresh_probe: PeerProbe | None = None
+    observed_at: float = 0.0  # epoch seconds
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,7 @@ class Policy:
     """Thresholds from the environment."""
 
     lag_budget_ms: float
+    in_region_excuse_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -298,7 +318,7 @@ def _writer_unhealthy_twice(f: _Facts) -> Check | Stop:
     vantage = f.vantage()
     if f.target_unhealthy and f.obs.writer_alarm.unhealthy:
         return _passed("writer_unhealthy_twice", vantage)
-    if f.request.trigger is Trigger.MANUAL and f.request.force:
+    if _forced(f):
         return _passed("writer_unhealthy_twice", f"{vantage} (forced)")
     return _stop(
         Verdict.NO_ACTION,
@@ -308,8 +328,56 @@ def _writer_unhealthy_twice(f: _Facts) -> Check | Stop:
     )
 
 
+def _forced(f: _Facts) -> bool:
+    return f.request.trigger is Trigger.MANUAL and f.request.force
+
+
+def _writer_not_failing_over_in_region(f: _Facts) -> Check | Stop:
+    """Gate 8 (failover): no in-region failover of the writer's cluster excuses its loss; only
+    a manual request may `force` past it."""
+    name = "writer_not_failing_over_in_region"
+    if f.obs.in_region is None:
+        return _passed(name, "in-region failover state not read")
+    verdict = inregion.judge(
+        f.obs.in_region, now=f.obs.observed_at, excuse_seconds=f.policy.in_region_excuse_seconds
+    )
+    if not verdict.excused:
+        return _passed(name, verdict.detail)
+    if _forced(f):
+        return _passed(name, f"{verdict.detail} (forced)")
+    return _stop(
+        Verdict.NO_ACTION,
+        name,
+        f"{f.known_writer.cluster_id} in {f.known_writer.region}: {verdict.detail}; not failing "
+        "the global database over",
+        page=False,
+    )
+
+
+def _writer_still_lost(f: _Facts) -> Check | Stop:
+    """Gate 9 (failover): a fresh probe does not find the writer answering again; only a manual
+    request may `force` past a recovered writer."""
+    name = "writer_still_lost"
+    probe = f.obs.fresh_probe
+    if probe is None:
+        return _passed(name, "no fresh probe (no health checker configured in the target region)")
+    if probe.outcome is not ProbeOutcome.WRITER:
+        return _passed(
+            name,
+            f"fresh probe from {f.request.target_region}: {probe.outcome.value}: {probe.detail}",
+        )
+    seen = f" (trigger observed at {f.request.observed_at})" if f.request.observed_at else ""
+    detail = (
+        f"the writer recovered: a fresh probe from {f.request.target_region} found it answering "
+        f"({probe.detail}) after the {f.request.trigger.value} was raised{seen}"
+    )
+    if _forced(f):
+        return _passed(name, f"{detail} (forced)")
+    return _stop(Verdict.REFUSED, name, f"{detail}; not failing over", page=False)
+
+
 def _lag_within_budget(f: _Facts) -> Check | Stop:
-    """Gate 8 (failover): the lag is known and within the budget (`force` overrides)."""
+    """Gate 10 (failover): the lag is known and within the budget (`force` overrides)."""
     lag, budget = f.obs.lag.lag_ms, f.policy.lag_budget_ms
     if lag is None or lag > budget:
         seen = "unknown (no datapoints)" if lag is None else f"{lag:.0f} ms"
@@ -327,7 +395,7 @@ def _lag_within_budget(f: _Facts) -> Check | Stop:
 
 
 def _writer_healthy(f: _Facts) -> Check | Stop:
-    """Gate 9 (switchover): the writer is healthy from both vantage points."""
+    """Gate 11 (switchover): the writer is healthy from both vantage points."""
     vantage = f.vantage()
     if f.target_unhealthy or f.obs.writer_alarm.unhealthy:
         return _stop(
@@ -349,7 +417,13 @@ _COMMON_GATES: tuple[Gate, ...] = (
 )
 # The gates of each operation, in order (module docstring).
 GATES: dict[Operation, tuple[Gate, ...]] = {
-    Operation.FAILOVER: (*_COMMON_GATES, _writer_unhealthy_twice, _lag_within_budget),
+    Operation.FAILOVER: (
+        *_COMMON_GATES,
+        _writer_unhealthy_twice,
+        _writer_not_failing_over_in_region,
+        _writer_still_lost,
+        _lag_within_budget,
+    ),
     Operation.SWITCHOVER: (*_COMMON_GATES, _writer_healthy),
 }
 

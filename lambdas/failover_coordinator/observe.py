@@ -1,9 +1,13 @@
 """Read everything the decision needs, turning partial failures into explicit observations.
 
-Reads only (no mutation). The global cluster topology is read in the coordinator's own region,
-which is alive by construction; the other reads go to the region they describe, and a region
-whose API does not answer becomes `AlarmState.UNREACHABLE` rather than an exception, because
-"the primary region's API is down" is evidence for the decision, not a reason to give up.
+Reads only (no mutation; the fresh probe is a read too: the health checker publishes nothing for
+it). The global cluster topology is read first, in the coordinator's own region, which is alive
+by construction; everything else is then read at once (`drcommon.parallel.gather`), each read
+in the region it describes, so the decision costs its slowest read, not their sum. Every call
+into the other region (the one that may be lost) has the remote call budget (connect 1 s, read
+2 s, 2 attempts by default), and a region whose API does not answer becomes
+`AlarmState.UNREACHABLE` or an unanswered `InRegionView` rather than an exception, because "the
+primary region's API is down" is evidence for the decision, not a reason to give up.
 """
 
 from __future__ import annotations
@@ -15,11 +19,20 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drcommon import topology
-from drcommon.aws import ClientFactory, Clock, Deadline, retry_throttled
+from drcommon import inregion, topology
+from drcommon.aws import ClientFactory, Clock, Deadline, remote_config, retry_throttled
+from drcommon.inregion import InRegionView
 from drcommon.observability import get_logger
+from drcommon.parallel import Outcome, gather
+from drcommon.peerprobe import PeerProbe, ProbeOutcome, request_peer_probe
 from failover_coordinator import SERVICE
-from failover_coordinator.decision import AlarmState, LagReading, Observations, Request
+from failover_coordinator.decision import (
+    AlarmState,
+    LagReading,
+    Observations,
+    Operation,
+    Request,
+)
 from failover_coordinator.settings import Settings
 
 logger = get_logger(SERVICE)
@@ -48,34 +61,85 @@ class Observer:
             on_retry=_log_retry("describe_global_clusters"),
         )
 
+    def client(self, service: str, region: str) -> Any:
+        """A client for `service` in `region`: the remote call budget outside the local region."""
+        if region == self.settings.local.region:
+            return self.factory(service, region)
+        return self.factory(service, region, config=remote_config(self.settings.remote))
+
     def observe(self, request: Request) -> Observations:
-        """Everything `decide()` needs for `request`."""
+        """Everything `decide()` needs for `request`: the topology, then the rest at once."""
         topo = self.global_cluster()
-        target = topo.member_in(request.target_region)
-        writer = topo.writer
-        target_cluster = self.target_cluster(target) if target else None
-        probe = self.alarm_state(
-            request.target_region,
-            self.settings.for_region(request.target_region).probe_alarm_name,
-        )
-        if writer is None or writer.region not in self.settings.regions:
-            writer_alarm = AlarmState.MISSING
-        else:
-            writer_alarm = self.alarm_state(
-                writer.region, self.settings.for_region(writer.region).writer_alarm_name
-            )
-        lag = self.lag(request.target_region, target.cluster_id) if target else LagReading(None)
+        now = self.clock.time()
+        reads = self._reads(request, topo, now)
+        outcomes = gather(reads, timeout_seconds=max(1.0, self.deadline.remaining()))
         return Observations(
             topology=topo,
-            target_cluster=target_cluster,
-            target_probe_alarm=probe,
-            writer_alarm=writer_alarm,
-            lag=lag,
+            target_cluster=_value(outcomes["target_cluster"], None),
+            target_probe_alarm=_value(outcomes["probe_alarm"], AlarmState.UNREACHABLE),
+            writer_alarm=_value(outcomes["writer_alarm"], AlarmState.UNREACHABLE),
+            lag=_value(outcomes["lag"], LagReading(None, "lag read broke")),
+            in_region=_value(outcomes.get("in_region"), InRegionView(error="read broke")),
+            fresh_probe=_value(
+                outcomes.get("fresh_probe"),
+                PeerProbe(ProbeOutcome.UNAVAILABLE, "fresh probe broke", 0.0),
+            ),
+            observed_at=now,
+        )
+
+    def _reads(
+        self, request: Request, topo: topology.GlobalClusterSnapshot, now: float
+    ) -> dict[str, Callable[[], Any]]:
+        """The reads `observe` runs concurrently; a failover also reads the writer's in-region
+        failover state and asks for a fresh probe of it."""
+        target = topo.member_in(request.target_region)
+        writer = topo.writer
+        known_writer = writer is not None and writer.region in self.settings.regions
+        probe_alarm = self.settings.for_region(request.target_region).probe_alarm_name
+        reads: dict[str, Callable[[], Any]] = {
+            "target_cluster": lambda: self.target_cluster(target) if target else None,
+            "probe_alarm": lambda: self.alarm_state(request.target_region, probe_alarm),
+            "writer_alarm": lambda: (
+                self.alarm_state(
+                    writer.region, self.settings.for_region(writer.region).writer_alarm_name
+                )
+                if writer is not None and known_writer
+                else AlarmState.MISSING
+            ),
+            "lag": lambda: (
+                self.lag(request.target_region, target.cluster_id) if target else LagReading(None)
+            ),
+        }
+        if request.operation is Operation.FAILOVER and writer is not None and known_writer:
+            reads["in_region"] = lambda: self.in_region(writer, now)
+            reads["fresh_probe"] = lambda: self.fresh_probe(request.target_region)
+        return reads
+
+    def in_region(self, writer: topology.GlobalMember, now: float) -> InRegionView:
+        """The writer cluster's in-region failover state, read in its region."""
+        return inregion.read_in_region(
+            self.client("rds", writer.region),
+            writer.cluster_id,
+            now=now,
+            lookback_seconds=2 * self.settings.in_region_excuse_seconds,
+        )
+
+    def fresh_probe(self, region: str) -> PeerProbe | None:
+        """A peer probe by `region`'s health checker, now (None: no checker configured there)."""
+        function_name = self.settings.for_region(region).health_checker_function_name
+        if not function_name:
+            return None
+        return request_peer_probe(
+            self.factory,
+            region=region,
+            function_name=function_name,
+            timeout_seconds=self.settings.peer_probe_timeout_seconds,
+            clock=self.clock,
         )
 
     def target_cluster(self, member: topology.GlobalMember) -> topology.ClusterStatus | None:
         """The target cluster's status, or None when it cannot be read (the gate then refuses)."""
-        rds = self.factory("rds", member.region)
+        rds = self.client("rds", member.region)
         try:
             return retry_throttled(
                 lambda: topology.describe_cluster(rds, member.cluster_id, region=member.region),
@@ -89,7 +153,7 @@ class Observer:
 
     def alarm_state(self, region: str, alarm_name: str) -> AlarmState:
         """The state of `alarm_name` in `region`; an unreachable API is `UNREACHABLE`."""
-        cloudwatch = self.factory("cloudwatch", region)
+        cloudwatch = self.client("cloudwatch", region)
         try:
             response = retry_throttled(
                 lambda: cloudwatch.describe_alarms(
@@ -125,7 +189,7 @@ class Observer:
         A lookback of several minutes matters when the primary just died: the last datapoints
         before the outage are the best estimate of what a failover would lose.
         """
-        cloudwatch = self.factory("cloudwatch", region)
+        cloudwatch = self.client("cloudwatch", region)
         try:
             queries = self._lag_queries(cloudwatch, cluster_id)
             if not queries:
@@ -191,6 +255,16 @@ class Observer:
                         }
                     )
         return queries
+
+
+def _value(outcome: Outcome | None, fallback: Any) -> Any:
+    """A read's value, or `fallback` when it broke (each read handles its AWS errors itself)."""
+    if outcome is None:
+        return None
+    if not outcome.ok:
+        logger.error("read broke", extra={"error": repr(outcome.error)})
+        return fallback
+    return outcome.value
 
 
 def _log_retry(operation: str) -> Callable[[BaseException, float], None]:

@@ -19,8 +19,14 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from drcommon import envconfig
+from drcommon.contract import (
+    PEER_PROBE_INVOKE_ALLOWANCE_SECONDS,
+    REMOTE_CALL_BUDGET,
+    RemoteCallBudget,
+)
 from drcommon.contract import CoordinatorEnv as Env
 from drcommon.envconfig import SettingsError
 
@@ -36,6 +42,10 @@ DEFAULT_FAILED_LOCK_BLOCK_MINUTES = 30
 DEFAULT_POLL_INTERVAL_SECONDS = 10.0
 # The drainer waits its grace period (default 5 s), logs in and terminates: 30 s covers it.
 DEFAULT_DRAIN_TIMEOUT_SECONDS = 30.0
+# The health checker's probe timeout (its default, 4 s) plus Lambda's part of the invoke.
+DEFAULT_PEER_PROBE_TIMEOUT_SECONDS = 4.0 + PEER_PROBE_INVOKE_ALLOWANCE_SECONDS
+# Aurora's in-region failover figure (stack/sizing.py, `in_region_failover_excuse_seconds`).
+DEFAULT_IN_REGION_EXCUSE_SECONDS = 60.0
 
 _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
@@ -70,6 +80,10 @@ class Settings:
     failed_lock_block_seconds: int
     poll_interval_seconds: float
     drain_timeout_seconds: float
+    peer_probe_timeout_seconds: float = DEFAULT_PEER_PROBE_TIMEOUT_SECONDS
+    in_region_excuse_seconds: float = DEFAULT_IN_REGION_EXCUSE_SECONDS
+    remote: RemoteCallBudget = REMOTE_CALL_BUDGET
+    """The budget of every call into the peer region (the one that may be lost)."""
 
     @property
     def regions(self) -> tuple[str, str]:
@@ -141,6 +155,7 @@ class Settings:
             drain_timeout_seconds=envconfig.number(
                 env, Env.DRAIN_TIMEOUT_SECONDS, DEFAULT_DRAIN_TIMEOUT_SECONDS, 1.0, 60.0
             ),
+            **_peer_reads(env),
         )
 
 
@@ -150,3 +165,22 @@ def _table_name(env: Mapping[str, str], name: str) -> str:
     if not _TABLE_NAME.match(table):
         raise SettingsError(f"environment variable {name}={table!r} is not a DynamoDB table name")
     return table
+
+
+def _peer_reads(env: Mapping[str, str]) -> dict[str, Any]:
+    """How the coordinator reads the peer region before failing over: the fresh probe's timeout,
+    the in-region failover excuse and the budget of every call into that region."""
+    return {
+        "peer_probe_timeout_seconds": envconfig.number(
+            env, Env.PEER_PROBE_TIMEOUT_SECONDS, DEFAULT_PEER_PROBE_TIMEOUT_SECONDS, 0.5, 25
+        ),
+        "in_region_excuse_seconds": envconfig.number(
+            env, Env.IN_REGION_FAILOVER_EXCUSE_SECONDS, DEFAULT_IN_REGION_EXCUSE_SECONDS, 0, 120
+        ),
+        "remote": envconfig.remote_budget(
+            env,
+            Env.REMOTE_CONNECT_TIMEOUT_SECONDS,
+            Env.REMOTE_READ_TIMEOUT_SECONDS,
+            Env.REMOTE_MAX_ATTEMPTS,
+        ),
+    }

@@ -4,6 +4,11 @@ Time is the design constraint: the Lambda has 30 s and any endpoint may hang. Ev
 short timeout, the API clients have short timeouts and few retries, the probes run concurrently,
 and the whole probe phase is cut off at `budget_seconds`: a probe still running then counts as
 failed (0), so the metrics are always published in time.
+
+`probe_peer` is the other kind of run: one probe of the peer's cluster endpoint for the peer
+watch (every few seconds) or the coordinator, answered to the caller and published nowhere. It
+reads the credentials from a short-lived cache, because a secret read per probe would cost more
+than the probe (Secrets Manager bills per API call).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from drcommon import contract, db
 from drcommon.db import DbCredentials, Endpoint
 from drcommon.observability import get_logger
 from drcommon.topology import describe_global_cluster
-from health_checker import SERVICE, evaluation, page
+from health_checker import SERVICE, evaluation
 from health_checker.probes import ProbeResult, probe
 from health_checker.settings import Settings
 
@@ -41,7 +46,6 @@ class HealthReport:
     values: dict[str, float | None]
     errors: dict[str, str]
     elapsed_ms: float
-    page: page.PageOutcome | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -59,7 +63,6 @@ class HealthReport:
                 if result is not None
             },
             "elapsedMs": round(self.elapsed_ms, 1),
-            "page": asdict(self.page) if self.page is not None else None,
         }
 
 
@@ -143,14 +146,14 @@ def run_health_check(
     cloudwatch: Any,
     connect: ConnectCredentials,
     budget_seconds: float,
-    lambda_client: Any = None,
     clock: Clock = time.monotonic,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> HealthReport:
     """Probe, decide and publish every contract metric once; returns what was published.
 
     Only `put_metric_data` errors propagate (nothing was published: the Lambda run must fail).
-    When the peer writer is lost and a coordinator is configured, it is paged after publishing.
+    The run pages nobody: a single failed probe is not evidence enough (the peer watch confirms
+    a loss over its window and pages the coordinator).
     """
     started = clock()
     timestamp = now()
@@ -176,13 +179,11 @@ def run_health_check(
         peer=probes.get("peer"),
     )
     values = _publish(cloudwatch, settings, observation, timestamp)
-    paged = _page_if_lost(lambda_client, settings, values, writer_region, timestamp)
     report = HealthReport(
         observation=observation,
         values={metric.name: value for metric, value in values.items()},
         errors=phase.errors,
         elapsed_ms=(clock() - started) * 1000.0,
-        page=paged,
     )
     logger.info("health check published", extra=report.as_dict())
     return report
@@ -270,22 +271,85 @@ def _publish(
     return values
 
 
-def _page_if_lost(
-    lambda_client: Any,
+# --- the peer probe --------------------------------------------------------------------------
+
+
+class CredentialCache:
+    """AWSCURRENT credentials kept for `max_age_seconds` between warm invocations.
+
+    A login that fails on the password empties the cache, so the next probe reads the secret
+    again (a rotation has moved on); the probe itself still tries AWSPENDING (`make_connector`).
+    """
+
+    def __init__(self, max_age_seconds: float) -> None:
+        self.max_age_seconds = max_age_seconds
+        self._lock = threading.Lock()
+        self._value: DbCredentials | None = None
+        self._read_at = 0.0
+
+    def get(self, secretsmanager: Any, secret_id: str, now: float) -> DbCredentials:
+        """The cached credentials, read anew when missing or older than the maximum age."""
+        with self._lock:
+            if self._value is None or now - self._read_at > self.max_age_seconds:
+                self._value = db.read_credentials(secretsmanager, secret_id)
+                self._read_at = now
+            return self._value
+
+    def invalidate(self) -> None:
+        """Forget the credentials (a login failed on them)."""
+        with self._lock:
+            self._value = None
+
+
+def probe_peer(
     settings: Settings,
-    values: dict[contract.HealthMetric, float | None],
-    writer_region: str | None,
-    timestamp: dt.datetime,
-) -> page.PageOutcome | None:
-    """Page this region's coordinator when the peer writer is lost and one is configured."""
-    if not settings.coordinator_function_name or not page.should_page(
-        values, settings.local_region, writer_region
-    ):
-        return None
-    return page.page_coordinator(
-        lambda_client,
-        settings.coordinator_function_name,
-        local_region=settings.local_region,
-        peer_region=settings.peer_region,
-        observed_at=timestamp,
-    )
+    *,
+    secretsmanager: Any,
+    connect: ConnectCredentials,
+    credentials: CredentialCache,
+    clock: Clock = time.monotonic,
+) -> dict[str, Any]:
+    """Probe the peer's cluster endpoint once, within the probe timeout; the answer has exactly
+    `contract.PEER_PROBE_RESULT_KEYS`. Never raises: a failure is an answer (`ok` false)."""
+    endpoint = settings.peer_cluster_endpoint
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="peer-probe")
+    phase = _ProbePhase(pool, deadline=clock() + settings.probe_timeout_seconds, clock=clock)
+    try:
+        current, error = phase.wait(
+            pool.submit(credentials.get, secretsmanager, settings.secret_id, clock())
+        )
+        if current is None:
+            result = ProbeResult.failed(endpoint, f"credentials: {error}")
+        else:
+            connector = make_connector(
+                CredentialSource(secretsmanager, settings.secret_id, current),
+                _forgetting_on_bad_password(connect, credentials),
+            )
+            found, error = phase.wait(pool.submit(probe, connector, endpoint))
+            result = found or ProbeResult.failed(endpoint, error or "no result")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    answer = {
+        "endpoint": result.endpoint,
+        "ok": result.ok,
+        "isWriter": result.is_writer,
+        "latencyMs": None if result.latency_ms is None else round(result.latency_ms, 1),
+        "error": result.error,
+    }
+    # Every few seconds, all day: only a failed probe is worth a line at the default level.
+    (logger.debug if result.ok else logger.info)("peer probed", extra={"peer": answer})
+    return answer
+
+
+def _forgetting_on_bad_password(
+    connect: ConnectCredentials, credentials: CredentialCache
+) -> ConnectCredentials:
+    def connect_once(login: DbCredentials) -> Any:
+        try:
+            return connect(login)
+        except Exception as exc:
+            if db.is_auth_failure(exc):
+                credentials.invalidate()
+            raise
+
+    return connect_once

@@ -1,4 +1,5 @@
-"""Lambda entry point of the health checker (scheduled every minute in each region)."""
+"""Lambda entry point of the health checker: scheduled every minute in each region, and asked
+for single peer probes by the peer watch and the coordinator."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import Any
 
 from botocore.config import Config
 
-from drcommon import db
+from drcommon import contract, db
 from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
 from drcommon.aws import client_config as aws_client_config
 from drcommon.observability import get_logger
 from health_checker import SERVICE, resolve
-from health_checker.checker import run_health_check
+from health_checker.checker import CredentialCache, probe_peer, run_health_check
 from health_checker.settings import Settings
 
 logger = get_logger(SERVICE)
@@ -21,6 +22,11 @@ logger = get_logger(SERVICE)
 # depends on the probe timeout: those are one-off clients, built anew each run.
 CLIENT_FACTORY: ClientFactory = BotoClientFactory()
 CLOCK: Clock = SystemClock()
+# The peer watch asks for a probe every few seconds: one secret read per 5 minutes per warm
+# container instead of one per probe. A rotation is followed at once all the same (a failed login
+# empties the cache, and AWSPENDING is tried).
+CREDENTIALS_MAX_AGE_SECONDS = 300.0
+CREDENTIALS = CredentialCache(CREDENTIALS_MAX_AGE_SECONDS)
 
 # Time kept back from the Lambda's remaining time for put_metric_data and the response: two
 # attempts of connect 2 s + read 4 s, plus backoff. (`aws_config` allows a third attempt, which
@@ -34,10 +40,13 @@ class EventError(ValueError):
 
 
 def validate_event(event: Any) -> str:
-    """Accept an EventBridge 'Scheduled Event', an empty object (manual run) or a manual
-    `{"resolve": [...]}` DNS lookup; returns which ("schedule", "manual", "resolve")."""
+    """Accept an EventBridge 'Scheduled Event', an empty object (manual run), a peer probe
+    request (`contract.PEER_PROBE_EVENT`) or a manual `{"resolve": [...]}` DNS lookup; returns
+    which ("schedule", "manual", "peer_probe", "resolve")."""
     if event is None or event == {}:
         return "manual"
+    if event == contract.PEER_PROBE_EVENT:
+        return "peer_probe"
     if isinstance(event, dict) and set(event) == {"resolve"}:
         return "resolve"
     if (
@@ -49,7 +58,8 @@ def validate_event(event: Any) -> str:
     shape = sorted(event) if isinstance(event, dict) else type(event).__name__
     raise EventError(
         "health_checker accepts an EventBridge 'Scheduled Event' (source aws.events or "
-        f'aws.scheduler), an empty object {{}} or {{"resolve": [names]}}; got {shape}'
+        f"aws.scheduler), an empty object {{}}, {contract.PEER_PROBE_EVENT} or "
+        f'{{"resolve": [names]}}; got {shape}'
     )
 
 
@@ -102,6 +112,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     def client(service: str) -> Any:
         return CLIENT_FACTORY(service, settings.local_region, config=config)
 
+    if trigger == "peer_probe":
+        return probe_peer(
+            settings,
+            secretsmanager=client("secretsmanager"),
+            connect=connect,
+            credentials=CREDENTIALS,
+            clock=CLOCK.monotonic,
+        )
     logger.info("health check starting", extra={"trigger": trigger, "budgetSeconds": budget})
     report = run_health_check(
         settings,
@@ -110,7 +128,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         cloudwatch=client("cloudwatch"),
         connect=connect,
         budget_seconds=budget,
-        lambda_client=client("lambda") if settings.coordinator_function_name else None,
         clock=CLOCK.monotonic,
         now=lambda: dt.datetime.fromtimestamp(CLOCK.time(), dt.UTC),
     )

@@ -43,7 +43,6 @@ class Settings:
     probe_timeout_seconds: float = DEFAULT_PROBE_TIMEOUT_SECONDS
     run_budget_seconds: float = DEFAULT_RUN_BUDGET_SECONDS
     ca_bundle: str | None = None
-    coordinator_function_name: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -72,5 +71,4 @@ class Settings:
                 env, Env.RUN_BUDGET_SECONDS, DEFAULT_RUN_BUDGET_SECONDS, 0.1, 20.0
             ),
             ca_bundle=envconfig.optional(env, Env.DB_CA_BUNDLE),
-            coordinator_function_name=envconfig.optional(env, Env.COORDINATOR_FUNCTION_NAME),
         )

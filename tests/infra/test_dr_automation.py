@@ -8,14 +8,21 @@ import pytest
 
 from decisions.functions import functions_in
 from decisions.iam import UNSCOPED_ACTIONS
+from decisions.peer_watch import invoked_functions
 from drplan.harness import PROJECT_DIR, PlanRun
-from lambdas.drcommon.contract import FUNCTION_ENV
+from lambdas.drcommon.contract import (
+    FUNCTION_ENV,
+    PEER_PROBE_INVOKE_ALLOWANCE_SECONDS,
+    REMOTE_CALL_BUDGET,
+    WATCH_START_EVENT,
+)
 from stack.roles import DR, PRIMARY
 from stack.sizing import LAMBDA_MINIMUM_UNRESERVED_CONCURRENCY, SIZING
 from tests.infra.queries import key_arns_by_region, region_roles, security_group
 
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
 
 # The README's "DR functions" table, restated here on purpose: the test must fail if
 # the code drifts from the documented design.
@@ -23,13 +30,14 @@ DOCUMENTED_FUNCTIONS = {
     "failover_coordinator": (300, 512, {"primary", "dr"}),
     "connection_drainer": (60, 256, {"primary", "dr"}),
     "health_checker": (30, 256, {"primary", "dr"}),
+    "peer_watch": (30, 128, {"primary", "dr"}),
     "secret_rotation": (300, 512, {"primary"}),
     "backup_verifier": (900, 1024, {"dr"}),
 }
 # AWS APIs each database-connecting function calls from inside its VPC (from the Lambda code).
 VPC_API_CALLS = {
     "connection_drainer": {"secretsmanager"},
-    "health_checker": {"secretsmanager", "rds", "monitoring", "lambda"},
+    "health_checker": {"secretsmanager", "rds", "monitoring"},
     "secret_rotation": {"secretsmanager", "rds"},
     "backup_verifier": {"rds", "secretsmanager", "sns"},
 }
@@ -44,6 +52,7 @@ JUSTIFIED_UNSCOPED = {
     "cloudwatch:GetMetricData",
     "cloudwatch:ListMetrics",
     "secretsmanager:GetRandomPassword",
+    "rds:DescribeEvents",
 }
 
 
@@ -211,16 +220,24 @@ def test_schedules_run_at_the_stated_rates(plan: PlanRun):
     rules = {r.name: r for r in plan.of_type("aws:cloudwatch/eventRule:EventRule")}
     targets = plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
     deployed = functions(plan)
+    machines = {m.outputs["arn"]: m for m in plan.of_type(STATE_MACHINE)}
     schedules = {}
     for target in targets:
         rule = next(r for r in rules.values() if r.inputs["name"] == target.inputs["rule"])
-        if "scheduleExpression" in rule.inputs:
-            fn = next(f for f in deployed.values() if f.outputs["arn"] == target.inputs["arn"])
-            key = fn.inputs["handler"].split(".", 1)[0]
-            schedules[(key, fn.region)] = rule.inputs["scheduleExpression"]
+        if "scheduleExpression" not in rule.inputs:
+            continue
+        if target.inputs["arn"] in machines:
+            schedules[("peer_watch_ticker", rule.region)] = rule.inputs["scheduleExpression"]
+            continue
+        fn = next(f for f in deployed.values() if f.outputs["arn"] == target.inputs["arn"])
+        key = fn.inputs["handler"].split(".", 1)[0]
+        schedules[(key, fn.region)] = rule.inputs["scheduleExpression"]
     assert schedules == {
         ("health_checker", roles["primary"]): "rate(1 minute)",
         ("health_checker", roles["dr"]): "rate(1 minute)",
+        # the health check's rule starts its region's peer watch ticker too
+        ("peer_watch_ticker", roles["primary"]): "rate(1 minute)",
+        ("peer_watch_ticker", roles["dr"]): "rate(1 minute)",
         ("backup_verifier", roles["dr"]): "rate(24 hours)",
     }
 
@@ -347,20 +364,29 @@ def test_cross_region_api_access_goes_through_the_peer_vpc_endpoint(plan: PlanRu
     assert verifier_env["PEER_RDS_ENDPOINT_URL"] == f"https://{endpoints[roles['primary']]}"
 
 
-def test_health_checkers_page_their_own_regions_coordinator(plan: PlanRun):
+def invokable(plan: PlanRun, fn) -> set[str]:
+    """The function ARNs `fn`'s role may invoke."""
+    return {
+        resource
+        for stmt in function_policy(plan, fn)["Statement"]
+        if "lambda:InvokeFunction" in stmt["Action"]
+        for resource in stmt["Resource"]
+    }
+
+
+def test_the_peer_watch_probes_through_its_checker_and_pages_its_coordinator(plan: PlanRun):
     deployed = functions(plan)
     for region in region_roles(plan).values():
+        watch = deployed[("peer_watch", region)]
         checker = deployed[("health_checker", region)]
         coordinator = deployed[("failover_coordinator", region)]
-        variables = checker.inputs["environment"]["variables"]
+        variables = watch.inputs["environment"]["variables"]
+        assert variables["HEALTH_CHECKER_FUNCTION_NAME"] == checker.inputs["name"]
         assert variables["COORDINATOR_FUNCTION_NAME"] == coordinator.inputs["name"]
-        invokable = {
-            resource
-            for stmt in function_policy(plan, checker)["Statement"]
-            if "lambda:InvokeFunction" in stmt["Action"]
-            for resource in stmt["Resource"]
-        }
-        assert invokable == {coordinator.outputs["arn"]}
+        assert invokable(plan, watch) == {checker.outputs["arn"], coordinator.outputs["arn"]}
+        # the checker in the VPC calls no Lambda any more: the page is the watch's
+        assert invokable(plan, checker) == set()
+        assert "COORDINATOR_FUNCTION_NAME" not in checker.inputs["environment"]["variables"]
         coordinator_env = coordinator.inputs["environment"]["variables"]
         assert coordinator_env["LOCAL_HEALTH_CHECKER_FUNCTION_NAME"] == checker.inputs["name"]
 
@@ -488,3 +514,73 @@ def test_a_stale_or_unverified_backup_alarms_in_the_dr_region_on_its_topic(plan:
     assert (inputs["period"], inputs["evaluationPeriods"]) == (25 * 3600, 1)
     assert [topics[a] for a in inputs["alarmActions"]] == [roles["dr"]]
     assert [topics[a] for a in inputs["okActions"]] == [roles["dr"]]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_watch_and_the_coordinator_register_the_knobs_the_plan_models(
+    plans: dict[str, PlanRun], stack: str
+):
+    sizing = SIZING[{"dev": "test", "prod": "prod"}[stack]]
+    deployed = functions(plans[stack])
+    for region in region_roles(plans[stack]).values():
+        watch = deployed[("peer_watch", region)].inputs["environment"]["variables"]
+        assert float(watch["PROBE_CADENCE_SECONDS"]) == sizing.peer_probe_cadence_seconds
+        assert float(watch["CONFIRMATION_WINDOW_SECONDS"]) == sizing.confirmation_window_seconds
+        assert float(watch["EXECUTION_SECONDS"]) == sizing.health_check_rate_minutes * 60
+        coordinator = deployed[("failover_coordinator", region)].inputs["environment"]["variables"]
+        assert float(coordinator["POLL_INTERVAL_SECONDS"]) == sizing.failover_poll_seconds
+        for variables in (watch, coordinator):
+            assert float(variables["PEER_PROBE_TIMEOUT_SECONDS"]) == (
+                sizing.probe_timeout_seconds + PEER_PROBE_INVOKE_ALLOWANCE_SECONDS
+            )
+            assert float(variables["IN_REGION_FAILOVER_EXCUSE_SECONDS"]) == (
+                sizing.in_region_failover_excuse_seconds
+            )
+            assert (
+                float(variables["REMOTE_CONNECT_TIMEOUT_SECONDS"]),
+                float(variables["REMOTE_READ_TIMEOUT_SECONDS"]),
+                int(variables["REMOTE_MAX_ATTEMPTS"]),
+            ) == (
+                REMOTE_CALL_BUDGET.connect_timeout_seconds,
+                REMOTE_CALL_BUDGET.read_timeout_seconds,
+                REMOTE_CALL_BUDGET.max_attempts,
+            )
+
+
+def test_each_ticker_is_an_express_loop_over_its_own_watch_started_once_a_minute(plan: PlanRun):
+    deployed = functions(plan)
+    roles = {r.outputs["arn"]: r for r in plan.of_type("aws:iam/role:Role")}
+    policies = policies_by_role_id(plan)
+    targets = plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    machines = plan.of_type(STATE_MACHINE)
+    assert {m.region for m in machines} == set(region_roles(plan).values())
+    for machine in machines:
+        watch = deployed[("peer_watch", machine.region)]
+        definition = json.loads(machine.inputs["definition"])
+        assert machine.inputs["type"] == "EXPRESS"
+        assert invoked_functions(definition) == [watch.outputs["arn"]]
+        assert definition["States"]["Wait for the next tick"]["TimestampPath"] == "$.nextTickAt"
+        # the state machine may invoke its watch and nothing else
+        role = roles[machine.inputs["roleArn"]]
+        assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+            "Service": "states.amazonaws.com"
+        }
+        assert policies[role.id]["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Action": ["lambda:InvokeFunction"],
+                "Resource": [watch.outputs["arn"]],
+            }
+        ]
+        # one schedule target starts it, with the watch's start input, through a role that may
+        # start this state machine only
+        (start,) = [t for t in targets if t.inputs["arn"] == machine.outputs["arn"]]
+        assert json.loads(start.inputs["input"]) == WATCH_START_EVENT
+        start_role = roles[start.inputs["roleArn"]]
+        assert policies[start_role.id]["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Action": ["states:StartExecution"],
+                "Resource": [machine.outputs["arn"]],
+            }
+        ]

@@ -31,9 +31,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
-from botocore.stub import Stubber
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
 
 from drcommon import contract
 from drcommon.aws import client_config
@@ -87,12 +89,18 @@ def global_cluster_arn(global_id: str) -> str:
 
 
 class FakeClock:
-    """A clock that advances only when `sleep` is called; `on_sleep` hooks run on each sleep."""
+    """A clock that advances only when `sleep` is called; `on_sleep` hooks run on each sleep.
+
+    `advance_to` moves it to a point in (monotonic) time unless it is already past it: calls that
+    hang in parallel threads each advance it to their own end, and the clock ends at the latest
+    one, as real time would.
+    """
 
     def __init__(self, start: float | None = None) -> None:
         """Start at real wall time (moto filters metric datapoints on real timestamps)."""
         self._wall = time.time() if start is None else start
         self._mono = 1000.0
+        self._lock = threading.Lock()
         self.sleeps: list[float] = []
         self.on_sleep: list[Callable[[], None]] = []
 
@@ -113,8 +121,16 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         """Move time forward without counting a sleep."""
-        self._wall += seconds
-        self._mono += seconds
+        with self._lock:
+            self._wall += seconds
+            self._mono += seconds
+
+    def advance_to(self, monotonic: float) -> None:
+        """Move time forward to `monotonic` (no change when it is already later)."""
+        with self._lock:
+            step = max(0.0, monotonic - self._mono)
+            self._wall += step
+            self._mono += step
 
 
 @dataclass
@@ -240,16 +256,44 @@ class TestClientFactory:
         return [op for _, _, op in self.calls]
 
     def mutations(self) -> set[str]:
-        """The mutating operations called."""
-        return {op for op in self.operations() if op in MUTATING_OPERATIONS}
+        """The mutating operations called (a peer probe's `Invoke` is a read: it publishes
+        nothing)."""
+        return {
+            op
+            for service, _, op, params in self.requests
+            if op in MUTATING_OPERATIONS and not _is_peer_probe(service, op, params)
+        }
 
     def invoked(self) -> list[str]:
-        """Names of the Lambda functions invoked, in order."""
+        """Names of the Lambda functions invoked, in order (peer probes aside: `peer_probes`)."""
         return [
             params["FunctionName"]
             for service, _, op, params in self.requests
-            if service == "lambda" and op == "Invoke"
+            if service == "lambda" and op == "Invoke" and not _is_peer_probe(service, op, params)
         ]
+
+    def peer_probes(self) -> list[str]:
+        """Names of the health checkers asked for a peer probe, in order."""
+        return [
+            params["FunctionName"]
+            for service, _, op, params in self.requests
+            if _is_peer_probe(service, op, params)
+        ]
+
+    def last_config(self, service: str, region: str) -> Config | None:
+        """The `config` the code last asked for with a `(service, region)` client."""
+        asked = [c for s, r, c in self.configs if (s, r) == (service, region)]
+        return asked[-1] if asked else None
+
+
+def _is_peer_probe(service: str, op: str, params: dict[str, Any]) -> bool:
+    payload = params.get("Payload")
+    return (
+        service == "lambda"
+        and op == "Invoke"
+        and payload is not None
+        and json.loads(payload) == contract.PEER_PROBE_EVENT
+    )
 
 
 @pytest.fixture
@@ -532,6 +576,20 @@ ENV = coordinator_env(DR)
 PRIMARY_ENV = coordinator_env(PRIMARY)
 
 
+PRIMARY_ENDPOINT = "aurora-dr-dev-primary.cluster-abc.us-east-1.rds.amazonaws.com"
+
+
+def peer_answer(*, ok: bool, writer: bool | None = None, error: str | None = None) -> dict:
+    """A health checker's answer to a peer probe (`contract.PEER_PROBE_RESULT_KEYS`)."""
+    return {
+        "endpoint": PRIMARY_ENDPOINT,
+        "ok": ok,
+        "isWriter": writer,
+        "latencyMs": 12.5 if ok else None,
+        "error": error,
+    }
+
+
 def alarm_event(state: str = "ALARM", name: str | None = None, region: str = DR) -> dict[str, Any]:
     """An EventBridge 'CloudWatch Alarm State Change' event of `region`'s probe alarm."""
     name = name or probe_alarm(region)
@@ -803,6 +861,66 @@ class World:
             service_message=f"simulated {code}",
             http_status_code=400,
         )
+
+    def expect_in_region(
+        self,
+        region: str = PRIMARY,
+        status: str = "available",
+        events: tuple[tuple[str, float], ...] = (),
+    ) -> None:
+        """Queue the in-region failover read of the cluster in `region`: its `status`, then its
+        failover events as `(message, seconds ago)`."""
+        cluster_id = CLUSTERS[region]
+        self.rds[region].add_response(
+            "describe_db_clusters",
+            db_cluster_response(region, cluster_id, status, [f"{cluster_id}-1"]),
+            {"DBClusterIdentifier": cluster_id},
+        )
+        now = datetime.fromtimestamp(self.clock.time(), tz=UTC)
+        self.rds[region].add_response(
+            "describe_events",
+            {
+                "Events": [
+                    {
+                        "SourceIdentifier": cluster_id,
+                        "SourceType": "db-cluster",
+                        "Message": message,
+                        "EventCategories": ["failover"],
+                        "Date": now - timedelta(seconds=age),
+                        "SourceArn": cluster_arn(region, cluster_id),
+                    }
+                    for message, age in events
+                ]
+            },
+            {
+                "SourceIdentifier": cluster_id,
+                "SourceType": "db-cluster",
+                "StartTime": ANY,
+                "EventCategories": ["failover"],
+            },
+        )
+
+    def make_unreachable(self, service: str, region: str) -> None:
+        """Every `service` call in `region` fails to connect (a Stubber there is replaced)."""
+        self.factory.overrides.pop((service, region), None)
+        self.factory._cache.pop((service, region), None)
+        self.factory.unreachable.add((service, region))
+        if service == "rds":
+            self.rds.pop(region, None)
+
+    def answer_peer_probe(self, answer: dict[str, Any], region: str = DR) -> None:
+        """The health checker in `region` answers peer probes with `answer` (other invokes go
+        to moto as before)."""
+        lambda_client = self.factory("lambda", region)
+
+        def respond(params: dict[str, Any], **_: Any) -> Any:
+            if json.loads(params["body"]) != contract.PEER_PROBE_EVENT:
+                return None
+            body = json.dumps(answer).encode()
+            parsed = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))}
+            return AWSResponse(params["url"], 200, {}, None), parsed
+
+        lambda_client.meta.events.register_first("before-call.lambda.Invoke", respond)
 
     def expect_wait(self, polls_in_progress: int, *, completes: bool, target: str = DR) -> None:
         """Queue the wait loop's polls: `polls_in_progress` running, then (maybe) done."""

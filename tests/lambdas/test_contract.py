@@ -42,6 +42,13 @@ MINIMAL_ENV: dict[str, dict[str, str]] = {
         "READER_ENDPOINT": "reader.example.internal",
         "PEER_CLUSTER_ENDPOINT": "peer.example.internal",
     },
+    "peer_watch": {
+        "AWS_REGION": "us-west-2",
+        "PEER_REGION": "us-east-1",
+        "GLOBAL_CLUSTER_ID": "gdb",
+        "HEALTH_CHECKER_FUNCTION_NAME": "checker-usw2",
+        "COORDINATOR_FUNCTION_NAME": "coordinator-usw2",
+    },
     "connection_drainer": {
         "LOCAL_REGION": "us-west-2",
         "PEER_REGION": "us-east-1",
@@ -84,7 +91,7 @@ def contract_names() -> set[str]:
     return {str(name) for group in FUNCTION_ENV.values() for name in group}
 
 
-def test_the_contract_covers_the_five_functions():
+def test_the_contract_covers_the_six_functions():
     packages = {path.parent.name for path in LAMBDAS_DIR.glob("*/handler.py")}
     assert set(FUNCTION_ENV) == packages == set(MINIMAL_ENV)
 

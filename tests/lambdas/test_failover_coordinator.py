@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,14 +42,16 @@ from aws_fixtures import (  # noqa: F401 - fixture
     manual_event,
     moto_aws,
     page_event,
+    peer_answer,
     probe_alarm,
     rds_event,
     topology,
     writer_alarm,
 )
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from botocore.response import StreamingBody
 
+from drcommon import contract
 from failover_coordinator import actions, handler
 from failover_coordinator.events import InvalidEvent
 from failover_coordinator.settings import Settings
@@ -57,6 +60,11 @@ FAILOVER_DONE = {"PutItem", "FailoverGlobalCluster", "UpdateItem", "Invoke", "Pu
 # After a role change towards DR: probe the new writer's region, then drain the old writer's.
 PROBE_THEN_DRAIN = (health_checker(DR), drainer(PRIMARY))
 Event = dict[str, Any] | Callable[[float], dict[str, Any]]
+# DB cluster events in category `failover`, as DescribeEvents words them (RDS-EVENT-0073, -0072,
+# -0071; Aurora User Guide, "Amazon RDS event categories and event messages for Aurora").
+STARTED_CROSS_AZ = "Started cross AZ failover to DB instance: aurora-dr-dev-primary-2."
+STARTED_SAME_AZ = "Started same AZ failover to DB instance: aurora-dr-dev-primary-2."
+COMPLETED = "Completed failover to DB instance: aurora-dr-dev-primary-2."
 
 
 def fresh_page(now: float) -> dict[str, Any]:
@@ -119,6 +127,13 @@ class Scenario:
     lock: dict[str, Any] | None = None
     lock_age_seconds: float | None = None  # the lock item's `UpdatedAt`, this long ago
     lock_region: str = DR  # the table the lock item is in (and `expect_lock_state` is read from)
+    # the primary cluster's status and failover events `(message, seconds ago)`, as its region's
+    # RDS API shows them to a failover's in-region read
+    primary_status: str = "available"
+    primary_events: tuple[tuple[str, float], ...] = ()
+    # the DR health checker's answer to the coordinator's fresh probe (None: moto's echo, which
+    # is no usable answer: the probe counts as not run)
+    fresh_probe: dict[str, Any] | None = None
     # the role change, when the decision proceeds: None, "ok", "throttle_then_ok", or RDS
     # answering InvalidGlobalClusterStateFault, the topology then read again showing:
     # "error" nothing changed, "rejected_target_writer" the target writing,
@@ -728,6 +743,106 @@ SCENARIOS = [
         expect_lock_state="failed",
         expect_clear_lock=DR,
     ),
+    # -- an in-region failover of the primary is not a lost region -----------------------------
+    Scenario(
+        name="page_during_an_in_region_failover_of_the_primary_no_action",
+        event=fresh_page,
+        primary_writer="ALARM",
+        primary_status="failing-over",
+        expect_status="no_action",
+        expect_mutations=frozenset(),
+        expect_sns=0,
+        expect_detail=r"in-region failover running for 0 s \(seen by its status failing-over\)",
+    ),
+    Scenario(
+        name="alarm_during_an_open_in_region_failover_event_no_action",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        primary_events=((STARTED_CROSS_AZ, 25),),
+        expect_status="no_action",
+        expect_mutations=frozenset({"Publish"}),
+        expect_detail=r"in-region failover running for 25 s \(seen by its start event\)",
+    ),
+    Scenario(
+        name="in_region_failover_longer_than_aurora_restores_service_fails_over",
+        event=fresh_page,
+        primary_writer="ALARM",
+        primary_events=((STARTED_CROSS_AZ, 90),),
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="completed_in_region_failover_excuses_nothing",
+        event=fresh_page,
+        primary_writer="ALARM",
+        primary_events=((STARTED_SAME_AZ, 40), (COMPLETED, 15)),
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="forced_manual_failover_passes_an_in_region_failover",
+        event=manual_event("failover", force=True),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        primary_status="failing-over",
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+    ),
+    # -- the writer is probed once more, right before acting ---------------------------------
+    Scenario(
+        name="page_after_the_primary_recovered_is_refused_and_says_why",
+        event=fresh_page,
+        primary_writer="ALARM",  # the alarm still remembers the outage
+        fresh_probe=peer_answer(ok=True, writer=True),
+        expect_status="refused",
+        expect_mutations=frozenset(),
+        expect_sns=0,  # nobody needs to act on a writer that is back
+        expect_detail=r"the writer recovered: a fresh probe from us-west-2 found it answering .* "
+        r"after the page was raised \(trigger observed at .*\); not failing over",
+    ),
+    Scenario(
+        name="alarm_after_the_primary_recovered_is_refused_and_reported",
+        event=alarm_event(),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        fresh_probe=peer_answer(ok=True, writer=True),
+        expect_status="refused",
+        expect_mutations=frozenset({"Publish"}),
+        expect_detail="the writer recovered",
+    ),
+    Scenario(
+        name="forced_manual_failover_passes_a_recovered_writer",
+        event=manual_event("failover", force=True),
+        dr_probe="ALARM",
+        primary_writer="ALARM",
+        fresh_probe=peer_answer(ok=True, writer=True),
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+    ),
+    Scenario(
+        name="fresh_probe_that_fails_confirms_the_loss",
+        event=fresh_page,
+        primary_writer="ALARM",
+        fresh_probe=peer_answer(ok=False, error="timeout: timed out"),
+        role_change="ok",
+        expect_status="completed",
+        expect_mutations=frozenset(FAILOVER_DONE),
+        expect_invokes=PROBE_THEN_DRAIN,
+        expect_lock_state="completed",
+    ),
     # -- the probe goes to the *new* writer's region -----------------------------------------
     Scenario(
         name="switchover_back_to_primary_probes_the_primary_checker",
@@ -878,7 +993,10 @@ def _given(world: World, sc: Scenario) -> None:
     world.set_alarm(probe_alarm(DR), DR, sc.dr_probe)
     world.set_alarm(writer_alarm(PRIMARY), PRIMARY, sc.primary_writer)
     if sc.primary_api_unreachable:
-        world.factory.unreachable.add(("cloudwatch", PRIMARY))
+        world.make_unreachable("cloudwatch", PRIMARY)
+        world.make_unreachable("rds", PRIMARY)
+    if sc.fresh_probe is not None:
+        world.answer_peer_probe(sc.fresh_probe)
     if sc.lag_ms is not None:
         world.put_lag(sc.lag_ms)
     for series in sc.lag_series:
@@ -900,6 +1018,11 @@ def _given(world: World, sc: Scenario) -> None:
     if not sc.describes_target:
         return
     world.expect_cluster(target, sc.target_status, sc.target_instances)
+    # A failover away from the primary also reads the primary's in-region failover state.
+    action = sc.event.get("action", "failover") if isinstance(sc.event, dict) else "failover"
+    reads_in_region = action == "failover" and sc.writer_region == PRIMARY != target
+    if reads_in_region and not sc.primary_api_unreachable:
+        world.expect_in_region(PRIMARY, sc.primary_status, sc.primary_events)
     if sc.role_change is None:
         return
     world.expect_topology(topology(sc.writer_region))  # re-read under the lock
@@ -1078,12 +1201,14 @@ def test_second_concurrent_invocation_is_blocked_by_the_lock() -> None:
     world.put_lag(500)
     world.expect_topology(topology())
     world.expect_cluster(DR)
+    world.expect_in_region()
     world.expect_topology(topology())
     world.expect_role_change("failover")
     world.expect_topology(topology(PRIMARY, failing_over(DR)))  # first poll, then it sleeps
     # The second invocation still sees an idle topology (the race the lock exists for).
     world.expect_topology(topology())
     world.expect_cluster(DR)
+    world.expect_in_region()
     world.expect_topology(topology(DR))  # the first invocation's next poll: done
     second: list[Any] = []
 
@@ -1119,6 +1244,7 @@ def test_failure_mid_way_is_not_repeated_by_the_next_trigger() -> None:
     # WHEN the alarm fires again (the topology still shows the old writer)
     world.expect_topology(topology())
     world.expect_cluster(DR)
+    world.expect_in_region()
     again = world.run(alarm_event(), request_id="req-2")
 
     # THEN the failover is not attempted again: the failed lock blocks it and pages, saying how
@@ -1362,6 +1488,7 @@ def test_state_is_re_read_under_the_lock_before_acting() -> None:
     world.put_lag(500)
     world.expect_topology(topology())
     world.expect_cluster(DR)
+    world.expect_in_region()
     world.expect_topology(topology(PRIMARY, failing_over(DR)))  # the re-read under the lock
 
     # WHEN the coordinator runs
@@ -1384,6 +1511,7 @@ def test_no_lock_table_means_no_failover() -> None:
     world.put_lag(500)
     world.expect_topology(topology())
     world.expect_cluster(DR)
+    world.expect_in_region()
 
     # WHEN the coordinator runs
     result = world.run(alarm_event())
@@ -1444,6 +1572,7 @@ def _primary_outage(world: World, *, polls: int = 2) -> None:
     world.put_lag(500)
     world.expect_topology(topology())
     world.expect_cluster(DR)
+    world.expect_in_region()
     world.expect_topology(topology())
     world.expect_role_change("failover")
     world.expect_wait(polls, completes=True)
@@ -1469,22 +1598,27 @@ def test_completed_failover_probes_the_new_writer_once_before_draining() -> None
     # THEN the DR health checker ran exactly once, synchronously with an empty event, after the
     # role change was confirmed and before the old writer was drained
     assert result.status == "completed"
-    ops = world.factory.operations()
-    confirming_poll = max(i for i, op in enumerate(ops) if op == "DescribeGlobalClusters")
-    assert ops.index("Invoke") > confirming_poll
+    requests = world.factory.requests
+    confirming_poll = max(i for i, r in enumerate(requests) if r[2] == "DescribeGlobalClusters")
+    post_promotion = [
+        i for i, r in enumerate(requests) if r[2] == "Invoke" and r[3]["Payload"] == b"{}"
+    ]
+    assert post_promotion and min(post_promotion) > confirming_poll
     assert world.factory.invoked() == [health_checker(DR), drainer(PRIMARY)]
     (probe_call,) = [
         params
         for service, region, op, params in world.factory.requests
-        if op == "Invoke" and region == DR
+        if op == "Invoke" and region == DR and params["Payload"] == b"{}"
     ]
     assert probe_call == {
         "FunctionName": health_checker(DR),
         "InvocationType": "RequestResponse",
         "Payload": b"{}",
     }
-    # ... through a one-attempt client whose read timeout is the 25 s cap
-    (config,) = _lambda_configs(world, DR)
+    # ... through a one-attempt client whose read timeout is the 25 s cap (after the decision's
+    # fresh probe, which has its own)
+    fresh, config = _lambda_configs(world, DR)
+    assert fresh.read_timeout == world.settings.peer_probe_timeout_seconds
     assert config.read_timeout == 25.0
     assert config.retries["total_max_attempts"] == 1
     # ... and it is reported, timed and turned into a metric like the drain
@@ -1509,7 +1643,7 @@ def test_probe_budget_fits_the_remaining_lambda_time() -> None:
 
     # THEN the probe's client read timeout is what is left (20 s), not the 25 s cap
     assert result.status == "completed"
-    (config,) = _lambda_configs(world, DR)
+    _fresh, config = _lambda_configs(world, DR)
     assert config.read_timeout == pytest.approx(20.0)
     assert config.connect_timeout == 3.0
 
@@ -1532,8 +1666,23 @@ def test_no_time_left_skips_the_probe_and_still_completes() -> None:
     assert world.lock_item()["State"] == "completed"
 
 
+def _failed_fresh_probe(stubber: Any) -> None:
+    """The decision's fresh probe (the first invoke): the primary writer does not answer."""
+    body = json.dumps(peer_answer(ok=False, error="timed out")).encode()
+    stubber.add_response(
+        "invoke",
+        {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(body), len(body))},
+        {
+            "FunctionName": health_checker(DR),
+            "InvocationType": "RequestResponse",
+            "Payload": json.dumps(contract.PEER_PROBE_EVENT).encode(),
+        },
+    )
+
+
 def _function_error(world: World) -> None:
     stubber = world.factory.stubbed("lambda", DR)
+    _failed_fresh_probe(stubber)
     body = b'{"errorMessage": "no CA bundle", "errorType": "SettingsError"}'
     stubber.add_response(
         "invoke",
@@ -1547,7 +1696,9 @@ def _function_error(world: World) -> None:
 
 
 def _api_error(world: World) -> None:
-    world.factory.stubbed("lambda", DR).add_client_error(
+    stubber = world.factory.stubbed("lambda", DR)
+    _failed_fresh_probe(stubber)
+    stubber.add_client_error(
         "invoke",
         service_error_code="ResourceNotFoundException",
         service_message="Function not found",
@@ -1557,6 +1708,8 @@ def _api_error(world: World) -> None:
 
 def _read_timeout(world: World) -> None:
     def time_out(request: Any, **_: Any) -> None:
+        if request.body != b"{}":
+            return  # the decision's fresh probe: moto answers it
         world.clock.advance(25.0)
         raise ReadTimeoutError(endpoint_url=request.url)
 
@@ -1639,3 +1792,116 @@ def test_unexpected_probe_error_does_not_fail_a_completed_failover(
     assert result.probe is not None and not result.probe.ok
     assert "probe error" in result.probe.detail
     assert world.factory.invoked() == [drainer(PRIMARY)]
+
+
+# -- a black-holed primary region: the decision stays within its modeled budget ---------------
+
+
+def registered_timing(plan: Any) -> dict[str, str]:
+    """The DR coordinator's registered call budgets and probe timeout, from a stack's plan."""
+    from lambdas.drcommon.contract import CoordinatorEnv
+
+    (coordinator,) = [
+        f
+        for f in plan.of_type("aws:lambda/function:Function")
+        if f.region == DR and f.inputs["handler"].startswith("failover_coordinator.")
+    ]
+    variables = coordinator.inputs["environment"]["variables"]
+    names = (
+        CoordinatorEnv.PEER_PROBE_TIMEOUT_SECONDS,
+        CoordinatorEnv.REMOTE_CONNECT_TIMEOUT_SECONDS,
+        CoordinatorEnv.REMOTE_READ_TIMEOUT_SECONDS,
+        CoordinatorEnv.REMOTE_MAX_ATTEMPTS,
+    )
+    return {str(name): variables[name] for name in names}
+
+
+def _black_hole(world: World, service: str, region: str, join: Any, started: float) -> None:
+    """Every `service` call in `region` connects and then hears nothing until its timeouts, as
+    many attempts as the client may make (botocore's longest backoff between them)."""
+    from drcommon.contract import worst_case_call_seconds
+
+    hung = world.factory.new_client(service, region)
+
+    def hang(request: Any, **_: Any) -> None:
+        config = world.factory.last_config(service, region)
+        attempts = config.retries["total_max_attempts"]
+        join.wait(timeout=5)
+        seconds = worst_case_call_seconds(config.connect_timeout, config.read_timeout, attempts)
+        world.clock.advance_to(started + seconds)
+        raise ConnectTimeoutError(endpoint_url=request.url)
+
+    hung.meta.events.register_first(f"before-send.{service}", hang)
+    world.factory.overrides[(service, region)] = hung
+    if service == "rds":
+        world.rds.pop(region, None)  # no Stubber answers there any more
+
+
+def _failover_world(settings: Settings) -> World:
+    """A world whose DR coordinator, once it decides, fails over in one poll."""
+    world = World(settings=settings).build()
+    world.set_alarm(probe_alarm(DR), DR, "OK")
+    world.put_lag(500)
+    world.expect_topology(topology())
+    world.expect_cluster(DR)
+    world.expect_topology(topology())
+    world.expect_role_change("failover")
+    world.expect_wait(1, completes=True)
+    return world
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_black_holed_primary_api_still_decides_within_the_modeled_decision_budget(plans):
+    import threading
+
+    from drcommon.contract import worst_case_call_seconds
+    from drplan.budget import recovery_budget
+
+    # GIVEN the DR coordinator with prod's registered call budgets, a page from the DR watch,
+    # and a primary region whose APIs hang until each call's timeout; the fresh probe of the
+    # primary writer times out at its own registered timeout. The three start together (the
+    # barrier holds each until all three have started: read in turn, they never would).
+    settings = Settings.from_env({**ENV, **registered_timing(plans["prod"])})
+    world = _failover_world(settings)
+    join, started = threading.Barrier(3), world.clock.monotonic()
+    _black_hole(world, "cloudwatch", PRIMARY, join, started)
+    _black_hole(world, "rds", PRIMARY, join, started)
+    probe_timeout = settings.peer_probe_timeout_seconds
+
+    def fresh_probe_times_out(params: dict[str, Any], **_: Any) -> Any:
+        if json.loads(params["body"]) != contract.PEER_PROBE_EVENT:
+            return None
+        join.wait(timeout=5)
+        world.clock.advance_to(started + probe_timeout)
+        raise ReadTimeoutError(endpoint_url=params["url"])
+
+    world.factory("lambda", DR).meta.events.register_first(
+        "before-call.lambda.Invoke", fresh_probe_times_out
+    )
+
+    # WHEN the page arrives
+    result = world.run(fresh_page(world.clock.time()))
+
+    # THEN the failover is decided (an unanswering region is evidence, not a reason to stop)
+    assert result.status == "completed", result.detail
+    assert not join.broken
+    # ... every client into the primary region had the registered remote budget
+    for service in ("cloudwatch", "rds"):
+        config = world.factory.last_config(service, PRIMARY)
+        assert (config.connect_timeout, config.read_timeout) == (
+            settings.remote.connect_timeout_seconds,
+            settings.remote.read_timeout_seconds,
+        )
+        assert config.retries["total_max_attempts"] == settings.remote.max_attempts
+    # ... after the slowest of the three reads, not their sum
+    decided = result.durations_ms["decision_ms"] / 1000
+    remote = worst_case_call_seconds(
+        settings.remote.connect_timeout_seconds,
+        settings.remote.read_timeout_seconds,
+        settings.remote.max_attempts,
+    )
+    assert decided == pytest.approx(max(remote, probe_timeout))
+    # ... within what the plan models for prod's decision (the page's delivery aside)
+    decision = recovery_budget(plans["prod"]).unplanned.phases[1]
+    modeled = sum(p.seconds for p in decision.parts if "pages the coordinator" not in p.label)
+    assert decided <= modeled

@@ -21,7 +21,7 @@ from drcommon import contract, db
 from drcommon.aws import BotoClientFactory
 from drcommon.db import Endpoint
 from health_checker import evaluation, handler
-from health_checker.checker import run_health_check
+from health_checker.checker import CredentialCache, probe_peer, run_health_check
 from health_checker.probes import ProbeResult, probe, read_heartbeat_lag_ms, write_heartbeat
 from health_checker.settings import Settings, SettingsError
 
@@ -483,6 +483,105 @@ def test_an_unreadable_secret_still_publishes_availability(cloud, postgres_serve
         ("ReaderAvailable", PRIMARY_REGION): 0,
         ("PeerWriterAvailable", DR_REGION): 1,  # we hold the writer role: no peer writer to lose
     }
+
+
+# --- the peer probe (for the peer watch and the coordinator) --------------------------------------
+
+
+class CountingSecrets:
+    """Secrets Manager that counts its reads (wrapping moto's client)."""
+
+    def __init__(self, sm) -> None:
+        self.sm, self.reads = sm, 0
+
+    def get_secret_value(self, **kwargs):
+        """Count, then read."""
+        self.reads += 1
+        return self.sm.get_secret_value(**kwargs)
+
+
+def peer(settings, cloud, server, cache, **kwargs):
+    return probe_peer(
+        settings,
+        secretsmanager=kwargs.pop("secretsmanager", cloud.sm),
+        connect=kwargs.pop("connect", None) or connector(server),
+        credentials=cache,
+        **kwargs,
+    )
+
+
+def test_a_peer_probe_answers_the_caller_and_publishes_nothing(cloud, postgres_server):
+    """GIVEN a peer writer that answers WHEN probed THEN the answer has exactly the contract's keys,
+    says writer, and no metric is published (the minute run publishes; the probe only answers)."""
+    answer = peer(make_settings(postgres_server), cloud, postgres_server, CredentialCache(300))
+    assert set(answer) == contract.PEER_PROBE_RESULT_KEYS
+    assert (answer["ok"], answer["isWriter"], answer["error"]) == (True, True, None)
+    assert cloud.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
+
+
+def test_a_silent_peer_fails_within_the_probe_timeout(cloud, postgres_server, silent_port):
+    """GIVEN a peer endpoint that accepts TCP and never answers WHEN probed with a 0.3 s timeout
+    THEN the answer is a failure, within the timeout (the caller's read timeout adds Lambda's part
+    only)."""
+    settings = make_settings(
+        postgres_server,
+        peer_cluster_endpoint=Endpoint("127.0.0.1", silent_port),
+        probe_timeout_seconds=0.3,
+    )
+    started = time.monotonic()
+    answer = peer(
+        settings,
+        cloud,
+        postgres_server,
+        CredentialCache(300),
+        connect=connector(postgres_server, 0.3),
+    )
+    assert answer["ok"] is False and answer["error"]
+    assert time.monotonic() - started < 2.0
+
+
+def test_peer_probes_read_the_secret_once_per_cache_period(cloud, postgres_server):
+    """GIVEN three probes within the cache period WHEN run THEN one secret read (Secrets Manager
+    bills per call: a read per probe every few seconds would cost more than the probes)."""
+    secrets, cache, now = CountingSecrets(cloud.sm), CredentialCache(300), [0.0]
+    settings = make_settings(postgres_server)
+    for moment in (0.0, 5.0, 10.0):
+        now[0] = moment
+        answer = peer(
+            settings, cloud, postgres_server, cache, secretsmanager=secrets, clock=lambda: now[0]
+        )
+        assert answer["ok"] is True
+    assert secrets.reads == 1
+    now[0] = 301.0
+    peer(settings, cloud, postgres_server, cache, secretsmanager=secrets, clock=lambda: now[0])
+    assert secrets.reads == 2  # older than the cache period: read again
+
+
+def test_a_rejected_password_empties_the_cache(cloud, postgres_server):
+    """GIVEN cached credentials the database no longer accepts (a rotation moved on) WHEN probed
+    THEN the probe fails over to AWSPENDING or fails, and the next probe reads the secret again."""
+    role, password = postgres_server.create_role()
+    database = postgres_server.create_database()
+    good = postgres_server.secret_dict(role, password, database=database)
+    cloud.sm.put_secret_value(
+        SecretId=SECRET_ID, SecretString=json.dumps({**good, "password": "stale-Password-1"})
+    )
+    secrets, cache = CountingSecrets(cloud.sm), CredentialCache(300)
+    settings = make_settings(postgres_server)
+    first = peer(settings, cloud, postgres_server, cache, secretsmanager=secrets)
+    assert first["ok"] is False
+    cloud.sm.put_secret_value(SecretId=SECRET_ID, SecretString=json.dumps(good))
+    second = peer(settings, cloud, postgres_server, cache, secretsmanager=secrets)
+    assert second["ok"] is True, second["error"]
+
+
+def test_the_handler_answers_a_peer_probe_request(handler_env, lambda_context):
+    """GIVEN the wired environment, whose peer endpoint does not resolve WHEN asked for a peer
+    probe THEN the answer is a failure of the peer, and nothing is published."""
+    answer = handler.lambda_handler(contract.PEER_PROBE_EVENT, lambda_context)
+    assert set(answer) == contract.PEER_PROBE_RESULT_KEYS
+    assert answer["ok"] is False and NOT_ROUTABLE in answer["endpoint"]
+    assert handler_env.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
 
 
 # --- settings -----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
+from decisions.peer_watch import ticker_definition
 from drplan import budget
 from drplan.budget import Part, Phase, RecoveryPath, recovery_budget
 from drplan.harness import PlanRun, Registration
@@ -24,21 +25,30 @@ RULE = "aws:cloudwatch/eventRule:EventRule"
 TARGET = "aws:cloudwatch/eventTarget:EventTarget"
 CHECKER_NAME = "syn-health-checker-usw2"
 COORDINATOR_NAME = "syn-coordinator-usw2"
+WATCH_NAME = "syn-peer-watch-usw2"
 CHECKER_ARN = f"arn:aws:lambda:{DR}:123456789012:function:{CHECKER_NAME}"
 COORDINATOR_ARN = f"arn:aws:lambda:{DR}:123456789012:function:{COORDINATOR_NAME}"
+WATCH_ARN = f"arn:aws:lambda:{DR}:123456789012:function:{WATCH_NAME}"
+TICKER_ARN = f"arn:aws:states:{DR}:123456789012:stateMachine:syn-ticker"
 # AWS's part, in round numbers that cannot add up to one another by accident.
 ASSUMED = {
     "eventbridge_delivery_seconds": 2,
-    "coordinator_gate_seconds": 3,
+    "lambda_async_invoke_seconds": 1,
+    "healthy_region_api_call_seconds": 0.5,
     "failover_global_cluster_seconds": 50,
     "switchover_global_cluster_seconds": 40,
+    "global_endpoint_update_seconds": 4,
+    "global_endpoint_client_cache_seconds": 3,
     "route53_health_check_update_seconds": 30,
     "completion_poll_seconds": 7,
-    "lambda_async_invoke_seconds": 1,
 }
 ASSUMPTIONS = {
     key: {"value": value, "source": f"source of {key}"} for key, value in ASSUMED.items()
 }
+# One black-holed call with connect 1 s, read 2 s (watch) or 3 s (coordinator), 2 attempts:
+# 2 x (1 + read) + botocore's one backoff of at most 50 ms.
+WATCH_REMOTE = 2 * (1 + 2) + 0.05
+COORDINATOR_REMOTE = 2 * (1 + 3) + 0.05
 
 
 def registration(
@@ -84,10 +94,39 @@ def alarm(
     )
 
 
+def watch_env(**changes: str) -> dict[str, str]:
+    env = {
+        "HEALTH_CHECKER_FUNCTION_NAME": CHECKER_NAME,
+        "COORDINATOR_FUNCTION_NAME": COORDINATOR_NAME,
+        "PROBE_CADENCE_SECONDS": "10",
+        "CONFIRMATION_WINDOW_SECONDS": "30",
+        "EXECUTION_SECONDS": "120",
+        "PEER_PROBE_TIMEOUT_SECONDS": "6",
+        "IN_REGION_FAILOVER_EXCUSE_SECONDS": "60",
+        "REMOTE_CONNECT_TIMEOUT_SECONDS": "1",
+        "REMOTE_READ_TIMEOUT_SECONDS": "2",
+        "REMOTE_MAX_ATTEMPTS": "2",
+    }
+    return {**env, **changes}
+
+
+def coordinator_env(**changes: str) -> dict[str, str]:
+    env = {
+        "POLL_INTERVAL_SECONDS": "5",
+        "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": CHECKER_NAME,
+        "PEER_PROBE_TIMEOUT_SECONDS": "7",
+        "REMOTE_CONNECT_TIMEOUT_SECONDS": "1",
+        "REMOTE_READ_TIMEOUT_SECONDS": "3",
+        "REMOTE_MAX_ATTEMPTS": "2",
+    }
+    return {**env, **changes}
+
+
 @dataclass(frozen=True)
 class Synthetic:
-    """The knobs of a minimal stack: the DR health checker and coordinator, their schedule, the
-    three health alarms the model reads, the writer records, and how the coordinator is woken."""
+    """The knobs of a minimal stack: the DR health checker, coordinator and peer watch, the
+    ticker and the schedule that starts it, the three health alarms the model reads, the writer
+    records, and how the coordinator is woken."""
 
     probe_minutes: int = 2
     # (period, evaluation periods, datapoints to alarm or None)
@@ -98,28 +137,25 @@ class Synthetic:
     checker_env: dict = field(
         default_factory=lambda: {"PROBE_TIMEOUT_SECONDS": "4", "RUN_BUDGET_SECONDS": "25"}
     )
-    coordinator_env: dict = field(default_factory=lambda: {"POLL_INTERVAL_SECONDS": "5"})
-    pages: bool = True  # the checker names the coordinator ...
-    may_page: bool = True  # ... and its role may invoke it
+    coordinator_env: dict = field(default_factory=coordinator_env)
+    watch_env: dict = field(default_factory=watch_env)
+    ticker: bool = True  # the schedule starts the ticker that invokes the watch
+    watch_may_page: bool = True  # the watch's role may invoke the coordinator
     alarm_rule: bool = True  # an EventBridge rule sends the probe alarm to the coordinator
-    probes_after_promotion: bool = True
 
     def run(self) -> PlanRun:
         """The synthetic stack as a `PlanRun`."""
-        checker_env = dict(self.checker_env)
-        coordinator_env = dict(self.coordinator_env)
-        if self.pages:
-            checker_env["COORDINATOR_FUNCTION_NAME"] = COORDINATOR_NAME
-        if self.probes_after_promotion:
-            coordinator_env["LOCAL_HEALTH_CHECKER_FUNCTION_NAME"] = CHECKER_NAME
         resources = [
-            self._function("health_checker", CHECKER_NAME, CHECKER_ARN, checker_env),
+            self._function("health_checker", CHECKER_NAME, CHECKER_ARN, self.checker_env),
             self._function(
-                "failover_coordinator", COORDINATOR_NAME, COORDINATOR_ARN, coordinator_env
+                "failover_coordinator", COORDINATOR_NAME, COORDINATOR_ARN, self.coordinator_env
             ),
-            *self._may_invoke("checker", [COORDINATOR_ARN] if self.may_page else []),
+            self._function("peer_watch", WATCH_NAME, WATCH_ARN, self.watch_env),
             *self._may_invoke("coordinator", [CHECKER_ARN]),
-            *self._event_rule("schedule", CHECKER_ARN, scheduleExpression=self.schedule),
+            *self._may_invoke(
+                "watch", [CHECKER_ARN, *([COORDINATOR_ARN] if self.watch_may_page else [])]
+            ),
+            *self._schedule(),
             *self._alarms(),
             *self._records(),
         ]
@@ -127,10 +163,30 @@ class Synthetic:
             peer_alarm_arn = f"arn:aws:cloudwatch:{DR}:123456789012:alarm:syn-peer-writer"
             pattern = {"source": ["aws.cloudwatch"], "resources": [peer_alarm_arn]}
             resources += self._event_rule(
-                "peer-lost", COORDINATOR_ARN, eventPattern=json.dumps(pattern)
+                "peer-lost", [COORDINATOR_ARN], eventPattern=json.dumps(pattern)
             )
         outputs = {"primaryRegion": PRIMARY, "drRegion": DR}
         return PlanRun("syn", resources, outputs, secret_outputs=[], invokes=[])
+
+    def _schedule(self) -> list[Registration]:
+        """The health check's schedule rule; it starts the ticker too, when there is one."""
+        targets = [CHECKER_ARN]
+        if not self.ticker:
+            return self._event_rule("schedule", targets, scheduleExpression=self.schedule)
+        definition = ticker_definition(
+            partition="aws", watch_arn=WATCH_ARN, tick_timeout_seconds=30
+        )
+        machine = registration(
+            "aws:sfn/stateMachine:StateMachine",
+            "ticker",
+            DR,
+            {"type": "EXPRESS", "definition": json.dumps(definition)},
+            arn=TICKER_ARN,
+        )
+        rule = self._event_rule(
+            "schedule", [*targets, TICKER_ARN], scheduleExpression=self.schedule
+        )
+        return [machine, *rule]
 
     @property
     def schedule(self) -> str:
@@ -155,12 +211,13 @@ class Synthetic:
         return [*writers, reader]
 
     @staticmethod
-    def _event_rule(name: str, target_arn: str, **rule: str) -> list[Registration]:
-        """An EventBridge rule (schedule or pattern) in the DR region and its one target."""
-        return [
-            registration(RULE, name, DR, {"name": f"syn-{name}", **rule}),
-            registration(TARGET, f"{name}-target", DR, {"rule": f"syn-{name}", "arn": target_arn}),
+    def _event_rule(name: str, target_arns: list[str], **rule: str) -> list[Registration]:
+        """An EventBridge rule (schedule or pattern) in the DR region and its targets."""
+        targets = [
+            registration(TARGET, f"{name}-target-{i}", DR, {"rule": f"syn-{name}", "arn": arn})
+            for i, arn in enumerate(target_arns)
         ]
+        return [registration(RULE, name, DR, {"name": f"syn-{name}", **rule}), *targets]
 
     @staticmethod
     def _function(key: str, name: str, arn: str, env: dict) -> Registration:
@@ -174,7 +231,7 @@ class Synthetic:
 
     @staticmethod
     def _may_invoke(who: str, targets: list[str]) -> list[Registration]:
-        key = "health_checker" if who == "checker" else "failover_coordinator"
+        key = {"coordinator": "failover_coordinator", "watch": "peer_watch"}[who]
         role = registration(
             "aws:iam/role:Role",
             f"{who}-role",
@@ -196,11 +253,13 @@ def model(synthetic: Synthetic = Synthetic()) -> budget.RecoveryBudget:
     return recovery_budget(synthetic.run(), ASSUMPTIONS)
 
 
-def seconds_by_phase(path: RecoveryPath) -> dict[str, float]:
-    return {phase.name: phase.seconds for phase in path.phases}
+def seconds_by_phase(path: RecoveryPath | None) -> dict[str, float]:
+    assert path is not None
+    return {phase.name: pytest.approx(phase.seconds) for phase in path.phases}
 
 
-def parts(path: RecoveryPath, phase: str) -> list[tuple[str, float, str]]:
+def parts(path: RecoveryPath | None, phase: str) -> list[tuple[str, float, str]]:
+    assert path is not None
     (found,) = [p for p in path.phases if p.name == phase]
     return [(p.label, p.seconds, p.origin) for p in found.parts]
 
@@ -255,165 +314,257 @@ def test_a_phase_is_the_sum_of_its_parts_and_a_path_the_sum_of_its_phases():
     assert path.seconds == 13.5
 
 
-# -- registered numbers and their fallbacks -------------------------------------------------------
+# -- detection: the peer watch --------------------------------------------------------------------
 
 
-def test_a_registered_number_is_read_from_the_functions_environment():
-    run = Synthetic(checker_env={"PROBE_TIMEOUT_SECONDS": "4.5"}).run()
-    reader = budget._Reader(run)
-    checker = reader.function("health_checker", DR)
-    part = budget._registered_number(reader, checker, "PROBE_TIMEOUT_SECONDS", "times out")
-    assert part == Part("times out", 4.5, f"registered: PROBE_TIMEOUT_SECONDS of {CHECKER_NAME}")
-    # an unset variable, or no function at all, is no number (the caller falls back)
-    assert budget._registered_number(reader, checker, "RUN_BUDGET_SECONDS", "x") is None
-    assert budget._registered_number(reader, None, "PROBE_TIMEOUT_SECONDS", "x") is None
-
-
-def test_without_registered_numbers_the_model_falls_back_to_defaults_and_assumptions():
-    # GIVEN a checker without probe timeout or run budget, a coordinator without poll interval
-    unplanned = model(Synthetic(checker_env={}, coordinator_env={})).unplanned
-    # THEN the probe timeout and the immediate probe count 0, the poll the assumed 7 s
-    assert parts(unplanned, "detection")[1] == (
-        "the failed probe times out",
-        0,
-        "registered: default",
-    )
-    assert parts(unplanned, "AWS action")[1] == (
-        "coordinator sees completion (one poll)",
-        7,
-        "assumption: source of completion_poll_seconds",
-    )
-    assert parts(unplanned, "DNS")[0] == (
-        "coordinator runs the DR health probe at once",
-        0,
-        "registered: default",
-    )
-    # 120 + 0 | 1 + 3 | 50 + 7 | 0 + 180 + 30 + 10
-    assert seconds_by_phase(unplanned) == {
-        "detection": 120,
-        "decision": 4,
-        "AWS action": 57,
-        "DNS": 220,
-    }
-    assert unplanned.seconds == 401
-
-
-# -- the unplanned failover -----------------------------------------------------------------------
-
-
-def test_paged_detection_is_one_probe_interval_plus_the_probe_timeout():
+def test_watch_detection_is_one_cadence_the_window_and_the_slower_confirming_read():
     unplanned = model().unplanned
     assert unplanned.automatic is True
-    assert [p.name for p in unplanned.phases] == ["detection", "decision", "AWS action", "DNS"]
     assert parts(unplanned, "detection") == [
         (
-            "next health probe runs (worst case: a full interval)",
-            120,
-            f"registered: health checker schedule in {DR}",
+            "next peer probe starts (worst case: one cadence)",
+            10,
+            f"registered: PROBE_CADENCE_SECONDS of {WATCH_NAME}",
         ),
-        ("the failed probe times out", 4, f"registered: PROBE_TIMEOUT_SECONDS of {CHECKER_NAME}"),
+        (
+            "failed probes span the confirmation window",
+            30,
+            f"registered: CONFIRMATION_WINDOW_SECONDS of {WATCH_NAME}",
+        ),
+        (
+            "the confirming tick reads at once; the slowest: its in-region read of the primary "
+            "at its worst (2 x (1 + 2 s))",
+            pytest.approx(WATCH_REMOTE),
+            f"registered: REMOTE_* of {WATCH_NAME}: attempts x (connect + read) + botocore's "
+            "backoff",
+        ),
     ]
-    assert [label for label, _, _ in parts(unplanned, "decision")] == [
-        "health checker pages the coordinator",
-        "coordinator checks its gates",
-    ]
-    # 120 + 4 | 1 + 3 | 50 + 5 | 25 + (4 - 2 + 1) x 60 + 30 + max(5, 10)
-    assert seconds_by_phase(unplanned) == {
-        "detection": 124,
-        "decision": 4,
-        "AWS action": 55,
-        "DNS": 245,
-    }
-    assert unplanned.seconds == 428
-    assert unplanned.notes == [
-        "detection: the DR health checker pages the coordinator on its first failed probe; "
-        "without it the probe alarm path takes 240 s"
-    ]
+    assert parts(unplanned, "decision")[0][0] == ("peer watch pages the coordinator")
 
 
-def test_without_the_page_detection_waits_for_the_probe_alarm():
-    unplanned = model(Synthetic(pages=False)).unplanned
-    # 120 + 2 x 60 | 2 + 3 | 50 + 5 | 25 + 180 + 30 + 10
-    assert seconds_by_phase(unplanned) == {
-        "detection": 240,
-        "decision": 5,
-        "AWS action": 55,
-        "DNS": 245,
-    }
+def test_the_confirming_tick_counts_its_probe_when_that_is_the_slower_read():
+    slow_probe = Synthetic(watch_env=watch_env(PEER_PROBE_TIMEOUT_SECONDS="9"))
+    (_, _, confirming) = parts(model(slow_probe).unplanned, "detection")
+    assert confirming[1:] == (9, f"registered: PEER_PROBE_TIMEOUT_SECONDS of {WATCH_NAME}")
+
+
+@pytest.mark.parametrize(
+    ("synthetic", "why"),
+    [
+        (Synthetic(ticker=False), "nothing ticks the watch"),
+        (Synthetic(watch_may_page=False), "the watch may not invoke the coordinator"),
+        (
+            Synthetic(watch_env=watch_env(COORDINATOR_FUNCTION_NAME="someone-else")),
+            "the watch names another coordinator",
+        ),
+    ],
+)
+def test_without_a_working_watch_detection_waits_for_the_probe_alarm(synthetic, why):
+    unplanned = model(synthetic).unplanned
+    # 120 + 2 x 60 | 2 + 0.5 + 8.05 + 1
     assert parts(unplanned, "detection")[1][:2] == (
         "PeerWriterAvailable alarm fires (2 x 60 s)",
         120,
-    )
-    assert [label for label, _, _ in parts(unplanned, "decision")] == [
-        "alarm event reaches the coordinator",
-        "coordinator checks its gates",
-    ]
-    assert unplanned.seconds == 545
-    assert unplanned.automatic is True  # the alarm rule still wakes the coordinator
-    assert unplanned.notes == []
-
-
-def test_a_named_coordinator_the_checker_may_not_invoke_is_no_page():
-    unplanned = model(Synthetic(may_page=False)).unplanned
+    ), why
     assert seconds_by_phase(unplanned)["detection"] == 240
-    assert unplanned.seconds == 545
+    assert parts(unplanned, "decision")[0][0] == "alarm event reaches the coordinator"
+    assert unplanned.automatic is True  # the alarm rule still wakes the coordinator
 
 
-def test_the_page_alone_makes_recovery_automatic():
-    unplanned = model(Synthetic(alarm_rule=False)).unplanned
-    assert unplanned.automatic is True
-    assert unplanned.seconds == 428
-
-
-def test_with_neither_page_nor_alarm_rule_recovery_is_manual():
-    unplanned = model(Synthetic(pages=False, alarm_rule=False)).unplanned
+def test_with_neither_watch_nor_alarm_rule_recovery_is_manual():
+    unplanned = model(Synthetic(ticker=False, alarm_rule=False)).unplanned
     assert unplanned.automatic is False
     assert unplanned.notes == [
-        "no rule routes the DR probe alarm to the DR coordinator: recovery waits for an operator"
+        "no rule routes the DR probe alarm to the DR coordinator and no peer watch pages it: "
+        "recovery waits for an operator"
     ]
-    assert unplanned.seconds == 545
 
 
-def test_without_the_probe_after_promotion_dns_waits_for_the_next_scheduled_probe():
-    unplanned = model(Synthetic(probes_after_promotion=False)).unplanned
-    assert parts(unplanned, "DNS")[0] == (
-        "DR health probe sees the new writer",
-        120,
-        f"registered: health checker schedule in {DR}",
+# -- the decision: concurrent gates, bounded calls ------------------------------------------------
+
+
+def test_the_decision_is_the_topology_the_slowest_concurrent_read_and_the_lock():
+    decision = parts(model().unplanned, "decision")
+    assert [label for label, _, _ in decision] == [
+        "peer watch pages the coordinator",
+        "coordinator reads the topology in its own region",
+        "coordinator reads its gates at once; the slowest: a call into the primary region at its "
+        "worst (2 x (1 + 3 s))",
+        "takes the lock and re-reads the topology",
+    ]
+    # 1 | 0.5 | max(2 x (1 + 3) + 0.05, 3 x 0.5 lag reads, 7 fresh probe) | 2 x 0.5
+    assert [seconds for _, seconds, _ in decision] == [1, 0.5, pytest.approx(COORDINATOR_REMOTE), 1]
+
+
+def test_a_slow_fresh_probe_is_the_slowest_read_of_a_failover_only():
+    slow = Synthetic(coordinator_env=coordinator_env(PEER_PROBE_TIMEOUT_SECONDS="12"))
+    failover = parts(model(slow).unplanned, "decision")[2]
+    switchover = parts(model(slow).planned, "decision")[1]
+    assert failover[1:] == (12, f"registered: PEER_PROBE_TIMEOUT_SECONDS of {COORDINATOR_NAME}")
+    assert switchover[1] == pytest.approx(COORDINATOR_REMOTE)  # a switchover asks for no probe
+
+
+# -- the two client paths -------------------------------------------------------------------------
+
+
+def test_global_endpoint_clients_wait_for_aurora_and_their_cache_not_for_our_dns():
+    unplanned = model().unplanned
+    # 10 + 30 + 6.05 | 1 + 0.5 + 8.05 + 1 | 50 | 4 + 3
+    assert seconds_by_phase(unplanned) == {
+        "detection": 46.05,
+        "decision": 10.55,
+        "AWS action": 50,
+        "DNS": 7,
+    }
+    assert unplanned.seconds == pytest.approx(113.6)
+    assert [label for label, _, _ in parts(unplanned, "AWS action")] == [
+        "FailoverGlobalCluster (AllowDataLoss)"
+    ]
+
+
+def test_route53_clients_wait_for_the_poll_the_alarm_route53_and_the_ttl():
+    route53 = model().unplanned.route53
+    # same detection and decision | 50 + 5 | 25 + (4 - 2 + 1) x 60 + 30 + max(5, 10)
+    assert seconds_by_phase(route53) == {
+        "detection": 46.05,
+        "decision": 10.55,
+        "AWS action": 55,
+        "DNS": 245,
+    }
+    assert parts(route53, "AWS action")[1] == (
+        "coordinator sees completion (one poll)",
+        5,
+        f"registered: POLL_INTERVAL_SECONDS of {COORDINATOR_NAME}",
     )
-    # 120 + 180 + 30 + 10
-    assert seconds_by_phase(unplanned)["DNS"] == 340
-    assert unplanned.seconds == 523
-
-
-def test_the_longest_writer_ttl_counts():
-    unplanned = model(Synthetic(writer_ttls=(20, 5))).unplanned
-    assert parts(unplanned, "DNS")[-1] == (
+    assert parts(route53, "DNS")[-1] == (
         "clients' cached answer expires (TTL)",
-        20,
+        10,
         "registered: writer record TTL",
     )
 
 
-# -- the planned switchover -----------------------------------------------------------------------
+def test_without_the_probe_after_promotion_dns_waits_for_the_next_scheduled_probe():
+    synthetic = Synthetic(coordinator_env=coordinator_env(LOCAL_HEALTH_CHECKER_FUNCTION_NAME="x"))
+    route53 = model(synthetic).unplanned.route53
+    assert parts(route53, "DNS")[0] == (
+        "DR health probe sees the new writer",
+        120,
+        f"registered: health checker schedule in {DR}",
+    )
 
 
-def test_switchover_dns_waits_for_the_slower_of_demotion_and_promotion():
+def test_without_registered_numbers_the_model_falls_back_to_defaults_and_assumptions():
+    bare = Synthetic(
+        checker_env={}, coordinator_env={"LOCAL_HEALTH_CHECKER_FUNCTION_NAME": CHECKER_NAME}
+    )
+    unplanned = model(bare).unplanned
+    # the contract's remote budget (1 s, 2 s, 2 attempts), the assumed poll, no run budget
+    assert parts(unplanned, "decision")[2][1:] == (
+        pytest.approx(WATCH_REMOTE),
+        "contract default: REMOTE_CALL_BUDGET (not registered)",
+    )
+    assert parts(unplanned.route53, "AWS action")[1][1:] == (
+        7,
+        "assumption: source of completion_poll_seconds",
+    )
+    assert parts(unplanned.route53, "DNS")[0][1:] == (0, "registered: default")
+
+
+def test_switchover_is_the_gates_the_switchover_and_the_endpoint_for_global_clients():
     planned = model().planned
     assert planned.automatic is True
-    # 0 | 3 | 40 + 5 | 120 + max(fires 2 x 60, clears 3 x 60) + 30 + 10
+    # 0 | 0.5 + 8.05 + 1 | 40 | 4 + 3
     assert seconds_by_phase(planned) == {
         "detection": 0,
-        "decision": 3,
+        "decision": 9.55,
+        "AWS action": 40,
+        "DNS": 7,
+    }
+    # Route 53: 40 + 5 | 120 + max(fires 2 x 60, clears 3 x 60) + 30 + 10
+    assert seconds_by_phase(planned.route53) == {
+        "detection": 0,
+        "decision": 9.55,
         "AWS action": 45,
         "DNS": 340,
     }
-    assert planned.seconds == 388
-    assert parts(planned, "DNS")[1][:2] == ("WriterAvailable alarm clears (3 x 60 s)", 180)
-    # a slower demotion (fires after 5 x 60 s) is the one that counts
-    slow_demotion = model(Synthetic(primary_writer_alarm=(60, 5, None))).planned
+    slow_demotion = model(Synthetic(primary_writer_alarm=(60, 5, None))).planned.route53
     assert parts(slow_demotion, "DNS")[1][:2] == ("WriterAvailable alarm fires (5 x 60 s)", 300)
-    assert slow_demotion.seconds == 508
+
+
+# -- one knob, one step ---------------------------------------------------------------------------
+
+
+def changed_parts(before: RecoveryPath, after: RecoveryPath) -> dict[str, float]:
+    """`{label: seconds after - before}` of the parts that moved (matched by phase and place)."""
+    moved = {}
+    for old, new in zip(before.phases, after.phases, strict=True):
+        for a, b in zip(old.parts, new.parts, strict=True):
+            if b.seconds != pytest.approx(a.seconds):
+                moved[b.label] = b.seconds - a.seconds
+    return moved
+
+
+@pytest.mark.parametrize(
+    ("knob", "changed", "path", "label", "step"),
+    [
+        (
+            "probe cadence",
+            Synthetic(watch_env=watch_env(PROBE_CADENCE_SECONDS="15")),
+            "unplanned",
+            "next peer probe starts (worst case: one cadence)",
+            5,
+        ),
+        (
+            "confirmation window",
+            Synthetic(watch_env=watch_env(CONFIRMATION_WINDOW_SECONDS="40")),
+            "unplanned",
+            "failed probes span the confirmation window",
+            10,
+        ),
+        (
+            "the coordinator's remote read timeout",
+            Synthetic(coordinator_env=coordinator_env(REMOTE_READ_TIMEOUT_SECONDS="4")),
+            "unplanned",
+            "coordinator reads its gates at once; the slowest: a call into the primary region at "
+            "its worst (2 x (1 + 4 s))",
+            2,
+        ),
+        (
+            "the watch's remote read timeout",
+            Synthetic(watch_env=watch_env(REMOTE_READ_TIMEOUT_SECONDS="3")),
+            "unplanned",
+            "the confirming tick reads at once; the slowest: its in-region read of the primary at "
+            "its worst (2 x (1 + 3 s))",
+            2,
+        ),
+        (
+            "poll interval",
+            Synthetic(coordinator_env=coordinator_env(POLL_INTERVAL_SECONDS="8")),
+            "unplanned.route53",
+            "coordinator sees completion (one poll)",
+            3,
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_one_knob_moves_the_budget_by_exactly_one_step(knob, changed, path, label, step):
+    def pick(budget_: budget.RecoveryBudget, dotted: str) -> RecoveryPath:
+        found = budget_
+        for name in dotted.split("."):
+            found = getattr(found, name)
+        return found
+
+    before, after = model(), model(changed)
+    assert changed_parts(pick(before, path), pick(after, path)) == {label: pytest.approx(step)}, (
+        knob
+    )
+    assert pick(after, path).seconds - pick(before, path).seconds == pytest.approx(step)
+
+
+def test_the_poll_interval_does_not_delay_global_endpoint_clients():
+    slower_poll = Synthetic(coordinator_env=coordinator_env(POLL_INTERVAL_SECONDS="30"))
+    assert model(slower_poll).unplanned.seconds == pytest.approx(model().unplanned.seconds)
+    assert model(slower_poll).planned.seconds == pytest.approx(model().planned.seconds)
 
 
 # -- what the model refuses -----------------------------------------------------------------------

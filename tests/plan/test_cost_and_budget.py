@@ -55,15 +55,35 @@ def test_secret_replicas_count_as_secrets(plans):
     assert report.by_item("us-west-2")["Secrets Manager secrets"] == pytest.approx(0.40)
 
 
-def test_lambda_cost_follows_the_registered_schedules(plans):
+def test_lambda_cost_follows_the_registered_schedules_and_ticks(plans):
     report = estimate_cost(plans["dev"], "test")
-    health_requests = [
+    requests = sorted(
+        line.quantity
+        for line in report.lines
+        if line.item == "Lambda requests" and line.region == "us-west-2" and line.quantity > 0.001
+    )
+    # the health checker's minute runs: 43,800 a month; the DR peer watch ticks every 20 s
+    # (test sizing): 131,400 a month, and each tick asks the checker for one peer probe
+    assert requests == pytest.approx([43_800 / 1e6, 131_400 / 1e6, 131_400 / 1e6])
+
+
+def test_the_ticker_is_priced_per_execution_and_per_gb_second_of_its_minute(plans):
+    prices = load_prices()["regions"]["us-west-2"]
+    report = estimate_cost(plans["prod"], "prod")
+    ticker = [
         line
         for line in report.lines
-        if line.item == "Lambda requests" and line.region == "us-west-2" and line.quantity > 0.04
+        if line.region == "us-west-2" and line.item == "Step Functions Express (peer watch ticker)"
     ]
-    # the health checker runs every minute: 43,800 invocations a month
-    assert health_requests[0].quantity == pytest.approx(43_800 / 1e6)
+    # one execution a minute, each ticking for 60 s at the billed 64 MB
+    assert {line.price_key: line.quantity for line in ticker} == {
+        "stepfunctions_express_request_million": pytest.approx(43_800 / 1e6),
+        "stepfunctions_express_gb_second": pytest.approx(43_800 * 60 * 64 / 1024),
+    }
+    assert sum(line.monthly for line in ticker) == pytest.approx(
+        0.0438 * prices["stepfunctions_express_request_million"]
+        + 43_800 * 60 * 0.0625 * prices["stepfunctions_express_gb_second"]
+    )
 
 
 @pytest.mark.usefixtures("served_runs")
@@ -113,36 +133,68 @@ def _run_with_prod_sizing(**changes) -> PlanRun:
     return run_program("prod", before_program=patch_sizing)
 
 
-def test_a_longer_health_alarm_window_delays_dns_by_one_alarm_period(plans):
+def test_a_longer_health_alarm_window_delays_route53_clients_by_one_alarm_period(plans):
     # GIVEN prod as configured, and prod whose health alarms look at one more period
     prod = SIZING["prod"]
     slower = _run_with_prod_sizing(health_evaluation_periods=prod.health_evaluation_periods + 1)
     # WHEN both are modeled
     before, after = recovery_budget(plans["prod"]), recovery_budget(slower)
-    # THEN the new writer's alarm needs one more good period to clear, and the RTO moves by it
+    # THEN the new writer's alarm needs one more good period to clear: Route 53 clients wait one
+    # period longer; clients of the global writer endpoint do not wait for our alarms at all
     period = prod.alarm_period_seconds
-    dns_before, dns_after = before.unplanned.phases[-1], after.unplanned.phases[-1]
+    assert after.unplanned.route53 is not None and before.unplanned.route53 is not None
+    dns_before, dns_after = before.unplanned.route53.phases[-1], after.unplanned.route53.phases[-1]
     assert dns_after.seconds - dns_before.seconds == period
-    assert after.unplanned.seconds - before.unplanned.seconds == period
+    assert after.unplanned.route53.seconds - before.unplanned.route53.seconds == pytest.approx(
+        period
+    )
+    assert after.unplanned.seconds == pytest.approx(before.unplanned.seconds)
 
 
-def test_a_slower_health_check_schedule_delays_detection(plans):
-    prod = SIZING["prod"]
-    slower = _run_with_prod_sizing(health_check_rate_minutes=prod.health_check_rate_minutes + 1)
+@pytest.mark.parametrize(
+    ("knob", "change", "label"),
+    [
+        ("peer_probe_cadence_seconds", 5, "next peer probe starts (worst case: one cadence)"),
+        ("confirmation_window_seconds", 10, "failed probes span the confirmation window"),
+    ],
+)
+def test_a_sizing_knob_moves_the_registered_budget_by_exactly_its_step(plans, knob, change, label):
+    # GIVEN prod, and prod with one detection knob of its sizing raised (the window stays a
+    # whole number of cadences)
+    slower = _run_with_prod_sizing(**{knob: getattr(SIZING["prod"], knob) + change})
     before, after = recovery_budget(plans["prod"]), recovery_budget(slower)
-    # one more minute before the first failed probe; the new writer is probed at once anyway
-    assert after.unplanned.phases[0].seconds - before.unplanned.phases[0].seconds == 60
-    assert after.unplanned.seconds - before.unplanned.seconds == 60
+    # THEN exactly that step of the detection moves, by exactly the change, for both paths
+    moved = [
+        (a.label, b.seconds - a.seconds)
+        for a, b in zip(
+            before.unplanned.phases[0].parts, after.unplanned.phases[0].parts, strict=True
+        )
+        if a.seconds != b.seconds
+    ]
+    assert moved == [(label, change)]
+    assert after.unplanned.seconds - before.unplanned.seconds == pytest.approx(change)
+    assert after.unplanned.route53.seconds - before.unplanned.route53.seconds == pytest.approx(
+        change
+    )
 
 
-def test_detection_falls_back_to_the_alarm_path_without_the_direct_page(plans):
-    # GIVEN the prod run with the health checker's page to the coordinator removed
+def test_the_poll_interval_moves_only_the_route53_clients_path(plans):
+    slower = _run_with_prod_sizing(failover_poll_seconds=SIZING["prod"].failover_poll_seconds + 3)
+    before, after = recovery_budget(plans["prod"]), recovery_budget(slower)
+    assert after.unplanned.route53.seconds - before.unplanned.route53.seconds == pytest.approx(3)
+    assert after.planned.route53.seconds - before.planned.route53.seconds == pytest.approx(3)
+    assert after.unplanned.seconds == pytest.approx(before.unplanned.seconds)
+
+
+def test_detection_falls_back_to_the_alarm_path_without_the_peer_watch_page(plans):
+    # GIVEN the prod run with the DR peer watch's page to the coordinator removed
     plan = copy.deepcopy(plans["prod"])
     for fn in plan.of_type("aws:lambda/function:Function"):
-        fn.inputs["environment"]["variables"].pop("COORDINATOR_FUNCTION_NAME", None)
+        if fn.inputs["handler"].startswith("peer_watch."):
+            fn.inputs["environment"]["variables"].pop("COORDINATOR_FUNCTION_NAME")
     # WHEN modeled
     paged, unpaged = recovery_budget(plans["prod"]), recovery_budget(plan)
-    # THEN detection waits for the probe alarm: its datapoints x period instead of the probe timeout
+    # THEN detection waits for the probe alarm: its datapoints x period after the next probe
     prod = SIZING["prod"]
     alarm_wait = prod.health_datapoints_to_alarm * prod.alarm_period_seconds
     assert unpaged.unplanned.phases[0].seconds == prod.health_check_rate_minutes * 60 + alarm_wait
@@ -150,9 +202,12 @@ def test_detection_falls_back_to_the_alarm_path_without_the_direct_page(plans):
     assert unpaged.unplanned.automatic  # the alarm rule still triggers the coordinator
 
 
-def test_prod_meets_the_300_second_objective_and_dev_its_own(plans):
-    assert recovery_budget(plans["prod"]).unplanned.seconds <= 300
-    assert recovery_budget(plans["dev"]).unplanned.seconds <= 600
+def test_the_stacks_meet_their_recovery_objectives(plans):
+    prod, dev = recovery_budget(plans["prod"]), recovery_budget(plans["dev"])
+    # global writer endpoint clients: prod unplanned within 2 minutes, a switchover within one
+    assert prod.unplanned.seconds <= 120
+    assert prod.planned.seconds <= 60
+    assert dev.unplanned.seconds <= 300
     # and each within the target its own stack configuration sets (what `--check` holds it to)
     for stack, run in plans.items():
         target = stack_settings(stack).rto_target_seconds
@@ -161,7 +216,9 @@ def test_prod_meets_the_300_second_objective_and_dev_its_own(plans):
 
 def test_rto_parts_say_where_each_number_comes_from(plans):
     budget = recovery_budget(plans["prod"])
-    for path in (budget.unplanned, budget.planned):
+    paths = [budget.unplanned, budget.planned, budget.unplanned.route53, budget.planned.route53]
+    for path in paths:
+        assert path is not None
         for phase in path.phases:
             for part in phase.parts:
                 assert part.origin.startswith(("registered:", "assumption:", "by definition"))
@@ -198,8 +255,12 @@ def test_json_carries_cost_and_budget(capsys):
     assert main(["--stack", "prod", "--format", "json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["cost"]["total"] > 1000
-    assert document["budget"]["unplanned"]["seconds"] > 0
-    assert document["rto_target_seconds"] == 300
+    # the headline is the global writer endpoint's; Route 53 clients beside it
+    unplanned, planned = document["budget"]["unplanned"], document["budget"]["planned"]
+    assert 0 < unplanned["seconds"] < unplanned["route53"]["seconds"]
+    assert 0 < planned["seconds"] < planned["route53"]["seconds"]
+    assert unplanned["route53"]["route53"] is None
+    assert document["rto_target_seconds"] == 120
 
 
 @pytest.mark.usefixtures("served_runs")

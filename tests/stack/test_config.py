@@ -30,11 +30,25 @@ def test_defaults_follow_the_design():
     )
 
 
+@pytest.mark.parametrize(("sizing", "target"), [("test", 300), ("prod", 120)])
+def test_the_rto_target_defaults_to_the_sizings_and_config_overrides_it(sizing, target):
+    # GIVEN no rtoTargetSeconds: the sizing's objective; GIVEN one: that one
+    assert parse_settings({"environmentSuffix": "x", "sizing": sizing}).rto_target_seconds == target
+    configured = {"environmentSuffix": "x", "sizing": sizing, "rtoTargetSeconds": "900"}
+    assert parse_settings(configured).rto_target_seconds == 900
+
+
+def test_an_unknown_sizing_is_reported_alone_not_as_a_bad_rto_target():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"environmentSuffix": "x", "sizing": "huge"})
+    assert error.value.problems == ["sizing 'huge' is unknown: set it to one of prod, test."]
+
+
 def test_pulumi_yaml_declares_every_key_with_config_py_defaults():
     import yaml
 
     from drplan.harness import PROJECT_DIR
-    from stack.config import CONFIG_KEYS, DEFAULTS
+    from stack.config import CONFIG_KEYS, DEFAULTS, SIZING_DEFAULTS
 
     schema = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
     assert set(schema) == set(CONFIG_KEYS)
@@ -46,6 +60,9 @@ def test_pulumi_yaml_declares_every_key_with_config_py_defaults():
             expected = str(default).lower() if entry["type"] == "boolean" else str(default)
             assert expected == DEFAULTS[key], key
     assert "default" not in schema["environmentSuffix"]
+    # a schema default would reach the program as configured and hide the sizing's objective
+    for key in SIZING_DEFAULTS:
+        assert "default" not in schema[key], key
 
 
 def test_the_compliance_endpoints_schema_names_the_controls_and_the_priced_monthly_cost():

@@ -20,6 +20,8 @@ def test_test_and_prod_sizing_share_every_field_and_differ_where_they_must():
     assert test.secret_recovery_window_days == 0
     # a new account's reduced Lambda quota refuses any reservation: the test sizing makes none
     assert test.reserved_concurrency == sizing.NO_RESERVATIONS
+    # the recovery objectives `drplan --check` holds each stack to unless its config says otherwise
+    assert (test.rto_target_seconds, prod.rto_target_seconds) == (300, 120)
 
 
 @pytest.mark.parametrize("name", sorted(sizing.SIZING))
@@ -60,6 +62,18 @@ def test_a_failed_lock_outlives_the_attempt_that_failed(name):
     # the coordinator's lease (the stack leaves it at its default) ends long before automation
     # may act again over a failed attempt's lock
     assert sizing.SIZING[name].failed_lock_block_minutes * 60 >= 2 * DEFAULT_LOCK_LEASE_SECONDS
+
+
+@pytest.mark.parametrize("name", sorted(sizing.SIZING))
+def test_the_peer_watch_never_declares_a_writer_lost_on_one_probe(name):
+    entry = sizing.SIZING[name]
+    cadence, window = entry.peer_probe_cadence_seconds, entry.confirmation_window_seconds
+    # the ticker's executions start once a minute: a cadence that divides it keeps ticks even
+    assert cadence >= 1 and 60 % cadence == 0
+    # a window of whole cadences, at least 20 s: two or more failed probes, always
+    assert window >= 20 and window % cadence == 0 and window // cadence >= 1
+    assert 0 < entry.in_region_failover_excuse_seconds <= 60
+    assert 1 <= entry.failover_poll_seconds <= 10
 
 
 @pytest.mark.parametrize(

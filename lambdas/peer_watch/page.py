@@ -1,8 +1,8 @@
-"""Page this region's failover coordinator the moment the peer writer is lost.
+"""Page this region's failover coordinator once the peer writer's loss is confirmed.
 
-Waiting for the `PeerWriterAvailable` alarm costs its datapoints x period; an asynchronous
-invocation costs a second. The coordinator's own gates (a second vantage point, the lag budget,
-the lock) still decide: a page is an observation, never an order.
+An asynchronous invocation costs a second; waiting for the `PeerWriterAvailable` alarm costs its
+datapoints x period. The coordinator's own gates (a second vantage point, a fresh probe, the
+in-region check, the lag budget, the lock) still decide: a page is evidence, never an order.
 """
 
 from __future__ import annotations
@@ -14,39 +14,24 @@ from typing import Any
 
 from drcommon import contract
 from drcommon.observability import get_logger
-from health_checker import SERVICE
+from peer_watch import SERVICE
 
 logger = get_logger(SERVICE)
-
-PAGE_SOURCE = contract.PAGE_SOURCE
-PAGE_DETAIL_TYPE = contract.PAGE_DETAIL_TYPE
 
 
 @dataclass(frozen=True)
 class PageOutcome:
-    """Whether the coordinator was paged, and why not or what failed."""
+    """Whether the coordinator was paged, and what failed if not."""
 
     paged: bool
     detail: str
 
 
-def should_page(
-    values: dict[Any, float | None], local_region: str, writer_region: str | None
-) -> bool:
-    """Page only when the contract says the peer writer is lost as seen from here.
-
-    `PeerWriterAvailable` is 1 whenever this region holds the writer role, so a 0 always means
-    "the writer over there (or an unknown writer) did not answer".
-    """
-    value = values.get(contract.PEER_WRITER_AVAILABLE)
-    return value == 0 and writer_region != local_region
-
-
 def page_event(local_region: str, peer_region: str, observed_at: dt.datetime) -> dict[str, Any]:
-    """The event the coordinator accepts from a health checker."""
+    """The event the coordinator accepts (`failover_coordinator/events.py`, page)."""
     return {
-        "source": PAGE_SOURCE,
-        "detail-type": PAGE_DETAIL_TYPE,
+        "source": contract.PAGE_SOURCE,
+        "detail-type": contract.PAGE_DETAIL_TYPE,
         "detail": {
             "region": local_region,
             "peerRegion": peer_region,
@@ -63,8 +48,8 @@ def page_coordinator(
     peer_region: str,
     observed_at: dt.datetime,
 ) -> PageOutcome:
-    """Invoke the coordinator asynchronously; a failure is reported, never raised (the
-    probe alarm remains the slower, independent path)."""
+    """Invoke the coordinator asynchronously; a failure is reported, never raised (the next
+    tick pages again, and the probe alarm remains the slower, independent path)."""
     try:
         lambda_client.invoke(
             FunctionName=function_name,
