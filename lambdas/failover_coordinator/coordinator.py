@@ -297,7 +297,7 @@ class Coordinator:
             decision=decision,
             page=decision.page,
         )
-        # Health checkers page every minute while a peer looks lost: a quiet "no action" is
+        # The peer watch pages once a minute while a peer looks lost: a quiet "no action" is
         # logged and counted, not mailed; anything a human must act on is.
         return self._report(result, notify=request.trigger is not Trigger.PAGE or decision.page)
 

@@ -12,9 +12,10 @@ Gates, in order (the first that fails decides):
 7. failover only: the writer is unhealthy from *two* vantage points - the target region's probe
    alarm and the writer region's own writer alarm (an unreachable writer-region API counts as
    unhealthy). One vantage point alone is a network partition until proven otherwise: no action.
-   A page from the target region's health checker (`Trigger.PAGE`) is itself a fresh failed
-   probe from the target's vantage point, so that side counts as unhealthy even before the probe
-   alarm has collected its datapoints; the writer region's side is still required. See
+   A page from the target region's peer watch (`Trigger.PAGE`) is itself that vantage point's
+   confirmed observation (failed probes spanning its confirmation window), so that side counts as
+   unhealthy even before the probe alarm has collected its datapoints; the writer region's side
+   is still required. See
    `TRIGGERS_OBSERVING_TARGET_VANTAGE`. A manual failover may `force` past this gate; an alarm-
    or page-triggered one never can;
 8. failover only: the writer's cluster is not in an in-region failover that its region's API
@@ -59,7 +60,7 @@ class Trigger(StrEnum):
     """Where a request came from."""
 
     ALARM = "alarm"  # the target region's probe alarm entered ALARM
-    PAGE = "page"  # the target region's health checker saw its peer-writer probe fail just now
+    PAGE = "page"  # the target region's peer watch confirmed the peer writer lost just now
     MANUAL = "manual"
 
 
@@ -103,7 +104,7 @@ class Request:
     trigger: Trigger
     dry_run: bool = False
     force: bool = False
-    # For a page: when the health checker saw the probe fail (ISO-8601 UTC, as received).
+    # For a page: when the peer watch confirmed the loss (ISO-8601 UTC, as received).
     observed_at: str | None = None
 
 
@@ -216,7 +217,7 @@ class _Facts:
         """Both vantage points, as the health gates report them."""
         request, obs = self.request, self.obs
         page_note = (
-            f" (paged by the health checker in {request.target_region}"
+            f" (paged by the peer watch in {request.target_region}"
             f"{f' at {request.observed_at}' if request.observed_at else ''}: counts as unhealthy)"
             if self.paged
             else ""

@@ -12,18 +12,21 @@
 
     Keys are checked strictly (a misspelt `dryrun` must not turn a dry run into a real
     failover) and the booleans must be JSON booleans.
-(d) A page from this region's health checker, invoked asynchronously the moment its probe of
-    the peer writer fails (without waiting for the probe alarm's datapoints)::
+(d) A page from this region's peer watch, invoked asynchronously once its probes of the peer
+    writer have failed over its confirmation window (without waiting for the probe alarm's
+    datapoints)::
 
         {"source": "aurora-dr.health-checker", "detail-type": "Peer Writer Unreachable",
          "detail": {"region": "<this region>", "peerRegion": "<the peer region>",
                     "observedAt": "<ISO-8601 UTC timestamp>"}}
 
-    It asks for the same unplanned failover *to this region* as (a); the decision counts the
-    page as a fresh unhealthy observation from this region (see `decision.py`, gate 7). Keys,
-    types and regions are checked strictly, and `observedAt` must be recent: an asynchronous
-    invocation can be retried or delayed for hours, and an old page is not evidence of anything
-    (`StalePage`, older than `PAGE_MAX_AGE_SECONDS` or too far in the future).
+    (The source name predates the watch; the probes are still the health checker's.) It asks for
+    the same unplanned failover *to this region* as (a); the decision counts the page as this
+    region's confirmed observation (see `decision.py`, gate 7) and still probes the writer once
+    more itself. Keys, types and regions are checked strictly, and `observedAt` must be recent:
+    an asynchronous invocation can be retried or delayed for hours, and an old page is not
+    evidence of anything (`StalePage`, older than `PAGE_MAX_AGE_SECONDS` or too far in the
+    future).
 
 Anything else raises `InvalidEvent` before any AWS call is made.
 """
@@ -76,7 +79,7 @@ class InvalidEvent(ValueError):
 
 
 class StalePage(InvalidEvent):
-    """A well-formed health-checker page whose observation is too old (or in the future)."""
+    """A well-formed peer-watch page whose observation is too old (or in the future)."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def parse_event(event: Any, settings: Settings, *, now: float | None = None) -> 
     if "action" in event:
         return _parse_manual(event, settings)
     raise InvalidEvent(
-        "unrecognised event: expected an EventBridge alarm or RDS event, a health-checker page, "
+        "unrecognised event: expected an EventBridge alarm or RDS event, a peer-watch page, "
         "or a manual request "
         '{"action": "switchover"|"failover", "targetRegion": ..., "dryRun": bool, "force": bool}'
     )
@@ -196,12 +199,12 @@ def _parse_page(event: Mapping[str, Any], settings: Settings, now: float) -> Req
     unknown = sorted(set(event) - PAGE_KEYS)
     if unknown:
         raise InvalidEvent(
-            f"unknown key(s) {', '.join(unknown)} in health-checker page; allowed: "
+            f"unknown key(s) {', '.join(unknown)} in peer-watch page; allowed: "
             f"{', '.join(sorted(PAGE_KEYS))}"
         )
     if event.get("detail-type") != PAGE_DETAIL_TYPE:
         raise InvalidEvent(
-            f"unsupported health-checker page detail-type {event.get('detail-type')!r}; "
+            f"unsupported peer-watch page detail-type {event.get('detail-type')!r}; "
             f"expected {PAGE_DETAIL_TYPE!r}"
         )
     detail = _detail(event)
@@ -209,7 +212,7 @@ def _parse_page(event: Mapping[str, Any], settings: Settings, now: float) -> Req
     missing = sorted(PAGE_DETAIL_KEYS - set(detail))
     if unknown or missing:
         raise InvalidEvent(
-            f"health-checker page detail must have exactly the keys "
+            f"peer-watch page detail must have exactly the keys "
             f"{', '.join(sorted(PAGE_DETAIL_KEYS))} (unknown: {', '.join(unknown) or 'none'}; "
             f"missing: {', '.join(missing) or 'none'})"
         )
@@ -219,7 +222,7 @@ def _parse_page(event: Mapping[str, Any], settings: Settings, now: float) -> Req
     # The page reports what *this* region sees: a page naming other regions is misrouted.
     if detail["region"] != settings.local.region:
         raise InvalidEvent(
-            f"page from the health checker in {detail['region']!r}, but the coordinator runs "
+            f"page from the peer watch in {detail['region']!r}, but the coordinator runs "
             f"in {settings.local.region!r}"
         )
     if detail["peerRegion"] != settings.peer.region:

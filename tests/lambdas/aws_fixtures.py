@@ -621,8 +621,8 @@ def manual_event(
 def page_event(
     observed_at: float, *, region: str = DR, peer_region: str = PRIMARY
 ) -> dict[str, Any]:
-    """The health checker's page (async invoke of the coordinator in its own region):
-    the peer writer probe failed at `observed_at` (seconds since the epoch)."""
+    """The peer watch's page (async invoke of the coordinator in its own region):
+    the loss of the peer writer was confirmed at `observed_at` (seconds since the epoch)."""
     return {
         "source": "aurora-dr.health-checker",
         "detail-type": "Peer Writer Unreachable",

@@ -68,7 +68,7 @@ COMPLETED = "Completed failover to DB instance: aurora-dr-dev-primary-2."
 
 
 def fresh_page(now: float) -> dict[str, Any]:
-    """The DR health checker's page, sent 20 s before the coordinator handles it."""
+    """The DR peer watch's page, sent 20 s before the coordinator handles it."""
     return page_event(now - 20)
 
 
@@ -1399,17 +1399,17 @@ BAD_EVENTS = [
     # Pages: rejected on their shape or regions, whatever their timestamp.
     pytest.param(
         {**page_event(0), "id": "x"},
-        r"unknown key\(s\) id in health-checker page",
+        r"unknown key\(s\) id in peer-watch page",
         id="page_extra_key",
     ),
     pytest.param(
         {**page_event(0), "detail-type": "Peer Writer Lost"},
-        "unsupported health-checker page detail-type 'Peer Writer Lost'",
+        "unsupported peer-watch page detail-type 'Peer Writer Lost'",
         id="page_detail_type",
     ),
     pytest.param(
         page_event(0, region=PRIMARY, peer_region=DR),
-        f"page from the health checker in '{PRIMARY}', but the coordinator runs in '{DR}'",
+        f"page from the peer watch in '{PRIMARY}', but the coordinator runs in '{DR}'",
         id="page_from_other_region",
     ),
     pytest.param(
@@ -1534,7 +1534,7 @@ def test_page_is_reported_with_its_trigger_and_observation_time() -> None:
     _given(world, sc)
     event = fresh_page(world.clock.time())
 
-    # WHEN the DR health checker pages the coordinator
+    # WHEN the DR peer watch pages the coordinator
     result = world.run(event)
 
     # THEN the failover ran, and the summary says it was a page, seen when, and why it counted
@@ -1544,7 +1544,7 @@ def test_page_is_reported_with_its_trigger_and_observation_time() -> None:
     assert message["request"]["observedAt"] == event["detail"]["observedAt"]
     (gate,) = [c for c in message["decision"]["checks"] if c["name"] == "writer_unhealthy_twice"]
     assert gate["passed"] is True
-    assert "probe alarm in us-west-2: OK (paged by the health checker" in gate["detail"]
+    assert "probe alarm in us-west-2: OK (paged by the peer watch" in gate["detail"]
     world.assert_all_stubs_used()
 
 

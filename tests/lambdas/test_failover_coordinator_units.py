@@ -146,7 +146,7 @@ def _page(age: float = 20.0, **detail: object) -> dict[str, object]:
 
 
 def test_page_requests_a_failover_to_this_region() -> None:
-    # GIVEN a fresh page from the DR health checker / WHEN parsed / THEN a paged failover to DR
+    # GIVEN a fresh page from the DR peer watch / WHEN parsed / THEN a paged failover to DR
     event = _page()
     assert parse_event(event, SETTINGS, now=NOW) == Request(
         Operation.FAILOVER,
@@ -292,7 +292,7 @@ def test_page_is_the_target_vantage_point_and_only_that(
     decision = decide(request_, _obs(target_probe_alarm=probe, writer_alarm=writer), POLICY)
     assert decision.verdict is verdict
     gate = next(c for c in decision.checks if c.name == "writer_unhealthy_twice")
-    assert ("paged by the health checker in us-west-2" in gate.detail) is (request_ is PAGE)
+    assert ("paged by the peer watch in us-west-2" in gate.detail) is (request_ is PAGE)
 
 
 def test_page_keeps_every_other_gate() -> None:
