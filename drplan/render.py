@@ -213,8 +213,18 @@ def compare(reviews: Sequence[StackReview], markdown: bool = False) -> str:
                 *(_money(sum(r.cost.by_item(g).get(item, 0) for g in regions)) for r in reviews),
             ]
         )
-    rows.append(["unplanned RTO", *(f"{r.budget.unplanned.seconds:.0f} s" for r in reviews)])
-    rows.append(["planned switchover", *(f"{r.budget.planned.seconds:.0f} s" for r in reviews)])
+    rows.append(
+        [
+            "unplanned RTO, global writer endpoint clients",
+            *(f"{r.budget.unplanned.seconds:.0f} s" for r in reviews),
+        ]
+    )
+    rows.append(
+        [
+            "planned switchover, global writer endpoint clients",
+            *(f"{r.budget.planned.seconds:.0f} s" for r in reviews),
+        ]
+    )
     rows.append(
         [
             "unplanned RTO, Route 53 clients",

@@ -7,6 +7,7 @@ from dataclasses import fields
 import pytest
 
 from failover_coordinator.settings import DEFAULT_LOCK_LEASE_SECONDS
+from peer_watch.confirmation import LATEST_TICK_SECONDS
 from stack import sizing
 
 
@@ -73,6 +74,11 @@ def test_the_peer_watch_never_declares_a_writer_lost_on_one_probe(name):
     # a window of whole cadences, at least 20 s: two or more failed probes, always
     assert window >= 20 and window % cadence == 0 and window // cadence >= 1
     assert 0 < entry.in_region_failover_excuse_seconds <= 60
+    # a loss that starts at an execution's last tick is confirmed, excuse included, by that
+    # execution: its extra ticks fit in an Express workflow
+    execution = entry.health_check_rate_minutes * 60
+    extension = window + entry.in_region_failover_excuse_seconds + cadence
+    assert execution + extension <= LATEST_TICK_SECONDS
     assert 1 <= entry.failover_poll_seconds <= 10
 
 
