@@ -442,7 +442,7 @@ class Coordinator:
         result = Result(
             status=status, detail=detail, request=request, decision=decision, lock="released"
         )
-        # Like every verdict that needs nobody: mailed unless a health checker's page asked.
+        # Like every verdict that needs nobody: mailed unless a peer watch's page asked.
         return self._report(result, notify=request.trigger is not Trigger.PAGE)
 
     def _drain_old_writer(
