@@ -64,6 +64,51 @@ class FunctionConcurrency:
         return sum(self.for_function(key) or 0 for key in keys)
 
 
+@dataclass(frozen=True)
+class BackupRule:
+    """One rule of the AWS Backup plan in each region (schedules are UTC cron expressions)."""
+
+    name: str
+    """The rule's name in the plan (letters, digits, hyphens)."""
+    schedule: str
+    """When a backup job starts, `cron(...)` in UTC. Kept hours away from the clusters' backup
+    and maintenance windows: a job scheduled within an hour of them can fail to start (AWS
+    Knowledge Center, "backup-coordinates-pitr")."""
+    retention_days: int
+    """Days a recovery point is kept in the region's vault. Within the clusters' own backup
+    retention, an Aurora snapshot is not charged (Aurora user guide, "Understanding Amazon Aurora
+    backup storage usage")."""
+    copy_retention_days: int | None
+    """Days the copy in the other region's vault is kept; None: the rule makes no copy."""
+
+
+@dataclass(frozen=True)
+class VaultLock:
+    """AWS Backup Vault Lock on every vault: jobs whose retention falls outside the bounds fail
+    ("the vault fails that backup or copy job", PutBackupVaultLockConfiguration)."""
+
+    min_retention_days: int
+    """The shortest retention a recovery point in the vault may have (1 day or more)."""
+    max_retention_days: int
+    """The longest (at most 36 500 days)."""
+    changeable_for_days: int
+    """Days before the lock becomes immutable (AWS minimum 3, its 72-hour cooling-off): from
+    then on nobody, the account root included, can shorten a retention or delete the vault
+    while it holds recovery points."""
+
+
+@dataclass(frozen=True)
+class AwsBackupPlan:
+    """AWS Backup for the database clusters: a locked vault and a plan in each region."""
+
+    rules: tuple[BackupRule, ...]
+    vault_lock: VaultLock
+    start_window_minutes: int
+    """How long after its scheduled time a job may start before it is cancelled."""
+    completion_window_minutes: int
+    """How long a started job may run before it is cancelled."""
+
+
 NO_RESERVATIONS = FunctionConcurrency(
     failover_coordinator=None,
     connection_drainer=None,
@@ -118,7 +163,8 @@ class Sizing:
     """`rds.global_db_rpo` on the primary (>= 20 s): commits block while every secondary lags
     beyond it. None leaves it off, because a lost DR region would then stop writes on the primary."""
     protect: bool
-    """Pulumi `protect` on the global cluster, both clusters and both keys."""
+    """Pulumi `protect` on the global cluster, both clusters, both keys, both backup buckets and
+    the AWS Backup vaults."""
     backup_window: str
     """Daily automated-backup window (UTC, hh:mm-hh:mm)."""
     maintenance_window: str
@@ -231,6 +277,24 @@ class Sizing:
     reduced quota refuses any reservation (Lambda quotas page: "New AWS accounts have reduced
     concurrency and memory quotas")."""
 
+    # --- backups outside RDS -------------------------------------------------------------------
+    backup_bucket_noncurrent_days: int
+    """Days a replaced or deleted object version stays in a backup bucket before it expires."""
+    backup_bucket_abort_multipart_days: int
+    """Days after which an incomplete multipart upload is aborted (its parts are billed until
+    then)."""
+    backup_bucket_force_destroy: bool
+    """`pulumi destroy` may empty and delete the backup buckets (a test stack); otherwise a
+    bucket that holds objects stops the destroy (and prod's `protect` stops it first)."""
+    snapshot_export_every_days: int | None
+    """Export the writer's newest verified snapshot to S3 (Parquet, the region's key) at most
+    this often; None: no export (each costs per GB of snapshot)."""
+    snapshot_export_retention_days: int
+    """Days an export's files are kept before they expire."""
+    aws_backup: AwsBackupPlan | None
+    """AWS Backup vaults, locks and plans in both regions; None: none (the clusters' automated
+    backups and the verifier's copies only)."""
+
 
 SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
     {
@@ -287,6 +351,12 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             restore_test=False,
             restore_test_instance_class="db.t4g.medium",
             reserved_concurrency=NO_RESERVATIONS,
+            backup_bucket_noncurrent_days=7,
+            backup_bucket_abort_multipart_days=1,
+            backup_bucket_force_destroy=True,
+            snapshot_export_every_days=None,
+            snapshot_export_retention_days=7,
+            aws_backup=None,
         ),
         "prod": Sizing(
             az_count=3,
@@ -347,6 +417,25 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
                 peer_watch=2,
                 secret_rotation=1,
                 backup_verifier=1,
+            ),
+            backup_bucket_noncurrent_days=90,
+            backup_bucket_abort_multipart_days=7,
+            backup_bucket_force_destroy=False,
+            snapshot_export_every_days=7,
+            snapshot_export_retention_days=14,
+            aws_backup=AwsBackupPlan(
+                rules=(
+                    # Daily, kept as long as the clusters keep their own backups (free there).
+                    BackupRule("daily", "cron(0 7 ? * * *)", 14, None),
+                    # Weekly, copied into the other region's vault and kept there five weeks:
+                    # an off-global-database copy that outlives a region and a bad deploy.
+                    BackupRule("weekly-copy", "cron(0 9 ? * SAT *)", 14, 35),
+                ),
+                vault_lock=VaultLock(
+                    min_retention_days=7, max_retention_days=35, changeable_for_days=7
+                ),
+                start_window_minutes=120,
+                completion_window_minutes=720,
             ),
         ),
     }

@@ -14,7 +14,8 @@
   `FUNCTION_ENV`), each
   name marked required, optional, required with the restore test, or set by the Lambda runtime;
 * the failover lock table's schema (`LOCK_TABLE`) and the backup verifier's resource prefix and
-  purpose tag (`VERIFIER_RESOURCES`), which the program's IAM policies are scoped to.
+  purpose tag (`VERIFIER_RESOURCES`), which the program's IAM policies are scoped to;
+* where the functions write in the backup buckets (`BACKUP_BUCKET`).
 
 The program imports this module as `lambdas.drcommon.contract`; the functions import it from the
 layer as `drcommon.contract`. Keep it free of third-party imports for that reason. How the program
@@ -408,6 +409,17 @@ class VerifierEnv(EnvName):
     MAX_SNAPSHOT_AGE_HOURS = "MAX_SNAPSHOT_AGE_HOURS", Presence.OPTIONAL
     SWEEP_AFTER_HOURS = "SWEEP_AFTER_HOURS", Presence.OPTIONAL
     POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS", Presence.OPTIONAL
+    # This region's backup bucket: each run's report is stored there under
+    # `BACKUP_BUCKET.verification_reports` (unset: the report is only returned and logged).
+    REPORT_BUCKET = "REPORT_BUCKET", Presence.OPTIONAL
+    # The snapshot export (prod): at most one export every this many days, of the writer's
+    # newest verified snapshot, into its own region's backup bucket (S3 must be in the snapshot's
+    # region) under `BACKUP_BUCKET.snapshot_exports`, by the export role, with that region's key.
+    # The bucket and key maps are JSON objects {"<region>": "<bucket name | key ARN>"}.
+    SNAPSHOT_EXPORT_EVERY_DAYS = "SNAPSHOT_EXPORT_EVERY_DAYS", Presence.OPTIONAL
+    SNAPSHOT_EXPORT_ROLE_ARN = "SNAPSHOT_EXPORT_ROLE_ARN", Presence.OPTIONAL
+    SNAPSHOT_EXPORT_BUCKETS = "SNAPSHOT_EXPORT_BUCKETS", Presence.OPTIONAL
+    SNAPSHOT_EXPORT_KMS_KEYS = "SNAPSHOT_EXPORT_KMS_KEYS", Presence.OPTIONAL
 
 
 # Keyed by the function's package name (`lambdas/<name>/`), which is also its service name.
@@ -455,3 +467,20 @@ class VerifierResources:
 
 
 VERIFIER_RESOURCES = VerifierResources()
+
+
+@dataclass(frozen=True)
+class BackupBucketLayout:
+    """Where the DR functions write in a region's backup bucket.
+
+    The program scopes the writers' permissions to these prefixes (the verifier may put objects
+    under `verification_reports` only, the export role write under `snapshot_exports` only) and
+    hangs the bucket's lifecycle rules on them. Each ends with `/`, so `<prefix>*` in a policy
+    never matches a sibling prefix.
+    """
+
+    verification_reports: str = "verification-reports/"
+    snapshot_exports: str = "snapshot-exports/"
+
+
+BACKUP_BUCKET = BackupBucketLayout()

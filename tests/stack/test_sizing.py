@@ -95,3 +95,52 @@ def test_the_peer_watch_never_declares_a_writer_lost_on_one_probe(name):
 )
 def test_global_database_instance_classes(instance_class, accepted):
     assert sizing.is_global_database_class(instance_class) is accepted
+
+
+BACKUP_PLANS = {name: s.aws_backup for name, s in sizing.SIZING.items() if s.aws_backup}
+
+
+def test_only_prod_has_aws_backup_and_exports_and_only_test_is_destroyable():
+    test, prod = sizing.SIZING["test"], sizing.SIZING["prod"]
+    assert test.aws_backup is None and prod.aws_backup is not None
+    assert test.snapshot_export_every_days is None and prod.snapshot_export_every_days
+    assert test.backup_bucket_force_destroy and not prod.backup_bucket_force_destroy
+
+
+@pytest.mark.parametrize("name", sorted(BACKUP_PLANS))
+def test_every_backup_retention_fits_the_vault_lock_aws_would_enforce(name):
+    # AWS fails a backup or copy job whose retention lies outside the vault's lock bounds, and
+    # refuses a lock that becomes immutable in under 3 days (PutBackupVaultLockConfiguration).
+    plan = BACKUP_PLANS[name]
+    lock = plan.vault_lock
+    assert 1 <= lock.min_retention_days <= lock.max_retention_days <= 36_500
+    assert lock.changeable_for_days >= 3
+    for rule in plan.rules:
+        assert lock.min_retention_days <= rule.retention_days <= lock.max_retention_days
+        if rule.copy_retention_days is not None:
+            assert lock.min_retention_days <= rule.copy_retention_days <= lock.max_retention_days
+    assert any(rule.copy_retention_days for rule in plan.rules), "no copy to the other region"
+
+
+def _minutes(hhmm: str) -> int:
+    return int(hhmm[:2]) * 60 + int(hhmm[3:5])
+
+
+@pytest.mark.parametrize("name", sorted(BACKUP_PLANS))
+def test_backup_jobs_never_start_within_an_hour_before_or_during_the_clusters_windows(name):
+    # AWS Knowledge Center: an AWS Backup job for RDS scheduled within an hour of the automated
+    # backup window or the maintenance window can fail to start. (Minutes of the day; the weekly
+    # maintenance window is treated as daily, the stricter reading.)
+    entry, plan = sizing.SIZING[name], BACKUP_PLANS[name]
+    backup_start, backup_end = entry.backup_window.split("-")
+    maintenance_start, maintenance_end = (w[4:] for w in entry.maintenance_window.split("-"))
+    blocked = [
+        (_minutes(backup_start) - 60, _minutes(backup_end)),
+        (_minutes(maintenance_start) - 60, _minutes(maintenance_end)),
+    ]
+    for rule in plan.rules:
+        minute, hour = (int(part) for part in rule.schedule.removeprefix("cron(").split()[:2])
+        first = hour * 60 + minute
+        last = first + plan.start_window_minutes
+        for low, high in blocked:
+            assert last < low or first > high, f"{rule.name} may start in ({low}, {high})"
