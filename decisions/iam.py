@@ -1,7 +1,8 @@
 """Pure builders of IAM and KMS policy documents (dicts; callers `json.dumps` them).
 
 Kept apart from the components so the statements can be tested, and read, as data: the region
-keys' policy, the alert topics' policy, the flow-log role, and each DR function's least-privilege
+keys' policy, the alert topics' policy, the flow-log role, the backup buckets' policy and their
+replication and snapshot-export roles, AWS Backup's role, and each DR function's least-privilege
 policy, built from plain ARNs (`StackArns`). Every statement whose resource is `"*"` names an AWS
 API that supports no resource scoping (`UNSCOPED_ACTIONS`).
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lambdas.drcommon.contract import VERIFIER_RESOURCES
+from lambdas.drcommon.contract import BACKUP_BUCKET, VERIFIER_RESOURCES
 
 Policy = dict[str, Any]
 Statement = dict[str, Any]
@@ -32,6 +33,11 @@ UNSCOPED_ACTIONS: Mapping[str, str] = {
     # The Service Authorization Reference lists only the event-subscription type (`es`) for it:
     # nothing that scopes reading a cluster's events to that cluster.
     "rds:DescribeEvents": "no resource type that scopes event reads to a cluster",
+    # Granted on "*" by AWS's and the community's export procedures alike; a statement scoped
+    # to a snapshot ARN would never match an action without resource types. Who the export
+    # writes as is limited by iam:PassRole on the one export role.
+    "rds:StartExportTask": "snapshot export: not scoped to resources here (see above)",
+    "rds:DescribeExportTasks": "Describe* calls have no resource-level permissions",
 }
 
 # Services that publish into the alert topics, so use the region keys (CloudWatch alarms, EventBridge, RDS events).
@@ -65,8 +71,8 @@ def region_key_policy(*, partition: str, account_id: str, region: str) -> Policy
     """Key policy of a region's customer-managed key.
 
     The account root keeps administration (so IAM policies can grant use and the key can never be
-    orphaned); RDS, Secrets Manager and DynamoDB use the key on behalf of this account's principals through
-    `kms:ViaService`; CloudWatch Logs, and the services that publish to encrypted SNS topics
+    orphaned); RDS, Secrets Manager, DynamoDB, S3 and AWS Backup use the key on behalf of this
+    account's principals through `kms:ViaService`; CloudWatch Logs, and the services that publish to encrypted SNS topics
     (CloudWatch alarms, EventBridge, RDS event notifications), use it as service principals.
     """
     return policy_document(
@@ -103,6 +109,10 @@ def _services_on_behalf_of_the_account(account_id: str, region: str) -> Statemen
                     f"rds.{region}.amazonaws.com",
                     f"secretsmanager.{region}.amazonaws.com",
                     f"dynamodb.{region}.amazonaws.com",
+                    # The backup buckets' default encryption, their replicas and the snapshot
+                    # exports; AWS Backup's vaults.
+                    f"s3.{region}.amazonaws.com",
+                    f"backup.{region}.amazonaws.com",
                 ],
             }
         },
@@ -156,6 +166,121 @@ def flow_log_delivery_policy(log_group_arn: str) -> Policy:
     )
 
 
+# --- the backup buckets -------------------------------------------------------------------------
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> Policy:
+    """Bucket policy that denies every request made without TLS, to the bucket and its objects
+    (Security Hub S3.5: "policies that require all requests (`Action: S3:*`) to only accept
+    transmission of data over HTTPS ... indicated by the condition key `aws:SecureTransport`")."""
+    return policy_document(
+        {
+            "Sid": "DenyRequestsWithoutTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    )
+
+
+@dataclass(frozen=True)
+class ReplicationEnds:
+    """The two ends of the backup buckets' replication: bucket ARN, key ARN and region each."""
+
+    source_bucket_arn: str
+    source_key_arn: str
+    source_region: str
+    destination_bucket_arn: str
+    destination_key_arn: str
+    destination_region: str
+
+
+def _s3_encryption_context(bucket_arn: str) -> dict[str, list[str]]:
+    # With S3 Bucket Keys the encryption context is the bucket's ARN ("If you use SSE-KMS with
+    # an S3 Bucket Key enabled, you must use the bucket ARN as the encryption context", S3 user
+    # guide, replication-config-for-kms-objects); an object written without one carries its own
+    # ARN. Both, and only this bucket's.
+    return {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/*"]}
+
+
+def replication_policy(ends: ReplicationEnds) -> Policy:
+    """What S3 needs, as the replication role, to copy every object version (SSE-KMS included)
+    from the source bucket into the destination bucket, re-encrypted with the destination key.
+
+    The S3 actions are those of the provider's replication example (pulumi-aws
+    `s3.BucketReplicationConfig`); the KMS statements follow the S3 user guide's example for
+    KMS-encrypted objects: `kms:Decrypt` on the source key and `kms:Encrypt` on the destination
+    key, each only through S3 in that key's region and for that bucket. `kms:GenerateDataKey` is
+    added under the same conditions: a replica keeps its S3 Bucket Key ("the replica object
+    maintains its S3 Bucket Key encryption settings", bucket-key.html), and a bucket key is a data
+    key KMS generates (not shown in the guide's example; remove it if AWS confirms Encrypt alone
+    suffices).
+    """
+    source, destination = ends.source_bucket_arn, ends.destination_bucket_arn
+    return policy_document(
+        statement(["s3:GetReplicationConfiguration", "s3:ListBucket"], [source]),
+        statement(
+            [
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionTagging",
+            ],
+            [f"{source}/*"],
+        ),
+        statement(
+            ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+            [f"{destination}/*"],
+        ),
+        statement(
+            ["kms:Decrypt"],
+            [ends.source_key_arn],
+            Condition={
+                "StringEquals": {"kms:ViaService": f"s3.{ends.source_region}.amazonaws.com"},
+                "StringLike": _s3_encryption_context(source),
+            },
+        ),
+        statement(
+            ["kms:Encrypt", "kms:GenerateDataKey"],
+            [ends.destination_key_arn],
+            Condition={
+                "StringEquals": {"kms:ViaService": f"s3.{ends.destination_region}.amazonaws.com"},
+                "StringLike": _s3_encryption_context(destination),
+            },
+        ),
+    )
+
+
+def snapshot_export_policy(bucket_arns: Sequence[str], key_arns: Sequence[str]) -> Policy:
+    """The snapshot-export role (assumed by `export.rds.amazonaws.com`): the S3 actions the
+    StartExportTask reference lists ("s3:PutObject* s3:GetObject* s3:ListBucket s3:DeleteObject*
+    s3:GetBucketLocation"), objects only under the exports prefix of the backup buckets, and the
+    region keys those objects are written under (SSE-KMS: a data key per object, and Decrypt
+    for multipart uploads). The export is written into the snapshot's own region ("The S3
+    bucket to export to must be in the same AWS Region as the snapshot", Aurora user guide), so
+    both regions' buckets and keys are listed: the writer, whose snapshot is exported, moves."""
+    exports = BACKUP_BUCKET.snapshot_exports
+    return policy_document(
+        statement(["s3:ListBucket", "s3:GetBucketLocation"], list(bucket_arns)),
+        statement(
+            ["s3:PutObject*", "s3:GetObject*", "s3:DeleteObject*"],
+            [f"{arn}/{exports}*" for arn in bucket_arns],
+        ),
+        statement(
+            ["kms:DescribeKey", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*"],
+            list(key_arns),
+        ),
+    )
+
+
+def aws_backup_service_policy_arn(partition: str) -> str:
+    """AWS's managed policy for the role AWS Backup assumes to create and copy backups
+    (`arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup`, AWS Managed
+    Policy reference), in the stack's partition."""
+    return f"arn:{partition}:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup"
+
+
 # --- the DR functions --------------------------------------------------------------------------
 
 
@@ -195,6 +320,10 @@ class StackArns:
     coordinator_arn: str = ""
     lock_table_arns: Sequence[str] = ()
     """Both regions' lock tables: a role change is locked in its target region's."""
+    report_bucket_arn: str = ""
+    """The backup bucket of the function's region (the verifier stores its reports there)."""
+    export_role_arn: str = ""
+    """The snapshot-export role the verifier passes to RDS ("" when the sizing exports none)."""
 
 
 def replica_arn(arn: str, region: str) -> str:
@@ -370,7 +499,25 @@ def _backup_verifier(arns: StackArns) -> list[Statement]:
             [arns.local_key_arn, arns.peer_key_arn],
         ),
         statement(["secretsmanager:GetSecretValue"], [_secret_here(arns)]),
+        *_verifier_reports_and_exports(arns),
     ]
+
+
+def _verifier_reports_and_exports(arns: StackArns) -> list[Statement]:
+    """Put its reports (nothing else) into its region's bucket; start and list snapshot exports
+    as the export role, when the sizing exports. The KMS statement above covers the caller's
+    `kms:CreateGrant`/`kms:DescribeKey` on the export key (StartExportTask reference) and the
+    data key of each report."""
+    statements: list[Statement] = []
+    if arns.report_bucket_arn:
+        reports = f"{arns.report_bucket_arn}/{BACKUP_BUCKET.verification_reports}*"
+        statements.append(statement(["s3:PutObject"], [reports]))
+    if arns.export_role_arn:
+        statements += [
+            statement(["rds:StartExportTask", "rds:DescribeExportTasks"], "*"),
+            statement(["iam:PassRole"], [arns.export_role_arn]),
+        ]
+    return statements
 
 
 FUNCTION_STATEMENTS: Mapping[str, Callable[[StackArns], list[Statement]]] = {

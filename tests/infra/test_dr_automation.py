@@ -53,6 +53,9 @@ JUSTIFIED_UNSCOPED = {
     "cloudwatch:ListMetrics",
     "secretsmanager:GetRandomPassword",
     "rds:DescribeEvents",
+    # The backup verifier starting and listing snapshot exports (prod).
+    "rds:StartExportTask",
+    "rds:DescribeExportTasks",
 }
 
 
