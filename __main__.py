@@ -1,12 +1,12 @@
 """aurora-dr: an Aurora PostgreSQL global database that survives the loss of a region.
 
-The story of the stack, wiring only: settings -> regions -> keys -> networks -> peering ->
-database -> monitoring -> DNS -> automation -> exports. `stack/` reads the configuration,
-`decisions/` decides (pure functions), `components/` declares (docs/architecture.md).
-"""
+Wiring only: settings -> regions -> keys -> networks -> peering -> database -> backups ->
+monitoring -> DNS -> automation -> exports. `stack/` reads, `decisions/` decides, `components/`
+declare (docs/architecture.md)."""
 
 import pulumi
 
+from components.backups import Backups, BackupsArgs
 from components.dashboard import Dashboard, DashboardArgs
 from components.dr_automation import DrAutomation, DrAutomationArgs
 from components.failover_dns import FailoverDns, FailoverDnsArgs, ZoneVpc, failover_records
@@ -42,6 +42,7 @@ database = GlobalAurora(
     GlobalAuroraArgs(namer, sizing, account, settings.database, networks, keys),
     opts=pulumi.ResourceOptions(depends_on=[peering]),
 )
+backups = Backups("backups", BackupsArgs(namer, sizing, account, keys, database))
 monitoring = regions.map(
     lambda region: Monitoring(
         f"{region.role}-monitoring",
@@ -70,10 +71,10 @@ dns = FailoverDns(
 )
 automation = DrAutomation(
     "automation",
-    DrAutomationArgs(namer, sizing, account, keys, networks, database, monitoring),
+    DrAutomationArgs(namer, sizing, account, keys, networks, database, monitoring, backups),
 )
 
-exported = (*regions, *networks, *keys, peering, database, dns, *monitoring, dashboard, automation)
-for component in exported:
+exported = (*regions, *networks, *keys, peering, database, backups, dns, *monitoring, dashboard)
+for component in (*exported, automation):
     for output_name, value in component.exports().items():
         pulumi.export(output_name, value)

@@ -11,6 +11,8 @@ import pulumi_aws as aws
 
 from components import lambda_code
 from components.alarm import metric_alarm
+from components.backup_bucket import BackupBucket
+from components.backups import Backups
 from components.global_aurora import GlobalAurora
 from components.monitoring import Monitoring
 from components.network import Network
@@ -26,7 +28,7 @@ from decisions.functions import (
     function_arn,
     rate_expression,
 )
-from decisions.iam import StackArns, assume_role_policy, policy_for
+from decisions.iam import StackArns, assume_role_policy, policy_for, snapshot_export_policy
 from lambdas.drcommon import contract
 from lambdas.drcommon.contract import (
     LOCK_TABLE,
@@ -71,6 +73,8 @@ class RegionContext:
     rds_endpoint_url: pulumi.Output[str]
     """https URL of this VPC's RDS interface endpoint (endpoint-specific DNS name): how the
     other region's VPC-attached functions reach this region's RDS API over the peering."""
+    backup_bucket: BackupBucket
+    """The region's backup bucket (reports; the snapshot exports of this region's snapshots)."""
 
     @property
     def role(self) -> Role:
@@ -89,6 +93,8 @@ class DrAutomationArgs:
     networks: Pair[Network]
     database: GlobalAurora
     monitoring: Pair[Monitoring]
+    backups: Backups
+    """Each region's backup bucket: the verifier's reports, the snapshot exports."""
 
 
 def region_context(args: DrAutomationArgs, role: Role) -> RegionContext:
@@ -118,6 +124,7 @@ def region_context(args: DrAutomationArgs, role: Role) -> RegionContext:
         writer_alarm=monitoring.health_alarms[contract.WRITER_AVAILABLE.name],
         failover_events_rule=monitoring.failover_events_rule,
         rds_endpoint_url=network.rds_endpoint_url,
+        backup_bucket=args.backups.buckets[role],
     )
 
 
@@ -210,12 +217,17 @@ def rotation_environment(
 
 
 def verifier_environment(
-    args: DrAutomationArgs, here: RegionContext, peer: RegionContext
+    args: DrAutomationArgs,
+    here: RegionContext,
+    peer: RegionContext,
+    export_role: aws.iam.Role | None = None,
 ) -> Environment:
     """The backup verifier's environment. Its own region's key always: every copy from the
     other region and every restore is encrypted with it, and RDS rejects a cross-region copy of
     an encrypted snapshot that names no key of the destination region. Whether it copies and
-    restores is the sizing's; the restore test's targets only when it runs."""
+    restores is the sizing's; the restore test's targets only when it runs. Its region's bucket
+    for the reports; the snapshot export's role, buckets and keys when the sizing exports
+    (`export_role`)."""
     sizing = args.sizing
     environment: Environment = {
         VerifierEnv.GLOBAL_CLUSTER_ID: args.database.global_cluster.id,
@@ -229,7 +241,18 @@ def verifier_environment(
         VerifierEnv.MAX_SNAPSHOT_AGE_HOURS: str(sizing.backup_max_age_hours),
         VerifierEnv.RESTORE_TEST_ENABLED: "true" if sizing.restore_test else "false",
         VerifierEnv.DB_SECRET_ID: args.database.secret.name,
+        VerifierEnv.REPORT_BUCKET: here.backup_bucket.name,
     }
+    if export_role is not None and sizing.snapshot_export_every_days is not None:
+        regions = (here, peer)
+        environment[VerifierEnv.SNAPSHOT_EXPORT_EVERY_DAYS] = str(sizing.snapshot_export_every_days)
+        environment[VerifierEnv.SNAPSHOT_EXPORT_ROLE_ARN] = export_role.arn
+        environment[VerifierEnv.SNAPSHOT_EXPORT_BUCKETS] = pulumi.Output.json_dumps(
+            {ctx.region.name: ctx.backup_bucket.name for ctx in regions}
+        )
+        environment[VerifierEnv.SNAPSHOT_EXPORT_KMS_KEYS] = pulumi.Output.json_dumps(
+            {ctx.region.name: ctx.kms_key_arn for ctx in regions}
+        )
     if sizing.restore_test:
         environment[VerifierEnv.RESTORE_DB_SUBNET_GROUP] = here.db_subnet_group_name
         environment[VerifierEnv.RESTORE_SECURITY_GROUP_IDS] = here.db_security_group_id
@@ -360,7 +383,9 @@ class DrAutomation(pulumi.ComponentResource):
             self._deploy("connection_drainer", here, drainer_environment(args, here, peer))
             self._deploy("health_checker", here, health_checker_environment(args, here, peer))
         self._deploy("secret_rotation", primary, rotation_environment(args, primary, dr))
-        self._deploy("backup_verifier", dr, verifier_environment(args, dr, primary))
+        self.export_role = self._snapshot_export_role()
+        verifier = verifier_environment(args, dr, primary, self.export_role)
+        self._deploy("backup_verifier", dr, verifier)
         self.lock_tables = self.contexts.map(self._lock_table)
         drainers, checkers = self._names_of("connection_drainer"), self._names_of("health_checker")
         tables = self.lock_tables.map(lambda table: table.name)
@@ -374,6 +399,32 @@ class DrAutomation(pulumi.ComponentResource):
                 args, here, peer, checkers[here.role], coordinators[here.role]
             )
             self._deploy("peer_watch", here, environment)
+
+    def _snapshot_export_role(self) -> aws.iam.Role | None:
+        """The role RDS assumes to write a snapshot export into the backup buckets, when the
+        sizing exports (trust: "export.rds.amazonaws.com", Aurora user guide, exporting
+        snapshot data to Amazon S3)."""
+        if self._args.sizing.snapshot_export_every_days is None:
+            return None
+        primary = self.contexts.primary
+        role = aws.iam.Role(
+            f"{self._name}-snapshot-export-role",
+            name=self._args.namer.name("snapshot-export"),
+            description="aurora-dr: RDS writes snapshot exports into the backup buckets",
+            assume_role_policy=json.dumps(assume_role_policy("export.rds.amazonaws.com")),
+            opts=self._opts(primary),
+        )
+        ends = pulumi.Output.all(
+            [ctx.backup_bucket.arn for ctx in self.contexts],
+            [ctx.kms_key_arn for ctx in self.contexts],
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-snapshot-export-policy",
+            role=role.id,
+            policy=ends.apply(lambda both: json.dumps(snapshot_export_policy(both[0], both[1]))),
+            opts=self._opts(primary),
+        )
+        return role
 
     def _lock_table(self, ctx: RegionContext) -> aws.dynamodb.Table:
         return aws.dynamodb.Table(
@@ -413,6 +464,10 @@ class DrAutomation(pulumi.ComponentResource):
         }
         if spec.key == "peer_watch":
             arns["health_checker_arns"] = [self._deployed("health_checker", ctx.role).arn]
+        if spec.key == "backup_verifier":
+            arns["report_bucket_arn"] = ctx.backup_bucket.arn
+            if self.export_role is not None:
+                arns["export_role_arn"] = self.export_role.arn
         if spec.key == "failover_coordinator":
             alarms = (ctx.probe_alarm, ctx.writer_alarm, peer.probe_alarm, peer.writer_alarm)
             arns["alarm_arns"] = [alarm.arn for alarm in alarms]

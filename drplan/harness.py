@@ -206,6 +206,9 @@ def _cluster_instance(name: str, inputs: dict[str, Any], region: str) -> dict[st
 
 def _vpc_endpoint(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     service = str(inputs.get("serviceName", "")).rsplit(".", 1)[-1]
+    if inputs.get("vpcEndpointType") == "Gateway":
+        # A gateway endpoint is reached through its service's prefix list, not a DNS name.
+        return {"prefixListId": f"pl-{service}-{region}"}
     dns_name = f"vpce-{name}.{service}.{region}.vpce.amazonaws.com"
     return {"dnsEntries": [{"dnsName": dns_name, "hostedZoneId": "Z1"}]}
 
@@ -258,6 +261,11 @@ MOCK_OUTPUTS: dict[str, MockOutputs] = {
     "aws:lambda/layerVersion:LayerVersion": _layer,
     "aws:dynamodb/table:Table": _arn_by("dynamodb", "table/"),
     "aws:cloudwatch/eventRule:EventRule": _arn_by("events", "rule/"),
+    # S3 bucket ARNs carry neither region nor account.
+    "aws:s3/bucket:Bucket": lambda name, inputs, _: {
+        "arn": f"arn:aws:s3:::{inputs.get('bucket', name)}"
+    },
+    "aws:backup/vault:Vault": _arn_by("backup", "backup-vault:"),
 }
 """Provider-computed outputs by resource type (others get a generic ARN)."""
 

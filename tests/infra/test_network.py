@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from drplan.harness import PlanRun, ProgramFailed, ZoneCatalogue, run_program
+from drplan.harness import PlanRun, ProgramFailed, Registration, ZoneCatalogue, run_program
 from tests.infra.queries import (
     EGRESS_RULE,
     INGRESS_RULE,
@@ -188,11 +188,18 @@ def test_flow_logs_go_to_a_log_group_encrypted_with_the_regions_own_key(plan: Pl
         assert group.inputs["retentionInDays"] >= 1
 
 
+def interface_endpoints(run: PlanRun) -> list[Registration]:
+    """The VPC endpoints of type Interface (the S3 gateway endpoint has no subnets or groups)."""
+    return [
+        e
+        for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Interface"
+    ]
+
+
 def test_interface_endpoints_sit_in_the_stacks_subnets_behind_the_endpoint_group(plan: PlanRun):
     for region in region_roles(plan).values():
-        endpoints = [
-            e for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint") if e.region == region
-        ]
+        endpoints = [e for e in interface_endpoints(plan) if e.region == region]
         subnets = {s.id for s in plan.of_type("aws:ec2/subnet:Subnet") if s.region == region}
         group = security_group(plan, region, "endpoints")
         assert {e.inputs["serviceName"] for e in endpoints} >= {
@@ -207,7 +214,7 @@ def test_interface_endpoints_sit_in_the_stacks_subnets_behind_the_endpoint_group
 
 def test_prod_spreads_endpoints_over_every_az_and_dev_uses_one(plans: dict[str, PlanRun]):
     spreads = {
-        stack: {len(e.inputs["subnetIds"]) for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+        stack: {len(e.inputs["subnetIds"]) for e in interface_endpoints(plan)}
         for stack, plan in plans.items()
     }
     assert spreads == {"dev": {1}, "prod": {3}}
@@ -240,7 +247,7 @@ def test_a_zone_a_service_does_not_offer_is_left_out_by_every_placement():
     assert zones_in(run, SUBNET, "us-east-1") == {"us-east-1a", "us-east-1c", "us-east-1d"}
     assert zones_in(run, INSTANCE, "us-east-1") <= {"us-east-1a", "us-east-1c", "us-east-1d"}
     subnets = {s.id: s.inputs["availabilityZone"] for s in run.of_type(SUBNET)}
-    for endpoint in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint"):
+    for endpoint in interface_endpoints(run):
         assert "us-east-1b" not in {subnets[i] for i in endpoint.inputs["subnetIds"]}
     # AND the DR region, where everything runs everywhere, keeps the first three zones by name
     assert zones_in(run, SUBNET, "us-west-2") == {"us-west-2a", "us-west-2b", "us-west-2c"}
@@ -315,3 +322,26 @@ def test_compliance_endpoints_put_the_six_fsbp_endpoints_in_every_endpoint_az_of
             assert endpoint.inputs["privateDnsEnabled"] is True
     # AND nothing else changes: the default stack's resources are all still there, same URNs
     assert {r.urn for r in plans["prod"].registrations} <= {r.urn for r in run.registrations}
+
+
+def test_each_vpc_reaches_s3_through_a_free_gateway_endpoint_on_every_route_table(plan: PlanRun):
+    for role, region in region_roles(plan).items():
+        vpc = vpc_in(plan, region)
+        (gateway,) = [
+            e
+            for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+            if e.region == region and e.inputs["vpcEndpointType"] == "Gateway"
+        ]
+        # THEN it is S3's, in this VPC, on every route table (the main one included)
+        assert gateway.inputs["serviceName"] == f"com.amazonaws.{region}.s3"
+        assert gateway.inputs["vpcId"] == vpc.id
+        assert set(gateway.inputs["routeTableIds"]) == route_tables_of(plan, vpc)
+        # AND the functions' group may reach S3's prefix list on HTTPS, and only that
+        lambda_group = security_group(plan, region, "lambda")
+        (to_s3,) = [
+            r
+            for r in plan.of_type(EGRESS_RULE)
+            if r.inputs["securityGroupId"] == lambda_group.id and r.inputs.get("prefixListId")
+        ]
+        assert to_s3.inputs["prefixListId"] == gateway.outputs["prefixListId"], role
+        assert port_range(to_s3) == ("tcp", 443, 443)
