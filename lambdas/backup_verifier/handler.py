@@ -1,4 +1,5 @@
-"""Lambda entry point of the backup verifier (thin: settings, clients, probe, metrics).
+"""Lambda entry point of the backup verifier (thin: settings, clients, probe, the stored
+report, metrics).
 
 VPC-attached in the DR region when the restore test probes the restored cluster with SQL. The
 RDS and SNS APIs of this region are then reached through their interface endpoints; the writer's
@@ -8,6 +9,7 @@ peer VPC.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from backup_verifier import SERVICE
@@ -23,7 +25,9 @@ from drcommon.aws import (
     LambdaContext,
     SystemClock,
 )
-from drcommon.observability import add_outcome_metrics, get_logger, get_metrics
+from drcommon.contract import BACKUP_BUCKET
+from drcommon.observability import MetricPoint, add_outcome_metrics, get_logger, get_metrics
+from drcommon.reports import StoredReport, report_key, store_report
 
 logger = get_logger(SERVICE)
 metrics = get_metrics(SERVICE, namespace=contract.AUTOMATION_NAMESPACE)
@@ -52,6 +56,36 @@ def restore_probe(settings: Settings, factory: ClientFactory) -> RestoreProbe:
     return availability_probe
 
 
+def report_document(
+    result: dict[str, Any], settings: Settings, started: datetime, finished: datetime
+) -> dict[str, Any]:
+    """What is stored of a run: its report (snapshot, age, copy, restore test, export, problems)
+    with the verdict, where it ran and when."""
+    return {
+        **result,
+        "verdict": "passed" if result["ok"] else "failed",
+        "environment": settings.environment,
+        "region": settings.region,
+        "startedAt": started.isoformat(),
+        "finishedAt": finished.isoformat(),
+    }
+
+
+def store(
+    factory: ClientFactory,
+    settings: Settings,
+    document: dict[str, Any],
+    *,
+    started: datetime,
+    run_name: str,
+) -> StoredReport | None:
+    """Store the run's report in this region's backup bucket, when one is configured."""
+    if settings.report_bucket is None:
+        return None
+    key = report_key(BACKUP_BUCKET.verification_reports, started, run_name)
+    return store_report(factory("s3", settings.region), settings.report_bucket, key, document)
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -60,11 +94,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     A failed verification is returned with `"ok": false`, published to this region's alert
     topic and shows in the metrics (`VerificationSucceeded` = 0, which the stack alarms on); it
     is not raised, so the schedule does not retry a run that would only create more throw-away
-    resources.
+    resources. The report is stored in the region's backup bucket; a failure to store it is
+    returned (`storedReport`) and counted (`ReportStored` = 0), never raised over the verdict.
     """
     del event  # scheduled invocation: nothing to read
     settings = Settings.from_env()
     factory = clients(settings)
+    started = datetime.fromtimestamp(CLOCK.time(), tz=UTC)
     report = run(
         Dependencies(
             settings=settings,
@@ -74,7 +110,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             probe=restore_probe(settings, factory),
         )
     )
-    add_outcome_metrics(metrics, report.metrics(), environment=settings.environment)
     result = report.to_dict()
+    finished = datetime.fromtimestamp(CLOCK.time(), tz=UTC)
+    document = report_document(result, settings, started, finished)
+    stored = store(factory, settings, document, started=started, run_name=context.aws_request_id)
+    points = report.metrics()
+    if stored is not None:
+        result["storedReport"] = stored.to_dict()
+        points.append(MetricPoint("ReportStored", "Count", 1.0 if stored.ok else 0.0))
+        if not stored.ok:
+            logger.error("verification report not stored", extra={"stored": stored.to_dict()})
+    add_outcome_metrics(metrics, points, environment=settings.environment)
     (logger.info if report.ok else logger.error)("verification finished", extra={"report": result})
     return result

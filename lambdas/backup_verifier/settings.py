@@ -37,10 +37,24 @@ _KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-
 # RDS identifiers: a letter first, then letters, digits, single hyphens.
 _PREFIX = re.compile(r"^[a-z](?:-?[a-z0-9])*$")
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+# S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens.
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 # `<prefix>-<suffix>-<yyyymmddHHMMSS>-1` must fit RDS's 63-character identifier limit.
 _TIMESTAMP_AND_INSTANCE_CHARS = len("-20260101000000-1")
 MAX_IDENTIFIER_LENGTH = 63
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    """The snapshot export: how often, as which role, into which bucket with which key (both
+    keyed by region: an export is written in its snapshot's own region)."""
+
+    every_days: int
+    role_arn: str
+    buckets: Mapping[str, str]
+    kms_keys: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,10 @@ class Settings:
     max_snapshot_age_hours: float
     sweep_after_hours: float
     poll_interval_seconds: float
+    report_bucket: str | None = None
+    """This region's backup bucket: each run's report is stored there (None: not stored)."""
+    export: ExportSettings | None = None
+    """The snapshot export, when the stack asks for one."""
 
     @property
     def name_stem(self) -> str:
@@ -114,6 +132,8 @@ class Settings:
             poll_interval_seconds=envconfig.number(
                 env, Env.POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 300.0
             ),
+            report_bucket=_bucket(env, Env.REPORT_BUCKET),
+            export=_snapshot_export(env, (region, peer_region)),
         )
 
 
@@ -194,3 +214,40 @@ def _restore_test(env: Mapping[str, str]) -> _RestoreTest:
             "a DB instance class (db.*)"
         )
     return restore
+
+
+def _bucket(env: Mapping[str, str], name: str) -> str | None:
+    """An S3 bucket name, when set."""
+    bucket = envconfig.optional(env, name)
+    if bucket is not None and not _BUCKET.match(bucket):
+        raise SettingsError(f"environment variable {name}={bucket!r} is not an S3 bucket name")
+    return bucket
+
+
+def _snapshot_export(env: Mapping[str, str], regions: tuple[str, str]) -> ExportSettings | None:
+    """The export's settings when `SNAPSHOT_EXPORT_EVERY_DAYS` is set: then the role, and a
+    bucket and a key of each region (the writer's snapshot is exported in its own region), are
+    required too."""
+    every_text = envconfig.optional(env, Env.SNAPSHOT_EXPORT_EVERY_DAYS)
+    role_arn = envconfig.optional(env, Env.SNAPSHOT_EXPORT_ROLE_ARN)
+    buckets = envconfig.string_map(env, Env.SNAPSHOT_EXPORT_BUCKETS)
+    keys = envconfig.string_map(env, Env.SNAPSHOT_EXPORT_KMS_KEYS)
+    if every_text is None:
+        return None
+    every = envconfig.integer(env, Env.SNAPSHOT_EXPORT_EVERY_DAYS, 7, 1, 365)
+    if role_arn is None or not _ROLE_ARN.match(role_arn):
+        raise SettingsError(
+            f"environment variable {Env.SNAPSHOT_EXPORT_ROLE_ARN} must be a role ARN when "
+            f"{Env.SNAPSHOT_EXPORT_EVERY_DAYS} is set"
+        )
+    for region in regions:
+        if not _BUCKET.match(buckets.get(region, "")):
+            raise SettingsError(
+                f"environment variable {Env.SNAPSHOT_EXPORT_BUCKETS} needs the bucket of {region}"
+            )
+        key = keys.get(region, "")
+        if not _KMS_KEY.match(key) or f":kms:{region}:" not in key:
+            raise SettingsError(
+                f"environment variable {Env.SNAPSHOT_EXPORT_KMS_KEYS} needs a key ARN of {region}"
+            )
+    return ExportSettings(every_days=every, role_arn=role_arn, buckets=buckets, kms_keys=keys)

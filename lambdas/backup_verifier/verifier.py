@@ -7,9 +7,11 @@
    when the sizing turns the copy off); the copy is kept as an off-global-cluster backup until
    a later run's sweep removes it;
 5. when enabled, restore it into a throw-away cluster + instance, probe, delete both;
-6. report: returned, logged and as metrics (the stack alarms on `VerificationSucceeded`); a
-   failed run also publishes its report to this region's alert topic, so it pages at once
-   rather than when the alarm next evaluates. Every step is bounded by the remaining time.
+6. when the stack exports snapshots and one is due, export the verified snapshot to S3;
+7. report: returned, logged, stored in the region's bucket and as metrics (the stack alarms on
+   `VerificationSucceeded`); a failed run also publishes its report to this region's alert
+   topic, so it pages at once rather than when the alarm next evaluates. Every step is bounded
+   by the remaining time.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backup_verifier import SERVICE, resources
+from backup_verifier import SERVICE, export, resources
 from backup_verifier.probe import ProbeResult, RestoreProbe, availability_probe
 from backup_verifier.resources import Step
 from backup_verifier.settings import Settings
@@ -50,6 +52,7 @@ class Report:
     restore: Step = field(default_factory=lambda: Step("skipped", "not reached"))
     probe: ProbeResult | None = None
     teardown: Step = field(default_factory=lambda: Step("skipped", "nothing created"))
+    export: Step = field(default_factory=lambda: Step("skipped", "not reached"))
     swept: list[str] = field(default_factory=list)
     sweep_errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -73,6 +76,7 @@ class Report:
             "restore": asdict(self.restore),
             "probe": asdict(self.probe) if self.probe else None,
             "teardown": asdict(self.teardown),
+            "export": asdict(self.export),
             "swept": self.swept,
             "sweepErrors": self.sweep_errors,
             "problems": self.problems,
@@ -105,6 +109,8 @@ class Report:
         if self.restore.status != "skipped":
             restored = self.restore.ok and self.probe is not None and self.probe.ok
             points.append(MetricPoint("RestoreSucceeded", "Count", 1.0 if restored else 0.0))
+        if self.export.status != "skipped":
+            points.append(MetricPoint("ExportStarted", "Count", 1.0 if self.export.ok else 0.0))
         return points
 
 
@@ -187,6 +193,7 @@ class _Verification:
         restore_from = self.copy_here(writer, newest, run_id)
         if restore_from is not None:
             self.restore_test(newest, restore_from, run_id)
+        self.export_verified(writer, newest, run_id)
 
     def writer(self) -> topology.GlobalMember | None:
         """The current writer member, from the topology (roles move after a switchover)."""
@@ -276,3 +283,25 @@ class _Verification:
             report.problems.append(outcome.restore.detail)
         elif outcome.probe is not None and not outcome.probe.ok:
             report.problems.append(f"probe failed: {outcome.probe.detail}")
+
+    def export_verified(self, writer: topology.GlobalMember, newest: Snapshot, run_id: str) -> None:
+        """Export the snapshot to S3 in the writer's region, when the stack exports and this
+        run found nothing wrong with it (only a verified snapshot is exported)."""
+        settings, report = self.deps.settings, self.report
+        if settings.export is None:
+            report.export = Step("skipped", "snapshot export disabled for this sizing")
+            return
+        if report.problems:
+            report.export = Step("skipped", "not exported: the snapshot did not pass")
+            return
+        report.export = export.export_snapshot(
+            self.deps.factory("rds", writer.region),
+            newest,
+            region=writer.region,
+            export=settings.export,
+            stem=settings.name_stem,
+            task_id=run_id,
+            now=self.now,
+        )
+        if report.export.status == "failed":
+            report.problems.append(report.export.detail)

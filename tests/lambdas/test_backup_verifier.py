@@ -41,6 +41,7 @@ from backup_verifier.probe import ProbeResult, RestoredCluster
 from backup_verifier.settings import Settings, SettingsError
 from backup_verifier.snapshots import Snapshot, resource_tags
 from backup_verifier.verifier import Dependencies, Report, run
+from drcommon import reports
 from drcommon.aws import Deadline
 
 GID = "aurora-dr-dev"
@@ -709,3 +710,180 @@ def test_dev_stacks_verifier_passes_the_strict_double_and_reports_what_its_alarm
     assert "VerificationSucceeded" in {m["Name"] for m in metric_set["Metrics"]}
     assert {name: record[name] for name in dimension_names} == alarm.inputs["dimensions"]
     assert alarm.region == verifier.region
+
+
+# --- the stored report ----------------------------------------------------------------------------
+
+REPORTS_BUCKET = "aurora-dr-backups-123456789012-usw2-dev"
+
+
+def _handler_env(monkeypatch: pytest.MonkeyPatch, world: BackupWorld, **extra: str) -> None:
+    for key, value in world.env(**extra).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", world.factory)
+    monkeypatch.setattr(handler, "CLOCK", world.clock)
+
+
+def _reports_bucket_like_the_stacks(kms_key: str) -> Any:
+    """The DR backup bucket as the stack declares it: default SSE-KMS with the DR key and an S3
+    Bucket Key (the report writer sets no encryption of its own)."""
+    s3 = client("s3", DR)
+    s3.create_bucket(Bucket=REPORTS_BUCKET, CreateBucketConfiguration={"LocationConstraint": DR})
+    s3.put_bucket_encryption(
+        Bucket=REPORTS_BUCKET,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": kms_key,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    return s3
+
+
+def _emitted_metric(output: str, name: str) -> float:
+    """The value of metric `name` in the EMF documents printed by the handler."""
+    for line in output.splitlines():
+        if line.startswith("{") and f'"{name}"' in line:
+            value = json.loads(line)[name]
+            return float(value[0] if isinstance(value, list) else value)
+    raise AssertionError(f"metric {name} not emitted")
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_verification_run_stores_its_report_in_its_regions_bucket_under_its_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a fresh snapshot and the DR backup bucket as the stack declares it
+    world = BackupWorld().build()
+    s3 = _reports_bucket_like_the_stacks(world.dr_key)
+    _handler_env(monkeypatch, world, REPORT_BUCKET=REPORTS_BUCKET)
+
+    # WHEN the schedule invokes the verifier
+    out = handler.lambda_handler({}, FakeContext(world.clock, timeout_seconds=900))
+
+    # THEN one report object sits under the reports prefix, SSE-KMS with the DR key
+    (item,) = s3.list_objects_v2(Bucket=REPORTS_BUCKET, Prefix="verification-reports/")["Contents"]
+    head = s3.head_object(Bucket=REPORTS_BUCKET, Key=item["Key"])
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == world.dr_key
+    assert head["ContentType"] == "application/json"
+    # AND it holds the snapshot, its age, the copy, the restore test, the verdict and the times
+    stored = json.loads(s3.get_object(Bucket=REPORTS_BUCKET, Key=item["Key"])["Body"].read())
+    assert stored["snapshot"] == out["snapshot"] and f":{PRIMARY}:" in stored["snapshot"]
+    assert stored["freshness"]["age_seconds"] == out["freshness"]["age_seconds"] < 60
+    assert stored["copy"]["status"] == "ok"
+    assert stored["restore"]["status"] == "skipped"
+    assert stored["verdict"] == "passed"
+    started, finished = (datetime.fromisoformat(stored[k]) for k in ("startedAt", "finishedAt"))
+    assert started <= finished
+    assert item["Key"].startswith(f"verification-reports/{started:%Y/%m/%d}/")
+    # AND the run says where it went, and counts it
+    assert out["storedReport"] == {
+        "ok": True,
+        "bucket": REPORTS_BUCKET,
+        "key": item["Key"],
+        "detail": f"stored as s3://{REPORTS_BUCKET}/{item['Key']}",
+    }
+    assert _emitted_metric(capsys.readouterr().out, "ReportStored") == 1
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_report_that_cannot_be_stored_is_reported_and_the_verdict_stands(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a fresh snapshot but a report bucket that does not exist
+    world = BackupWorld().build()
+    _handler_env(monkeypatch, world, REPORT_BUCKET=REPORTS_BUCKET)
+
+    # WHEN the schedule invokes the verifier
+    out = handler.lambda_handler({}, FakeContext(world.clock, timeout_seconds=900))
+
+    # THEN the verification passed, and the failed write is in the result and the metrics
+    assert out["ok"] is True
+    assert out["storedReport"]["ok"] is False
+    assert "NoSuchBucket" in out["storedReport"]["detail"]
+    assert _emitted_metric(capsys.readouterr().out, "ReportStored") == 0
+
+
+def test_a_report_key_is_dated_under_its_prefix_and_refuses_a_prefix_without_slash() -> None:
+    when = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    key = reports.report_key("verification-reports/", when, "req-1")
+    assert key == "verification-reports/2026/03/04/050607-req-1.json"
+    with pytest.raises(ValueError, match="a report prefix ends with '/'"):
+        reports.report_key("verification-reports", when, "req-1")
+
+
+# --- the snapshot export --------------------------------------------------------------------------
+
+
+def _export_env(world: BackupWorld) -> dict[str, str]:
+    return {
+        "SNAPSHOT_EXPORT_EVERY_DAYS": "7",
+        "SNAPSHOT_EXPORT_ROLE_ARN": f"arn:aws:iam::{ACCOUNT}:role/aurora-dr-snapshot-export-dev",
+        "SNAPSHOT_EXPORT_BUCKETS": json.dumps(
+            {PRIMARY: "aurora-dr-backups-use1-dev", DR: "aurora-dr-backups-usw2-dev"}
+        ),
+        "SNAPSHOT_EXPORT_KMS_KEYS": json.dumps({PRIMARY: world.primary_key, DR: world.dr_key}),
+    }
+
+
+def _export_requests(world: BackupWorld) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (region, params)
+        for service, region, op, params in world.factory.requests
+        if op == "StartExportTask"
+    ]
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_verified_snapshot_is_exported_in_the_writers_region() -> None:
+    # GIVEN a fresh snapshot of the primary writer and the export configured
+    world = BackupWorld().build()
+
+    # WHEN the verifier runs
+    report = world.run(world.settings(**_export_env(world)))
+
+    # THEN the writer's snapshot is exported into the primary bucket with the primary key
+    assert report.ok, report.problems
+    ((region, params),) = _export_requests(world)
+    assert region == PRIMARY
+    assert params["SourceArn"] == report.snapshot
+    assert params["S3BucketName"] == "aurora-dr-backups-use1-dev"
+    assert params["KmsKeyId"] == world.primary_key
+    assert report.export.status == "ok"
+    assert _metrics(report)["ExportStarted"] == 1
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_snapshot_that_did_not_pass_is_not_exported() -> None:
+    # GIVEN the export configured but a two-day-old newest snapshot
+    world = BackupWorld().build()
+    world.clock.advance(48 * HOUR)
+
+    # WHEN the verifier runs / THEN nothing is exported
+    report = world.run(world.settings(**_export_env(world)))
+    assert not report.ok
+    assert _export_requests(world) == []
+    assert report.export.status == "skipped"
+    assert "ExportStarted" not in _metrics(report)
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_failed_copy_stops_the_export_too() -> None:
+    # GIVEN a copy that fails (a key of the wrong region) and the export configured
+    world = BackupWorld().build()
+    settings = dataclasses.replace(
+        world.settings(**_export_env(world)), kms_key_id=world.primary_key
+    )
+
+    # WHEN the verifier runs / THEN the unverified snapshot is not exported
+    report = world.run(settings)
+    assert report.copy.status == "failed"
+    assert _export_requests(world) == []
+    assert report.export.detail == "not exported: the snapshot did not pass"
