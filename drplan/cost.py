@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drplan.backup_cost import BackupPricer
 from drplan.harness import PlanRun, Registration
 from drplan.inventory import GLOBAL, physical_name, region_label
 from drplan.ticker import SECONDS_PER_MONTH, Ticker, schedule_seconds, schedules, tickers
@@ -54,6 +55,9 @@ USAGE_PRICED = frozenset(
         "aws:dynamodb/table:Table",
         "aws:sns/topic:Topic",
         "aws:sfn/stateMachine:StateMachine",
+        # Priced by drplan.backup_cost: storage, exports, replication, recovery points, copies.
+        "aws:s3/bucket:Bucket",
+        "aws:backup/plan:Plan",
     }
 )
 
@@ -174,7 +178,12 @@ class _Pricer:
     def usage_priced(self, resource: Registration, region: str, what: str) -> None:
         """Resources whose price follows their (registered or assumed) use."""
         type_ = resource.type
-        if type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        if (
+            type_ == "aws:ec2/vpcEndpoint:VpcEndpoint"
+            and resource.inputs.get("vpcEndpointType") == "Gateway"
+        ):
+            self.add(region, "Gateway VPC endpoints", 1, "endpoints", "gateway_endpoint", what)
+        elif type_ == "aws:ec2/vpcEndpoint:VpcEndpoint":
             azs = len(resource.inputs.get("subnetIds") or []) or 1
             self.add(
                 region,
@@ -285,6 +294,7 @@ class _Pricer:
         self.database_usage(self.usage)
         self.log_usage(self.usage)
         self.metric_usage()
+        BackupPricer(self.run, self.usage, self.add, self.report.unpriced, self.hours / 24).price()
 
     def database_usage(self, u: Mapping[str, Any]) -> None:
         """Storage, I/O and logs of every cluster; replicated writes into the secondaries."""

@@ -15,6 +15,7 @@ NAME_PROPERTY_BY_TYPE = {
     "aws:rds/clusterInstance:ClusterInstance": "identifier",
     "aws:lambda/layerVersion:LayerVersion": "layerName",
     "aws:cloudwatch/dashboard:Dashboard": "dashboardName",
+    "aws:s3/bucket:Bucket": "bucket",
 }
 
 

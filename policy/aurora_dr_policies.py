@@ -58,6 +58,7 @@ CUSTOMER_KEY_INPUTS: tuple[tuple[str, str], ...] = (
     ("aws:sns/topic:Topic", "kmsMasterKeyId"),
     ("aws:secretsmanager/secret:Secret", "kmsKeyId"),
     ("aws:lambda/function:Function", "kmsKeyArn"),
+    ("aws:backup/vault:Vault", "kmsKeyArn"),
 )
 
 
@@ -213,6 +214,93 @@ def _event_subscriptions(args: StackValidationArgs, report: ReportViolation) -> 
                 )
 
 
+BUCKET = "aws:s3/bucket:Bucket"
+PUBLIC_ACCESS_BLOCKS = (
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+)
+
+
+def _by_bucket(resources: Any, type_: str) -> dict[str, Any]:
+    """The `type_` resources (bucket settings) of each bucket, by the bucket's name."""
+    return {r.props.get("bucket"): r for r in resources if r.resource_type == type_}
+
+
+def _denies_requests_without_tls(policy_text: Any) -> bool:
+    # Security Hub S3.5: a statement denying `s3:*` when `aws:SecureTransport` is false.
+    statements = json.loads(policy_text).get("Statement", []) if policy_text else []
+    for statement in statements:
+        actions = statement.get("Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        condition = (statement.get("Condition") or {}).get("Bool") or {}
+        if (
+            statement.get("Effect") == "Deny"
+            and statement.get("Principal") in ("*", {"AWS": "*"})
+            and "s3:*" in actions
+            and str(condition.get("aws:SecureTransport")).lower() == "false"
+        ):
+            return True
+    return False
+
+
+def _bucket_problems(name: Any, settings: Mapping[str, dict[str, Any]]) -> list[str]:
+    """What one bucket misses of the stack's bucket invariants."""
+    problems = []
+    block = settings["public-access"].get(name)
+    if block is None or not all(block.props.get(k) is True for k in PUBLIC_ACCESS_BLOCKS):
+        problems.append("all four public-access blocks (S3.8)")
+    ownership = settings["ownership"].get(name)
+    rule = (ownership.props.get("rule") or {}) if ownership is not None else {}
+    if rule.get("objectOwnership") != "BucketOwnerEnforced":
+        problems.append("object ownership BucketOwnerEnforced, so no ACLs (S3.12)")
+    policy = settings["policy"].get(name)
+    if policy is None or not _denies_requests_without_tls(policy.props.get("policy")):
+        problems.append("a bucket policy denying requests without TLS (S3.5)")
+    encryption = settings["encryption"].get(name)
+    rules = (encryption.props.get("rules") or []) if encryption is not None else []
+    defaults = [r.get("applyServerSideEncryptionByDefault") or {} for r in rules]
+    if not any(
+        d.get("sseAlgorithm") == "aws:kms" and _is_customer_key(d.get("kmsMasterKeyId"))
+        for d in defaults
+    ):
+        problems.append("default encryption with a customer-managed KMS key")
+    if settings["lifecycle"].get(name) is None:
+        problems.append("a lifecycle configuration (S3.13)")
+    return problems
+
+
+def _bucket_invariants(args: StackValidationArgs, report: ReportViolation) -> None:
+    """Every bucket carries its access and encryption settings (they are resources of their own
+    in pulumi-aws 7, matched to the bucket by name)."""
+    settings = {
+        kind: _by_bucket(args.resources, f"aws:s3/{token}")
+        for kind, token in (
+            ("public-access", "bucketPublicAccessBlock:BucketPublicAccessBlock"),
+            ("ownership", "bucketOwnershipControls:BucketOwnershipControls"),
+            ("policy", "bucketPolicy:BucketPolicy"),
+            (
+                "encryption",
+                "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            ),
+            ("lifecycle", "bucketLifecycleConfiguration:BucketLifecycleConfiguration"),
+        )
+    }
+    acls = {
+        r.props.get("bucket")
+        for r in args.resources
+        if r.resource_type == "aws:s3/bucketAcl:BucketAcl"
+    }
+    for bucket in (r for r in args.resources if r.resource_type == BUCKET):
+        name = bucket.props.get("bucket")
+        problems = _bucket_problems(name, settings)
+        if name in acls:
+            problems.append("no bucket ACL (S3.12)")
+        if problems:
+            report(f"S3 bucket {name} needs {'; '.join(problems)}.", bucket.urn)
+
+
 def _resource_policy(name: str, description: str, validate: Any) -> ResourceValidationPolicy:
     return ResourceValidationPolicy(
         name=name,
@@ -257,6 +345,13 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         "lambda-supported-runtime",
         "Security Hub Lambda.2: functions run a supported Python runtime.",
         _lambda_runtime,
+    ),
+    StackValidationPolicy(
+        name="backup-bucket-invariants",
+        description="Buckets: TLS only (S3.5), all public-access blocks (S3.8), no ACLs (S3.12), "
+        "a lifecycle (S3.13), default encryption with a customer-managed key.",
+        validate=_bucket_invariants,
+        enforcement_level=EnforcementLevel.MANDATORY,
     ),
     StackValidationPolicy(
         name="rds-event-subscriptions",

@@ -241,3 +241,83 @@ def test_the_packs_facts_are_the_programs(plans):
     assert pack.GLOBAL_DATABASE_SERVERLESS_CLASS == sizing.GLOBAL_DATABASE_SERVERLESS_CLASS
     for provider in plans["dev"].of_type("pulumi:providers:aws"):
         assert set(pack.REQUIRED_TAGS) == set(provider_default_tags(provider))
+
+
+def _bucket_setting(r: Registration, type_: str) -> bool:
+    """`r` is the `type_` setting of the DR region's backup bucket."""
+    return r.type == type_ and r.region == "us-west-2"
+
+
+def _without(run: PlanRun, type_: str) -> PlanRun:
+    kept = [r for r in run.registrations if not _bucket_setting(r, type_)]
+    assert len(kept) == len(run.registrations) - 1
+    return dataclasses.replace(run, registrations=kept)
+
+
+def _no_tls_statement(policy: Registration) -> None:
+    document = json.loads(policy.inputs["policy"])
+    document["Statement"][0]["Condition"] = {"Bool": {"aws:SecureTransport": "true"}}
+    policy.inputs["policy"] = json.dumps(document)
+
+
+BUCKET_BREAKS = {
+    "public access allowed": (
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        lambda r: r.inputs.update(restrictPublicBuckets=False),
+        "all four public-access blocks (S3.8)",
+    ),
+    "ACLs on": (
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        lambda r: r.inputs.update(rule={"objectOwnership": "ObjectWriter"}),
+        "object ownership BucketOwnerEnforced, so no ACLs (S3.12)",
+    ),
+    "non-TLS allowed": (
+        "aws:s3/bucketPolicy:BucketPolicy",
+        _no_tls_statement,
+        "a bucket policy denying requests without TLS (S3.5)",
+    ),
+    "AWS managed key": (
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        lambda r: r.inputs["rules"][0]["applyServerSideEncryptionByDefault"].update(
+            kmsMasterKeyId="alias/aws/s3"
+        ),
+        "default encryption with a customer-managed KMS key",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BUCKET_BREAKS))
+def test_backup_bucket_invariants_reject_a_bucket_that_breaks_one(plans, case: str):
+    # GIVEN the dev stack with one setting of the DR bucket broken
+    type_, change, needed = BUCKET_BREAKS[case]
+    run, _ = altered(plans["dev"], type_, change, pick=lambda r: r.region == "us-west-2")
+    bucket = next(
+        r.inputs["bucket"] for r in run.of_type("aws:s3/bucket:Bucket") if r.region == "us-west-2"
+    )
+    # THEN the pack names the bucket and what it needs
+    assert violations(POLICIES["backup-bucket-invariants"], run) == [
+        ("backup-bucket-invariants", "", f"S3 bucket {bucket} needs {needed}.")
+    ]
+
+
+def test_backup_bucket_invariants_reject_a_bucket_without_lifecycle_or_policy(plans):
+    run = _without(
+        _without(plans["dev"], "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"),
+        "aws:s3/bucketPolicy:BucketPolicy",
+    )
+    ((_, _, message),) = violations(POLICIES["backup-bucket-invariants"], run)
+    assert message.endswith(
+        "needs a bucket policy denying requests without TLS (S3.5); a lifecycle configuration "
+        "(S3.13)."
+    )
+
+
+def test_customer_managed_encryption_rejects_a_backup_vault_without_the_regions_key(plans):
+    run, urn = altered(plans["prod"], "aws:backup/vault:Vault", lambda r: r.inputs.pop("kmsKeyArn"))
+    assert violations(POLICIES["customer-managed-encryption"], run) == [
+        (
+            "customer-managed-encryption",
+            urn,
+            "aws:backup/vault:Vault must be encrypted with a customer-managed key (kmsKeyArn).",
+        )
+    ]
