@@ -17,8 +17,8 @@ $(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirement
 plan: $(BIN)/activate-stamp
 	$(BIN)/python -m drplan --stack $(STACK)
 
-## test: lint, format, type and workflow checks, and every test, the policy pack's too (starts a
-## throw-away PostgreSQL 15 as `postgres`)
+## test: lint, format, type and workflow checks, and every test, the policy pack's too (installs,
+## then starts, a throw-away PostgreSQL 16: scripts/ensure-postgres.sh)
 test: $(BIN)/activate-stamp
 	scripts/ensure-postgres.sh
 	$(BIN)/ruff check .

@@ -1,4 +1,4 @@
-"""Shared fixtures for the Lambda tests: a real TLS PostgreSQL 15, fake AWS, a Lambda context."""
+"""Shared fixtures for the Lambda tests: a real TLS PostgreSQL 16, fake AWS, a Lambda context."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def _in_ci() -> bool:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A throw-away PostgreSQL 15 with TLS for the whole session (see `pg.PostgresServer`).
+    """A throw-away TLS PostgreSQL for the whole session (see `pg.PostgresServer`), of the
+    engine major the stack deploys (a server of another major fails every SQL test).
 
     Gives host, port, `ca_path` (the CA that signed the server cert), `untrusted_ca_path`, the
     RDS-master-like `admin_user`/`admin_password`/`admin_database`, and helpers `connect()`,

