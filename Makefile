@@ -4,22 +4,37 @@ PYTHON ?= python3
 VENV := venv
 BIN := $(VENV)/bin
 STACK ?= dev
+PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar on
+# What is installed in ./venv: the plan's set (requirements-plan.txt: the program's runtime, the
+# plan's libraries), then, for `make test`, the test tools on top (requirements-dev.txt).
+PLAN_STAMP := $(VENV)/.installed-plan
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: plan test typecheck mutate lint format layer clean
 
-$(BIN)/activate-stamp: requirements.txt requirements-dev.txt lambdas/requirements-layer.txt \
+$(BIN)/python:
+	@echo "make: creating ./venv with $(PYTHON)"
+	$(PYTHON) -m venv $(VENV)
+
+$(PLAN_STAMP): $(BIN)/python requirements.txt requirements-plan.txt
+	@echo "make: installing what the plan needs into ./venv (requirements-plan.txt; the first time"
+	@echo "      takes a minute or two, most of it the Pulumi AWS provider's SDK)"
+	$(PIP_INSTALL) -r requirements-plan.txt
+	touch $@
+
+$(DEV_STAMP): $(PLAN_STAMP) requirements-dev.txt lambdas/requirements-layer.txt \
 		policy/requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "make: installing the test tools into ./venv (requirements-dev.txt)"
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@
 
 ## plan: offline plan of the dev stack (STACK=prod for the other one)
-plan: $(BIN)/activate-stamp
+plan: $(PLAN_STAMP)
 	$(BIN)/python -m drplan --stack $(STACK)
 
 ## test: lint, format, type and workflow checks, and every test, the policy pack's too (installs,
 ## then starts, a throw-away PostgreSQL 16: scripts/ensure-postgres.sh)
-test: $(BIN)/activate-stamp
+test: $(DEV_STAMP)
 	scripts/ensure-postgres.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -31,12 +46,12 @@ test: $(BIN)/activate-stamp
 ## Lambda packages. Those import the shared contract as `drcommon.contract`, the program as
 ## `lambdas.drcommon.contract`, so they get a run of their own with `lambdas` as the root, on the
 ## runtime's Python (3.12).
-typecheck: $(BIN)/activate-stamp
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 	MYPYPATH=lambdas $(BIN)/mypy --python-version 3.12 -p drcommon -p failover_coordinator \
 		-p connection_drainer -p health_checker -p peer_watch -p secret_rotation -p backup_verifier
 
-$(VENV)/mutate-stamp: $(BIN)/activate-stamp requirements-mutate.txt
+$(VENV)/mutate-stamp: $(DEV_STAMP) requirements-mutate.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
 	touch $@
 
@@ -53,18 +68,19 @@ mutate: $(VENV)/mutate-stamp
 
 ## layer: build build/lambda-layer.zip (pinned arm64/py3.12 wheels, drcommon, RDS CA bundle);
 ## needed before `pulumi preview`/`pulumi up`. CA_BUNDLE=path uses a local copy of the bundle.
-layer: $(BIN)/activate-stamp
+layer: $(PLAN_STAMP)
 	$(BIN)/python scripts/build_layer.py $(if $(CA_BUNDLE),--ca-bundle $(CA_BUNDLE))
 
-lint: $(BIN)/activate-stamp
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(MAKE) --no-print-directory typecheck
 	$(BIN)/actionlint
 
-format: $(BIN)/activate-stamp
+format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build mutants
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build mutants \
+		tests/postgres/node_modules
