@@ -9,7 +9,7 @@ unpriced, never skipped, and makes `--check` fail.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,18 @@ class CostReport:
     def total(self, region: str | None = None) -> float:
         """Monthly total, for one region or the whole stack."""
         return sum(line.monthly for line in self.lines if region in (None, line.region))
+
+    @property
+    def partial(self) -> bool:
+        """True when something could not be priced: the total is then a lower bound."""
+        return bool(self.unpriced)
+
+    def headline(self, money: Callable[[float], str]) -> str:
+        """The total as a headline says it: `$1.00`, or `partial: at least $1.00 (2 lines
+        unpriced)` when the estimate leaves something out."""
+        if not self.partial:
+            return money(self.total())
+        return f"partial: at least {money(self.total())} ({len(self.unpriced)} lines unpriced)"
 
     def regions(self) -> list[str]:
         """Regions with at least one line, `global` last."""

@@ -73,7 +73,7 @@ def outputs_lines(inventory: Inventory, markdown: bool) -> list[str]:
 def cost_lines(cost: CostReport, markdown: bool) -> list[str]:
     """Monthly cost per region and item, total, unpriced resources and assumptions."""
     lines = _heading(
-        f"Monthly cost estimate: {_money(cost.total())} (sizing `{cost.sizing}`)", markdown
+        f"Monthly cost estimate: {cost.headline(_money)} (sizing `{cost.sizing}`)", markdown
     )
     rows = []
     for region in cost.regions():
@@ -204,7 +204,7 @@ def compare(reviews: Sequence[StackReview], markdown: bool = False) -> str:
     )
     rows = [["resources", *(str(r.inventory.resource_count) for r in reviews)]]
     rows += [[f"cost {g}", *(_money(r.cost.total(g)) for r in reviews)] for g in regions]
-    rows.append(["cost total / month", *(_money(r.cost.total()) for r in reviews)])
+    rows.append(["cost total / month", *(r.cost.headline(_money) for r in reviews)])
     items = sorted({i for r in reviews for g in regions for i in r.cost.by_item(g)})
     for item in items:
         rows.append(

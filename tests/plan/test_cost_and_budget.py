@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 from types import MappingProxyType
 
 import pytest
@@ -19,6 +20,21 @@ from drplan.review import stack_settings
 # Imported before any run: later runs import a fresh copy (the one the program and patches see).
 from stack.sizing import SIZING
 
+# The regions teams run global databases in: the price file covers each of them completely.
+PRICED_REGIONS = (
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-central-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+)
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
 
 def test_every_price_names_its_source_and_date():
     prices = load_prices()
@@ -29,7 +45,38 @@ def test_every_price_names_its_source_and_date():
         source = prices["sources"].get(key)
         assert source, f"price {key} has no source"
         assert source["source"].startswith("https://")
-        assert len(source["recorded"]) == 10  # YYYY-MM-DD
+        assert ISO_DATE.match(source["recorded"]), key
+        # A figure read from AWS's price feed says from which feed and as of when.
+        if "feed" in source:
+            assert source["feed"].startswith("https://") and source["read_from"].startswith(
+                "https://"
+            )
+            assert ISO_DATE.match(source["as_of"]), key
+
+
+@pytest.mark.parametrize("region", PRICED_REGIONS)
+def test_each_region_teams_run_global_databases_in_has_every_price(region):
+    # GIVEN us-east-1's table as the reference: every key, every instance class
+    prices = load_prices()["regions"]
+    reference = prices["us-east-1"]
+    table = prices[region]
+    # THEN the region prices the same things, each with a number
+    assert set(table) == set(reference)
+    assert set(table["aurora_instance_hour"]) == set(reference["aurora_instance_hour"])
+    for key, value in table.items():
+        values = value.values() if isinstance(value, dict) else [value]
+        assert all(isinstance(v, int | float) and v >= 0 for v in values), (region, key)
+
+
+@pytest.mark.usefixtures("served_runs")
+def test_a_european_dr_region_is_priced_completely(capsys):
+    # WHEN prod plans with its DR region in Ireland, with --check
+    exit_code = main(["--stack", "prod", "--config", "drRegion=eu-west-1", "--check"])
+    # THEN every line is priced (the check passes) and the headline is a whole total
+    captured = capsys.readouterr()
+    assert exit_code == 0, captured.err
+    assert "unpriced" not in captured.err and "partial" not in captured.out
+    assert "eu-west-1" in captured.out
 
 
 def test_every_registered_resource_is_priced_or_declared_free(plans):
@@ -96,10 +143,13 @@ def test_an_unpriced_resource_type_fails_the_check_and_is_named(monkeypatch, cap
     # WHEN the plan runs with --check
     exit_code = main(["--stack", "dev", "--check"])
     # THEN it fails and names the keys it could not price
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
     assert exit_code == 1
-    assert "unpriced: aws:kms/key:Key aurora-dr-key-use1-dev" in err
-    assert "unpriced: aws:kms/key:Key aurora-dr-key-usw2-dev" in err
+    assert "unpriced: aws:kms/key:Key aurora-dr-key-use1-dev" in captured.err
+    assert "unpriced: aws:kms/key:Key aurora-dr-key-usw2-dev" in captured.err
+    # AND the headline says in words that its total leaves those out
+    assert "Monthly cost estimate: partial: at least $" in captured.out
+    assert "(2 lines unpriced)" in captured.out
 
 
 def test_a_region_without_prices_is_unpriced_not_free(plans):
