@@ -210,9 +210,24 @@ def _check_vpc_ranges(
     if primary_net is not None and dr_net is not None and primary_net.overlaps(dr_net):
         problems.append(
             f"primaryVpcCidr {primary_net} and drVpcCidr {dr_net} overlap: VPC peering needs "
-            "disjoint ranges; set drVpcCidr to e.g. 10.1.0.0/16."
+            f"disjoint ranges; set drVpcCidr to e.g. {free_range(primary_net, dr_net.prefixlen)} "
+            f"(or primaryVpcCidr to e.g. {free_range(dr_net, primary_net.prefixlen)})."
         )
     return problems, primary_net, dr_net
+
+
+def free_range(taken: ipaddress.IPv4Network, prefixlen: int) -> ipaddress.IPv4Network:
+    """The first private range of size /`prefixlen` that does not overlap `taken`: the hint for
+    the other VPC's range. The private block `taken` lies in is searched first, from its start.
+
+    `taken` is at least a /16 and every private block is larger, so a free range always exists.
+    """
+    blocks = sorted(PRIVATE_NETWORKS, key=lambda block: not taken.subnet_of(block))
+    for block in blocks:
+        for candidate in block.subnets(new_prefix=prefixlen):
+            if not candidate.overlaps(taken):
+                return candidate
+    raise ValueError(f"no private /{prefixlen} is free of {taken}")
 
 
 def _check_database(database_name: str, master_username: str, engine_version: str) -> list[str]:

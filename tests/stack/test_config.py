@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pulumi
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from drplan.harness import ProgramFailed, run_program
 from stack.config import (
     DEFAULT_ENGINE_VERSION,
+    MAX_PREFIX,
     MAX_SUFFIX_LENGTH,
+    MIN_PREFIX,
+    PRIVATE_NETWORKS,
     ConfigError,
     NetworkSettings,
+    free_range,
     parse_settings,
 )
 
@@ -140,23 +148,60 @@ def test_bad_configuration_stops_the_program_before_any_resource(overrides, prob
 
 
 @pytest.mark.parametrize(
-    ("primary", "dr"),
+    ("primary", "dr", "free_dr", "free_primary"),
     [
-        ("10.0.0.0/16", "10.0.128.0/17"),  # the DR range inside the primary range
-        ("10.1.16.0/20", "10.1.0.0/16"),  # the primary range inside the DR range
-        ("10.0.0.0/16", "10.0.0.0/16"),  # the same range twice
-        ("172.16.0.0/24", "172.16.0.0/20"),
+        # the DR range inside the primary range
+        ("10.0.0.0/16", "10.0.128.0/17", "10.1.0.0/17", "10.1.0.0/16"),
+        # the primary range inside the DR range (the default drVpcCidr is 10.1.0.0/16)
+        ("10.1.16.0/20", "10.1.0.0/16", "10.0.0.0/16", "10.0.0.0/20"),
+        # the same range twice: what `--config primaryVpcCidr=10.1.0.0/16` does
+        ("10.1.0.0/16", "10.1.0.0/16", "10.0.0.0/16", "10.0.0.0/16"),
+        ("172.16.0.0/24", "172.16.0.0/20", "172.16.16.0/20", "172.16.16.0/24"),
+        # the whole 192.168 block taken: the hint leaves it
+        ("192.168.0.0/16", "192.168.4.0/22", "10.0.0.0/22", "10.0.0.0/16"),
     ],
 )
-def test_overlapping_vpc_ranges_are_refused_in_either_direction(primary, dr):
+def test_overlapping_vpc_ranges_are_refused_with_a_free_range_for_either_key(
+    primary, dr, free_dr, free_primary
+):
     # GIVEN two private ranges of valid size, one inside the other
     # WHEN the settings are parsed
     with pytest.raises(ConfigError) as error:
         parse_settings({"environmentSuffix": "dev", "primaryVpcCidr": primary, "drVpcCidr": dr})
-    # THEN exactly one problem names both keys, both ranges and the key to change
+    # THEN exactly one problem names both keys and both ranges, and suggests for each key a range
+    # of its own size that is free of the other one (never the clashing range)
     (problem,) = error.value.problems
-    assert problem.startswith(f"primaryVpcCidr {primary} and drVpcCidr {dr} overlap: ")
-    assert "VPC peering needs disjoint ranges; set drVpcCidr" in problem
+    assert problem == (
+        f"primaryVpcCidr {primary} and drVpcCidr {dr} overlap: VPC peering needs disjoint "
+        f"ranges; set drVpcCidr to e.g. {free_dr} (or primaryVpcCidr to e.g. {free_primary})."
+    )
+    # AND each suggestion is accepted next to the range that stays
+    parse_settings({"environmentSuffix": "dev", "primaryVpcCidr": primary, "drVpcCidr": free_dr})
+    parse_settings({"environmentSuffix": "dev", "primaryVpcCidr": free_primary, "drVpcCidr": dr})
+
+
+# Valid VPC ranges: a /16 to /24 network inside one of the private blocks.
+vpc_ranges = st.builds(
+    lambda block, offset, prefix: ipaddress.ip_network(
+        f"{block.network_address + offset % block.num_addresses}/{prefix}", strict=False
+    ),
+    st.sampled_from(PRIVATE_NETWORKS),
+    st.integers(min_value=0, max_value=2**24 - 1),
+    st.integers(min_value=MIN_PREFIX, max_value=MAX_PREFIX),
+)
+
+
+@given(taken=vpc_ranges, prefixlen=st.integers(min_value=MIN_PREFIX, max_value=MAX_PREFIX))
+def test_the_suggested_range_is_free_private_and_of_the_asked_size(taken, prefixlen):
+    suggestion = free_range(taken, prefixlen)
+    assert suggestion.prefixlen == prefixlen
+    assert not suggestion.overlaps(taken)
+    assert any(suggestion.subnet_of(block) for block in PRIVATE_NETWORKS)
+    # AND the stack accepts it as the other VPC's range
+    settings = parse_settings(
+        {"environmentSuffix": "dev", "primaryVpcCidr": str(taken), "drVpcCidr": str(suggestion)}
+    )
+    assert settings.dr_vpc_cidr == str(suggestion)
 
 
 @pytest.mark.parametrize(
