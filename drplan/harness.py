@@ -9,7 +9,6 @@ would: `Pulumi.yaml` defaults overlaid with `Pulumi.<stack>.yaml`. Used by the t
 
 from __future__ import annotations
 
-import json
 import runpy
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -21,11 +20,12 @@ import pulumi
 import pulumi.runtime
 import pulumi.runtime.config
 import pulumi.runtime.settings
-import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
+
+from drplan.stack_files import UnknownSecret, read_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MOCK_ACCOUNT_ID = "123456789012"
@@ -506,34 +506,8 @@ class PlanRun:
 
 def load_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     """Config as the CLI passes it: `Pulumi.yaml` defaults overlaid with `Pulumi.<stack>.yaml`,
-    keys namespaced `<project>:<key>`, values as strings."""
-    project_file = project_dir / "Pulumi.yaml"
-    stack_file = project_dir / f"Pulumi.{stack}.yaml"
-    project = yaml.safe_load(project_file.read_text())
-    if not stack_file.exists():
-        known = sorted(
-            p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
-        )
-        raise FileNotFoundError(
-            f"no stack {stack!r}: {stack_file.name} does not exist (stacks: {', '.join(known)})"
-        )
-    name = project["name"]
-    config: dict[str, str] = {}
-    for key, schema in (project.get("config") or {}).items():
-        if isinstance(schema, dict) and "default" in schema:
-            config[f"{name}:{key}"] = _config_string(schema["default"])
-    for key, value in ((yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}).items():
-        full_key = key if ":" in key else f"{name}:{key}"
-        config[full_key] = _config_string(value)
-    return config
-
-
-def _config_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)
+    keys namespaced `<project>:<key>`, values as strings (see `drplan.stack_files`)."""
+    return read_stack_config(stack, project_dir).values
 
 
 def _evict_project_modules(project_dir: Path) -> None:
@@ -559,7 +533,8 @@ def _run(
     catalogue: ZoneCatalogue | None = None,
 ) -> PlanRun:
     pulumi.runtime.settings.ROOT.set(None)
-    pulumi.runtime.config.set_all_config(dict(config), [])
+    secret_keys = [key for key, value in config.items() if isinstance(value, UnknownSecret)]
+    pulumi.runtime.config.set_all_config(dict(config), secret_keys)
     mocks = StackMocks(catalogue)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(

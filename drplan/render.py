@@ -165,10 +165,18 @@ def checks_lines(review: StackReview, markdown: bool) -> list[str]:
     return [*lines, *(f"- FAIL: {failure}" for failure in review.failures), ""]
 
 
+def warnings_lines(review: StackReview, markdown: bool) -> list[str]:
+    """What the reader should know about the configuration (nothing when all is well)."""
+    if not review.warnings:
+        return []
+    return [*_heading("Warnings", markdown), *(f"- {w}" for w in review.warnings), ""]
+
+
 def to_text(review: StackReview, markdown: bool = False) -> str:
     """The whole review as text (or markdown)."""
     title = f"aurora-dr plan: stack `{review.stack}` (sizing `{review.sizing}`)"
     lines = [f"# {title}", ""] if markdown else [title.replace("`", "'"), ""]
+    lines += warnings_lines(review, markdown)
     lines += inventory_lines(review.inventory, markdown)
     lines += cost_lines(review.cost, markdown)
     lines += budget_lines(review, markdown)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from drplan import harness
 from drplan.budget import RecoveryBudget, recovery_budget
 from drplan.cost import CostReport, estimate_cost
-from drplan.harness import PlanRun, load_stack_config
+from drplan.harness import PlanRun
 from drplan.inventory import Inventory, build_inventory
+from drplan.stack_files import StackConfig, config_warnings, short_key
 from stack.config import StackSettings, parse_settings
 
 
@@ -23,21 +26,37 @@ class StackReview:
     budget: RecoveryBudget
     failures: list[str] = field(default_factory=list)
     """What `--check` fails on (empty when the stack passes)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the reader should know about the configuration: unknown keys (typos), values not
+    decrypted offline, ESC environments not read. Never a failure."""
+
+
+def raw_settings(
+    config: StackConfig, overrides: Mapping[str, str | None] | None = None
+) -> dict[str, str | None]:
+    """The project namespace's values (short keys), overrides applied (`None` removes a key)."""
+    raw: dict[str, str | None] = {
+        short: value
+        for key, value in config.values.items()
+        if (short := short_key(key)) is not None and ":" in key
+    }
+    for key, value in (overrides or {}).items():
+        if (short := short_key(key)) is not None:
+            raw[short] = value
+    return raw
 
 
 def stack_settings(stack: str, overrides: dict[str, str | None] | None = None) -> StackSettings:
     """The stack's validated settings, read as the program reads them."""
-    raw: dict[str, str | None] = {
-        k.split(":", 1)[1]: v for k, v in load_stack_config(stack).items() if ":" in k
-    }
-    for key, value in (overrides or {}).items():
-        raw[key] = value
-    return parse_settings(raw)
+    return parse_settings(
+        raw_settings(harness.read_stack_config(stack, harness.PROJECT_DIR), overrides)
+    )
 
 
 def review(run: PlanRun, overrides: dict[str, str | None] | None = None) -> StackReview:
     """Build the review of a finished run and evaluate the checks."""
-    settings = stack_settings(run.stack, overrides)
+    config = harness.read_stack_config(run.stack, harness.PROJECT_DIR)
+    settings = parse_settings(raw_settings(config, overrides))
     result = StackReview(
         stack=run.stack,
         sizing=settings.sizing,
@@ -45,6 +64,7 @@ def review(run: PlanRun, overrides: dict[str, str | None] | None = None) -> Stac
         inventory=build_inventory(run),
         cost=estimate_cost(run, settings.sizing),
         budget=recovery_budget(run),
+        warnings=config_warnings(config, overrides or {}),
     )
     unplanned = result.budget.unplanned
     if not unplanned.automatic:

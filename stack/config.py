@@ -128,6 +128,9 @@ class StackSettings:
     the sizing's `rto_target_seconds`)."""
     compliance_endpoints: bool = False
     """Security Hub's interface endpoints (EC2.10/55-58/60) in both VPCs: nothing calls them."""
+    undecrypted: tuple[str, ...] = ()
+    """Keys whose values could not be decrypted (the offline plan only; see
+    `is_unknown_secret`): they are planned with a stand-in, unvalidated."""
 
     @property
     def database(self) -> DatabaseSettings:
@@ -309,11 +312,38 @@ def _rto_target(raw: Mapping[str, str | None], sizing: str) -> str:
     return str(entry.rto_target_seconds if entry else MAX_RTO_TARGET_SECONDS)
 
 
+def is_unknown_secret(value: object) -> bool:
+    """True for a `secure:` value the offline plan could not decrypt.
+
+    Only drplan makes such values (a `str` that says so); under `pulumi up` every value arrives
+    decrypted as a plain `str`, so there nothing is exempt from validation.
+    """
+    return getattr(value, "unknown_secret", False) is True
+
+
+def _without_unknown_secrets(
+    raw: Mapping[str, str | None],
+) -> tuple[dict[str, str | None], tuple[str, ...]]:
+    """`raw` with every undecryptable value replaced by a stand-in (the key's default; none for a
+    key whose default is the sizing's; else the value's own text), and the keys replaced."""
+    undecrypted = tuple(sorted(key for key, value in raw.items() if is_unknown_secret(value)))
+    plain = {k: _stand_in(k, v) if k in undecrypted else v for k, v in raw.items()}
+    return plain, undecrypted
+
+
+def _stand_in(key: str, value: object) -> str | None:
+    if key in SIZING_DEFAULTS:
+        return None
+    return DEFAULTS.get(key, str(value))
+
+
 def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
     """Validate raw config values (missing keys take DEFAULTS) and build `StackSettings`.
 
-    Raises `ConfigError` listing every problem found.
+    Raises `ConfigError` listing every problem found. Values the offline plan could not decrypt
+    (`is_unknown_secret`) are not validated but named in `undecrypted`.
     """
+    raw, undecrypted = _without_unknown_secrets(raw)
 
     def get(key: str) -> str:
         value = raw.get(key)
@@ -333,7 +363,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         *_check_regions(get("primaryRegion"), get("drRegion")),
         *network_problems,
         *_check_database(get("databaseName"), get("masterUsername"), get("engineVersion")),
-        *_check_alert_email(alert_email),
+        *_check_alert_email(None if "alertEmail" in undecrypted else alert_email),
         *_check_dns_zone_name(dns_zone_name),
         *_check_tag_values(tag_values),
         *_check_rto_target(rto_target),
@@ -355,6 +385,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         dns_zone_name=dns_zone_name,
         rto_target_seconds=int(rto_target),
         compliance_endpoints=BOOLEANS[get("complianceEndpoints").lower()],
+        undecrypted=undecrypted,
         tags=Tags(
             environment=suffix,
             repository=tag_values["repository"],
