@@ -1,11 +1,13 @@
 """The README's cost and recovery tables, produced by the plan itself.
 
-`python -m drplan.readme` rewrites the block between the markers in README.md; a test fails when
-the README and the tool disagree, so the numbers a reader sees are the numbers the code models.
+`python -m drplan.readme` rewrites the block between the markers in README.md (`--check` only
+says whether it is current); a test fails when the README and the tool disagree, so the numbers
+a reader sees are the numbers the code models.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -26,21 +28,27 @@ def _demote(line: str) -> str:
 def generated_block(stacks: tuple[str, ...] = ("dev", "prod")) -> str:
     """Side-by-side summary, then each stack's cost and recovery budget, in markdown."""
     reviews = [review(run_program(stack)) for stack in stacks]
-    lines = [*compare(reviews, markdown=True).splitlines(), ""]
+    lines = [*compare(reviews).splitlines(), ""]
     for item in reviews:
         lines += [f"# Stack `{item.stack}`", ""]
-        lines += cost_lines(item.cost, markdown=True) + budget_lines(item, markdown=True)
+        lines += cost_lines(item.cost) + budget_lines(item)
     return "\n".join(_demote(line) for line in lines).rstrip() + "\n"
 
 
-def rewrite(readme: Path = README) -> bool:
-    """Replace the generated block; returns True when the file changed."""
-    text = readme.read_text()
+def updated_text(readme: Path | None = None) -> tuple[str, str]:
+    """(current README text, the text with a freshly generated block); default: README.md."""
+    text = (readme or README).read_text()
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    updated = text[:start] + "\n" + generated_block() + text[end:]
+    return text, text[:start] + "\n" + generated_block() + text[end:]
+
+
+def rewrite(readme: Path | None = None) -> bool:
+    """Replace the generated block (default: in README.md); returns True when the file
+    changed."""
+    text, updated = updated_text(readme)
     if updated == text:
         return False
-    readme.write_text(updated)
+    (readme or README).write_text(updated)
     return True
 
 
@@ -50,7 +58,26 @@ def current_block(readme: Path = README) -> str:
     return text[text.index(BEGIN) + len(BEGIN) : text.index(END)].lstrip("\n")
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Rewrite README.md's generated block (or, with --check, only compare); exit code 0 when
+    the README is (now) current, 1 when --check finds it stale."""
+    parser = argparse.ArgumentParser(
+        prog="python -m drplan.readme",
+        description="Regenerate the cost and recovery tables between the drplan markers in "
+        "README.md from the dev and prod plans.",
+        epilog="exit codes: 0 README.md is current (or was updated), 1 --check: it is stale",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 when README.md is stale"
+    )
+    args = parser.parse_args(argv)
+    if args.check:
+        text, updated = updated_text()
+        print("README.md is current" if updated == text else "README.md is stale")
+        return 0 if updated == text else 1
+    print("README.md updated" if rewrite() else "README.md already current")
+    return 0
+
+
 if __name__ == "__main__":
-    changed = rewrite()
-    print("README.md updated" if changed else "README.md already current")
-    sys.exit(0)
+    sys.exit(main())

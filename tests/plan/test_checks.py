@@ -103,15 +103,16 @@ def test_an_unknown_resource_type_is_reported_unpriced_not_skipped(plans):
     assert review(run).failures == [f"unpriced: {UNKNOWN_UNPRICED}"]
 
 
-def test_check_fails_on_an_unknown_resource_type_and_names_it(served_runs, capsys):
+def test_check_fails_on_an_unknown_resource_type_and_names_it(served_runs, capsys, monkeypatch):
     served_runs["dev"] = with_unknown_resource(served_runs["dev"])
+    monkeypatch.setenv("COLUMNS", "200")  # the unpriced line whole, not wrapped
     # WHEN the plan runs with --check
     exit_code = main(["--stack", "dev", "--check"])
     # THEN it exits 1 with the resource named, and the text report lists it as unpriced
     captured = capsys.readouterr()
     assert exit_code == 1
     assert captured.err == f"drplan --check: dev: unpriced: {UNKNOWN_UNPRICED}\n"
-    assert "== Unpriced (not in the price file)" in captured.out
+    assert "-- Unpriced (not in the price file)" in captured.out
     assert f"- {UNKNOWN_UNPRICED}" in captured.out
     # AND without --check the same plan is only a report
     assert main(["--stack", "dev"]) == 0
