@@ -39,21 +39,43 @@ environment:
 """
 
 
+def _read_from(directory: Path):
+    """`harness.read_stack_config` reading stack files from `directory` instead."""
+    return lambda stack, _project: read_stack_config(stack, directory)
+
+
+@pytest.fixture(scope="module")
+def secret_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory with the real `Pulumi.yaml` and a stack file `Pulumi.sec.yaml` holding a
+    `secure:` alertEmail, a typo and an ESC import."""
+    directory = tmp_path_factory.mktemp("secret-stack")
+    shutil.copy(harness.PROJECT_DIR / "Pulumi.yaml", directory / "Pulumi.yaml")
+    (directory / "Pulumi.sec.yaml").write_text(SECRET_STACK)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def secret_run(secret_files: Path) -> harness.PlanRun:
+    """One run of the real program for stack `sec`, shared by this module's tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(harness, "read_stack_config", _read_from(secret_files))
+        return harness.run_program("sec")
+
+
 @pytest.fixture
-def secret_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """A stack `sec` whose file holds a `secure:` alertEmail, a typo and an ESC import; the
-    program and `Pulumi.yaml` are the real ones."""
-    shutil.copy(harness.PROJECT_DIR / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    (tmp_path / "Pulumi.sec.yaml").write_text(SECRET_STACK)
-    monkeypatch.setattr(
-        harness, "read_stack_config", lambda stack, _project: read_stack_config(stack, tmp_path)
-    )
+def secret_stack(monkeypatch: pytest.MonkeyPatch, secret_files: Path, secret_run, served_runs):
+    """Stack `sec` for the review and the CLI: its files read from `secret_files`, its run
+    served from `secret_run`."""
+    monkeypatch.setattr(harness, "read_stack_config", _read_from(secret_files))
+    served_runs["sec"] = secret_run
     return "sec"
 
 
-def test_a_stack_file_with_a_secure_value_plans_and_says_what_it_could_not_read(secret_stack):
+def test_a_stack_file_with_a_secure_value_plans_and_says_what_it_could_not_read(
+    secret_stack, secret_run
+):
     # WHEN the stack is planned
-    run = harness.run_program(secret_stack)
+    run = secret_run
     result = review(run)
     # THEN the program ran: the alert subscription exists in both regions (its address unknown)
     subscriptions = run.of_type(SUBSCRIPTION)
