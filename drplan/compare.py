@@ -29,6 +29,8 @@ COUNT_DRIVERS: Mapping[str, tuple[str, ...]] = {
     "aws:iam/role:Role": ("monitoring_interval_seconds",),
     # the email subscription exists only when alertEmail is set
     "aws:sns/topicSubscription:TopicSubscription": ("alertEmail",),
+    # Security Hub's six interface endpoints per VPC, when complianceEndpoints is true
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("complianceEndpoints",),
 }
 # Settings compared between stacks (config key -> StackSettings field); the suffix and the tags
 # always differ and explain no count.
@@ -41,6 +43,7 @@ COMPARED_SETTINGS: Mapping[str, str] = {
     "alertEmail": "alert_email",
     "dnsZoneName": "dns_zone_name",
     "rtoTargetSeconds": "rto_target_seconds",
+    "complianceEndpoints": "compliance_endpoints",
 }
 
 

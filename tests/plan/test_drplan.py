@@ -10,9 +10,10 @@ import pytest
 
 from drplan import readme, terminal
 from drplan.__main__ import main
+from drplan.compare import difference
 from drplan.harness import PROJECT_DIR
 from drplan.render import SCHEMA_VERSION
-from drplan.review import review
+from drplan.review import review, stack_settings
 
 
 @pytest.mark.usefixtures("served_runs")
@@ -220,3 +221,18 @@ def test_readme_check_reads_without_writing(monkeypatch, tmp_path, capsys):
     assert readme.main(["--check"]) == 1
     assert "README.md is stale" in capsys.readouterr().out
     assert stale.read_text() != text and "| checks | ? | ? |" in stale.read_text()
+
+
+def test_compare_names_a_setting_as_the_reason_when_no_sizing_knob_differs(plans, compliant_prod):
+    # GIVEN prod, and prod with complianceEndpoints=true: same sizing
+    overrides = {"complianceEndpoints": "true"}
+    reviews = [review(plans["prod"]), review(compliant_prod, overrides)]
+    settings = [stack_settings("prod"), stack_settings("prod", overrides)]
+    # WHEN they are compared
+    diff = difference(reviews, settings)
+    # THEN only the endpoints differ, six more per VPC, because of that setting alone
+    assert {(d.where, d.type, d.counts, d.because) for d in diff.counts} == {
+        (where, "aws:ec2/vpcEndpoint:VpcEndpoint", (4, 10), ("complianceEndpoints: False -> True",))
+        for where in ("primary", "dr")
+    }
+    assert [k.knob for k in diff.knobs] == ["complianceEndpoints"]
