@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from decisions.network import COMPLIANCE_ENDPOINT_SERVICES
 from drplan import readme, terminal
 from drplan.__main__ import main
 from drplan.compare import difference
@@ -159,9 +160,18 @@ def test_compare_shows_what_differs_and_the_knobs_that_set_it_not_two_plans(caps
     assert "Inventory:" not in out and "## Stack outputs" not in out
     # AND the instance and alarm counts differ per region because of instances_per_region, the
     # extra IAM role because prod turns enhanced monitoring on
-    assert "| primary | rds:ClusterInstance | 1 | 2 | instances_per_region: 1 -> 2 |" in out
-    assert "| dr | cloudwatch:MetricAlarm | 16 | 21 | instances_per_region: 1 -> 2 |" in out
-    assert "| global | iam:Role | 10 | 11 | monitoring_interval_seconds: 0 -> 60 |" in out
+    rows = {
+        (where, type_): (int(test), int(prod), because)
+        for where, type_, test, prod, because in re.findall(
+            r"^\| (\w+) \| ([\w:]+) \| (\d+) \| (\d+) \| (.*) \|$", out, re.MULTILINE
+        )
+    }
+    assert rows[("primary", "rds:ClusterInstance")] == (1, 2, "instances_per_region: 1 -> 2")
+    for where in ("primary", "dr"):
+        test, prod, because = rows[(where, "cloudwatch:MetricAlarm")]
+        assert test < prod and because == "instances_per_region: 1 -> 2"
+    test, prod, because = rows[("global", "iam:Role")]
+    assert prod == test + 1 and because == "monitoring_interval_seconds: 0 -> 60"
     # AND every sizing knob that differs is listed, and a knob that does not is not
     assert "| instance_class | db.r6g.large | db.r6g.xlarge |" in out
     assert "| az_count |" not in out
@@ -230,9 +240,12 @@ def test_compare_names_a_setting_as_the_reason_when_no_sizing_knob_differs(plans
     settings = [stack_settings("prod"), stack_settings("prod", overrides)]
     # WHEN they are compared
     diff = difference(reviews, settings)
-    # THEN only the endpoints differ, six more per VPC, because of that setting alone
-    assert {(d.where, d.type, d.counts, d.because) for d in diff.counts} == {
-        (where, "aws:ec2/vpcEndpoint:VpcEndpoint", (4, 10), ("complianceEndpoints: False -> True",))
+    # THEN only the endpoints differ, one more per compliance service in each VPC, because of
+    # that setting alone
+    assert {(d.where, d.type, d.because) for d in diff.counts} == {
+        (where, "aws:ec2/vpcEndpoint:VpcEndpoint", ("complianceEndpoints: False -> True",))
         for where in ("primary", "dr")
     }
+    for row in diff.counts:
+        assert row.counts[1] - row.counts[0] == len(COMPLIANCE_ENDPOINT_SERVICES)
     assert [k.knob for k in diff.knobs] == ["complianceEndpoints"]
