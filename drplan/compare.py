@@ -8,7 +8,7 @@ the stacks; then every sizing knob and setting that differs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, is_dataclass
 
 from drplan.inventory import GLOBAL, Inventory
 from drplan.review import StackReview
@@ -25,8 +25,20 @@ COUNT_DRIVERS: Mapping[str, tuple[str, ...]] = {
     # one subnet (and its route-table association) per availability zone
     "aws:ec2/subnet:Subnet": ("az_count",),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": ("az_count",),
-    # the enhanced-monitoring role exists only when the interval is above 0
-    "aws:iam/role:Role": ("monitoring_interval_seconds",),
+    # the enhanced-monitoring role exists only when the interval is above 0, AWS Backup's role
+    # only with a plan, the snapshot-export role (and its policy) only when the sizing exports
+    "aws:iam/role:Role": (
+        "monitoring_interval_seconds",
+        "aws_backup",
+        "snapshot_export_every_days",
+    ),
+    "aws:iam/rolePolicy:RolePolicy": ("snapshot_export_every_days",),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("aws_backup",),
+    # a vault, its lock, a plan and a selection per region when the sizing has an AWS Backup plan
+    "aws:backup/vault:Vault": ("aws_backup",),
+    "aws:backup/vaultLockConfiguration:VaultLockConfiguration": ("aws_backup",),
+    "aws:backup/plan:Plan": ("aws_backup",),
+    "aws:backup/selection:Selection": ("aws_backup",),
     # the email subscription exists only when alertEmail is set
     "aws:sns/topicSubscription:TopicSubscription": ("alertEmail",),
     # Security Hub's six interface endpoints per VPC, when complianceEndpoints is true
@@ -81,10 +93,24 @@ class StackDifference:
         return asdict(self)
 
 
+def knob_text(value: object) -> str:
+    """A knob's value as a reader compares it: a structured knob (a dataclass) as its set fields,
+    an AWS Backup plan as its rule names, not Python's repr."""
+    if value is None:
+        return "none"
+    if is_dataclass(value) and not isinstance(value, type):
+        rules = getattr(value, "rules", None)
+        if rules is not None:
+            return "rules " + ", ".join(rule.name for rule in rules)
+        parts = [f"{f.name}={getattr(value, f.name)}" for f in fields(value)]
+        return ", ".join(p for p in parts if not p.endswith("=None")) or "none"
+    return str(value)
+
+
 def knob_values(settings: StackSettings) -> dict[str, str]:
     """Every sizing knob (field name) and compared setting (config key) as text."""
     values = {
-        f.name: str(getattr(SIZING[settings.sizing], f.name))
+        f.name: knob_text(getattr(SIZING[settings.sizing], f.name))
         for f in fields(SIZING[settings.sizing])
     }
     for key, attribute in COMPARED_SETTINGS.items():

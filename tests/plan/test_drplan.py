@@ -130,7 +130,8 @@ def test_nested_outputs_are_one_row_per_leaf(monkeypatch, capsys):
     assert rows["functionArns.health_checker.us-east-1"] == (
         "arn:aws:lambda:us-east-1:123456789012:function:aurora-dr-health-checker-use1-prod"
     )
-    assert len(rows) == 8  # 2 drainers, 2 checkers, 2 coordinators, 1 rotation, 1 verifier
+    # 2 drainers, 2 checkers, 2 coordinators, 2 peer watches, 1 rotation, 1 verifier
+    assert len(rows) == 10
 
 
 @pytest.mark.usefixtures("plain_environment")
@@ -159,7 +160,7 @@ def test_compare_shows_what_differs_and_the_knobs_that_set_it_not_two_plans(caps
     assert out.count("## Stacks side by side") == 1
     assert "Inventory:" not in out and "## Stack outputs" not in out
     # AND the instance and alarm counts differ per region because of instances_per_region, the
-    # extra IAM role because prod turns enhanced monitoring on
+    # extra IAM roles because prod turns enhanced monitoring, AWS Backup and the export on
     rows = {
         (where, type_): (int(test), int(prod), because)
         for where, type_, test, prod, because in re.findall(
@@ -171,7 +172,11 @@ def test_compare_shows_what_differs_and_the_knobs_that_set_it_not_two_plans(caps
         test, prod, because = rows[(where, "cloudwatch:MetricAlarm")]
         assert test < prod and because == "instances_per_region: 1 -> 2"
     test, prod, because = rows[("global", "iam:Role")]
-    assert prod == test + 1 and because == "monitoring_interval_seconds: 0 -> 60"
+    assert prod == test + 3 and because == (
+        "monitoring_interval_seconds: 0 -> 60; aws_backup: none -> rules daily, weekly-copy; "
+        "snapshot_export_every_days: none -> 7"
+    )
+    assert rows[("dr", "backup:Vault")] == (0, 1, "aws_backup: none -> rules daily, weekly-copy")
     # AND every sizing knob that differs is listed, and a knob that does not is not
     assert "| instance_class | db.r6g.large | db.r6g.xlarge |" in out
     assert "| az_count |" not in out
