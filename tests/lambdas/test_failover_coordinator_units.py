@@ -129,9 +129,9 @@ def test_manual_request_defaults_are_safe() -> None:
 
 def test_rds_event_becomes_a_notice() -> None:
     # GIVEN / WHEN an RDS global-failover event / THEN a notice with its id and meaning
-    notice = parse_event(rds_event("RDS-EVENT-0238"), SETTINGS)
+    notice = parse_event(rds_event("RDS reported the global failover failed"), SETTINGS)
     assert isinstance(notice, RdsNotice)
-    assert notice.event_id == "RDS-EVENT-0238"
+    assert notice.event_id == "RDS reported the global failover failed"
     assert notice.categories == ("global-failover",)
     assert "unplanned" in notice.meaning
 
@@ -420,7 +420,11 @@ def test_lock_lifecycle_and_lease_expiry() -> None:
     with pytest.raises(LockUnavailable) as excinfo:
         lock.acquire(owner="b", operation="failover", target_region=DR, force=True)
     assert not excinfo.value.blocked_by_failure
-    clock.advance(901)
+    # ... the lease is live up to its last second (900 s), stale only after it
+    clock.advance(900)
+    with pytest.raises(LockUnavailable):
+        lock.acquire(owner="b", operation="failover", target_region=DR, force=True)
+    clock.advance(1)
     replaced = lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
     assert replaced is not None and replaced.owner == "a"
 
@@ -517,12 +521,41 @@ def test_unconfirmed_lock_is_resolved_by_an_rds_event_only() -> None:
     clock = FakeClock()
     lock = _lock(clock)
     lock.acquire(owner="a", operation="failover", target_region=DR, force=False)
-    lock.unconfirmed("a", "timed out waiting")
+    assert lock.unconfirmed("a", "timed out waiting") is True
+    # ... it is kept without expiry: DynamoDB's TTL must not delete the only record of an
+    # attempt whose outcome nobody saw
+    record = lock.read()
+    assert record is not None and record.state is LockState.UNCONFIRMED
+    assert record.expires_at is None
 
     # WHEN the completion event resolves it (twice: the second is a no-op)
     assert lock.resolve_unconfirmed(succeeded=True, detail="RDS-EVENT-0185") is True
     assert lock.resolve_unconfirmed(succeeded=False, detail="late duplicate") is False
 
-    # THEN the lock is free again
-    assert lock.read().state is LockState.COMPLETED  # type: ignore[union-attr]
+    # THEN the lock is free again, and the record expires like any completed attempt's
+    record = lock.read()
+    assert record is not None and record.state is LockState.COMPLETED
+    assert record.expires_at is not None and record.expires_at > clock.time() + 6 * 86400
     lock.acquire(owner="b", operation="switchover", target_region=PRIMARY, force=False)
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_an_rds_failure_event_keeps_the_unconfirmed_record_as_failed_without_expiry() -> None:
+    # GIVEN an attempt whose completion was not seen
+    clock = FakeClock()
+    lock = _lock(clock)
+    lock.acquire(owner="a", operation="failover", target_region=DR, force=False)
+    lock.unconfirmed("a", "timed out waiting")
+
+    # WHEN RDS reports that it failed
+    assert (
+        lock.resolve_unconfirmed(succeeded=False, detail="RDS reported the global failover failed")
+        is True
+    )
+
+    # THEN it is failed, kept (no TTL) and blocks unforced requests like any failed attempt
+    record = lock.read()
+    assert record is not None and record.state is LockState.FAILED
+    assert record.expires_at is None and record.detail == "RDS reported the global failover failed"
+    with pytest.raises(LockUnavailable, match="blocks unforced requests until"):
+        lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
