@@ -260,8 +260,18 @@ def test_the_handler_drains_the_cluster_named_by_region(
         {"region": PRIMARY, "databases": [info["database"]]}, lambda_context
     )
 
-    assert result["terminated"] == 3
-    assert result["region"] == PRIMARY
+    # THEN the response (the coordinator records it in its outcome) says what happened where
+    assert result == {
+        "region": PRIMARY,
+        "endpoint": f"{postgres_server.host}:{postgres_server.port}",
+        "dryRun": False,
+        "gracePeriodSeconds": 0.0,
+        "candidates": 3,
+        "terminated": 3,
+        "unconfirmed": 0,
+        "failed": 0,
+        "spared": result["spared"],
+    }
     assert result["spared"][SPARED_PROTECTED_USER] == 1
     assert not is_alive(conns["app1"]) and is_alive(conns["rdsadmin"])
 
