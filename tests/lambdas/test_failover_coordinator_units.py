@@ -129,9 +129,9 @@ def test_manual_request_defaults_are_safe() -> None:
 
 def test_rds_event_becomes_a_notice() -> None:
     # GIVEN / WHEN an RDS global-failover event / THEN a notice with its id and meaning
-    notice = parse_event(rds_event("RDS reported the global failover failed"), SETTINGS)
+    notice = parse_event(rds_event("RDS-EVENT-0238"), SETTINGS)
     assert isinstance(notice, RdsNotice)
-    assert notice.event_id == "RDS reported the global failover failed"
+    assert notice.event_id == "RDS-EVENT-0238"
     assert notice.categories == ("global-failover",)
     assert "unplanned" in notice.meaning
 
