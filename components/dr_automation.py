@@ -627,11 +627,14 @@ class DrAutomation(pulumi.ComponentResource):
 
     def _health_check_schedules(self) -> None:
         """Each region's health checker runs once a minute, and the same rule starts that
-        region's peer watch ticker (sub-minute probes of the peer writer)."""
+        region's peer watch ticker (sub-minute probes of the peer writer) when the sizing runs
+        one (`Sizing.peer_watch_ticker`)."""
         rate = rate_expression(self._args.sizing.health_check_rate_minutes, "minute")
         watch = FUNCTIONS_BY_KEY["peer_watch"]
         for ctx in self.contexts:
             rule = self._schedule("health_checker", ctx, rate)
+            if not self._args.sizing.peer_watch_ticker:
+                continue
             PeerWatchTicker(
                 self._logical(watch, ctx, "ticker"),
                 PeerWatchTickerArgs(

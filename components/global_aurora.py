@@ -215,6 +215,7 @@ class GlobalAurora(pulumi.ComponentResource):
             master_username=args.database.master_username if primary else None,
             master_password=self.master_password.result if primary else None,
             source_region=None if primary else args.networks.primary.region.name,
+            serverlessv2_scaling_configuration=aurora.serverless_scaling(sizing),
             opts=self._opts(region).merge(
                 pulumi.ResourceOptions(
                     protect=sizing.protect,

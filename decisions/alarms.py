@@ -171,29 +171,11 @@ def cluster_alarm_specs(sizing: Sizing, cluster_id: Any) -> list[AlarmSpec]:
 
 
 def instance_alarm_specs(sizing: Sizing, label: str, instance_id: Any) -> list[AlarmSpec]:
-    """CPU, memory, local storage, connections and transaction-ID age of one instance."""
+    """Capacity (CPU and memory, or ACU on db.serverless), local storage, connections and
+    transaction-ID age of one instance."""
     dimensions = {"DBInstanceIdentifier": instance_id}
     return [
-        _rds_alarm(
-            sizing,
-            f"cpu-{label}",
-            "CPUUtilization",
-            dimensions,
-            GREATER,
-            sizing.cpu_threshold_percent,
-            "CPU utilisation is high.",
-            statistic="Average",
-        ),
-        _rds_alarm(
-            sizing,
-            f"freeable-memory-{label}",
-            "FreeableMemory",
-            dimensions,
-            LESS,
-            sizing.freeable_memory_threshold_bytes,
-            "Freeable memory is low.",
-            statistic="Minimum",
-        ),
+        *_capacity_alarm_specs(sizing, label, dimensions),
         _rds_alarm(
             sizing,
             f"free-local-storage-{label}",
@@ -221,6 +203,67 @@ def instance_alarm_specs(sizing: Sizing, label: str, instance_id: Any) -> list[A
             GREATER,
             sizing.max_used_transaction_ids_threshold,
             "Transaction IDs are ageing towards wraparound: vacuum is falling behind.",
+        ),
+    ]
+
+
+def _capacity_alarm_specs(
+    sizing: Sizing, label: str, dimensions: Mapping[str, Any]
+) -> list[AlarmSpec]:
+    """CPU and freeable memory for a fixed class; ACU use and capacity for db.serverless.
+
+    A serverless instance's CPU and memory follow its capacity, so thresholds meant for a fixed
+    class say nothing there (0.5 ACU is about 1 GiB in all). Its own metrics (Aurora User Guide,
+    "Important Amazon CloudWatch metrics for Aurora Serverless v2"): `ACUUtilization`, "the
+    value of the `ServerlessDatabaseCapacity` metric divided by the maximum ACU value of the DB
+    cluster" (near 100 %: the maximum is too low), and `ServerlessDatabaseCapacity`, the
+    instance's current capacity in ACUs (what it is billed for).
+    """
+    if sizing.serverless is not None:
+        return [
+            _rds_alarm(
+                sizing,
+                f"acu-utilization-{label}",
+                "ACUUtilization",
+                dimensions,
+                GREATER,
+                sizing.acu_utilization_threshold_percent,
+                f"Capacity is near the cluster's maximum of {sizing.serverless.max_acu:g} ACU: "
+                "the instance cannot scale further (raise the maximum or lower the load).",
+                statistic="Average",
+            ),
+            _rds_alarm(
+                sizing,
+                f"serverless-capacity-{label}",
+                "ServerlessDatabaseCapacity",
+                dimensions,
+                GREATER,
+                sizing.serverless_capacity_threshold_acu,
+                f"Capacity is held above {sizing.serverless_capacity_threshold_acu:g} ACU: the "
+                f"instance is billed well above its {sizing.serverless.min_acu:g} ACU floor.",
+                statistic="Average",
+            ),
+        ]
+    return [
+        _rds_alarm(
+            sizing,
+            f"cpu-{label}",
+            "CPUUtilization",
+            dimensions,
+            GREATER,
+            sizing.cpu_threshold_percent,
+            "CPU utilisation is high.",
+            statistic="Average",
+        ),
+        _rds_alarm(
+            sizing,
+            f"freeable-memory-{label}",
+            "FreeableMemory",
+            dimensions,
+            LESS,
+            sizing.freeable_memory_threshold_bytes,
+            "Freeable memory is low.",
+            statistic="Minimum",
         ),
     ]
 

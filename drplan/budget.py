@@ -403,6 +403,11 @@ def _unplanned_detection(
                 "no rule routes the DR probe alarm to the DR coordinator and no peer watch pages "
                 "it: recovery waits for an operator"
             )
+        else:
+            notes.append(
+                "detection: no peer watch ticks in the DR region; the probe alarm wakes the "
+                "coordinator (one peer probe per scheduled health-checker run)"
+            )
         delivery = _assumed(
             assumptions, "eventbridge_delivery_seconds", "alarm event reaches the coordinator"
         )

@@ -26,13 +26,18 @@ COUNT_DRIVERS: Mapping[str, tuple[str, ...]] = {
     "aws:ec2/subnet:Subnet": ("az_count",),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": ("az_count",),
     # the enhanced-monitoring role exists only when the interval is above 0, AWS Backup's role
-    # only with a plan, the snapshot-export role (and its policy) only when the sizing exports
+    # only with a plan, the snapshot-export role (and its policy) only when the sizing exports,
+    # the peer watch ticker's two roles and policies per region only when the sizing runs it
     "aws:iam/role:Role": (
         "monitoring_interval_seconds",
         "aws_backup",
         "snapshot_export_every_days",
+        "peer_watch_ticker",
     ),
-    "aws:iam/rolePolicy:RolePolicy": ("snapshot_export_every_days",),
+    "aws:iam/rolePolicy:RolePolicy": ("snapshot_export_every_days", "peer_watch_ticker"),
+    # the ticker's state machine, and the schedule target that starts it, per region
+    "aws:sfn/stateMachine:StateMachine": ("peer_watch_ticker",),
+    "aws:cloudwatch/eventTarget:EventTarget": ("peer_watch_ticker",),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("aws_backup",),
     # a vault, its lock, a plan and a selection per region when the sizing has an AWS Backup plan
     "aws:backup/vault:Vault": ("aws_backup",),

@@ -23,6 +23,10 @@ from lambdas.drcommon import contract
 __all__ = ["CostLine", "CostReport", "estimate_cost", "load_prices", "schedule_seconds"]
 
 PRICES_FILE = Path(__file__).resolve().parent / "data" / "prices.json"
+# Aurora Serverless v2's instance class. Its instances are billed per ACU-hour of the capacity
+# they hold; the plan prices the configured minimum, a floor and not a forecast (a global
+# database holds capacity above it; the serverless-capacity alarm says by how much).
+SERVERLESS_CLASS = "db.serverless"
 # The ticker's memory, as billed: "billed in 64-MB chunks", and its state is far below one
 # chunk (50 MB + definition + execution data; AWS Step Functions pricing, Express Workflows).
 EXPRESS_BILLED_MEMORY_GB = 64 / 1024
@@ -161,16 +165,7 @@ class _Pricer:
                 GLOBAL if type_.startswith("aws:route53/") else region, item, 1, unit, key, what
             )
         elif type_ == "aws:rds/clusterInstance:ClusterInstance":
-            instance_class = resource.inputs.get("instanceClass", "?")
-            self.add(
-                region,
-                f"Aurora {instance_class}",
-                self.hours,
-                "instance-hours",
-                "aurora_instance_hour",
-                what,
-                instance_class,
-            )
+            self.cluster_instance(resource, region, what)
         elif type_ == "aws:secretsmanager/secret:Secret":
             self.add(region, "Secrets Manager secrets", 1, "secrets", "secret_month", what)
             for replica in resource.inputs.get("replicas") or []:
@@ -186,6 +181,48 @@ class _Pricer:
             self.usage_priced(resource, region, what)
         elif type_ not in self.prices["no_charge"]:
             self.report.unpriced.append(f"{what} ({region}: type not in the price file)")
+
+    def cluster_instance(self, resource: Registration, region: str, what: str) -> None:
+        """A provisioned instance by its class's hourly price; a db.serverless one by ACU-hours
+        at its cluster's registered minimum capacity."""
+        instance_class = resource.inputs.get("instanceClass", "?")
+        if instance_class != SERVERLESS_CLASS:
+            self.add(
+                region,
+                f"Aurora {instance_class}",
+                self.hours,
+                "instance-hours",
+                "aurora_instance_hour",
+                what,
+                instance_class,
+            )
+            return
+        minimum = self.serverless_minimum(resource)
+        if minimum is None:
+            self.report.unpriced.append(
+                f"{what} ({region}: db.serverless in a cluster with no registered minimum ACU)"
+            )
+            return
+        self.add(
+            region,
+            f"Aurora Serverless v2 (floor: {minimum:g} ACU)",
+            minimum * self.hours,
+            "ACU-hours at the minimum",
+            "aurora_serverless_v2_acu_hour",
+            what,
+        )
+
+    def serverless_minimum(self, instance: Registration) -> float | None:
+        """The minimum ACU of the instance's cluster (its registered scaling configuration)."""
+        for cluster in self.run.of_type("aws:rds/cluster:Cluster"):
+            if cluster.region != instance.region or cluster.inputs.get(
+                "clusterIdentifier"
+            ) != instance.inputs.get("clusterIdentifier"):
+                continue
+            scaling = cluster.inputs.get("serverlessv2ScalingConfiguration") or {}
+            minimum = scaling.get("minCapacity")
+            return None if minimum is None else float(minimum)
+        return None
 
     def usage_priced(self, resource: Registration, region: str, what: str) -> None:
         """Resources whose price follows their (registered or assumed) use."""

@@ -214,6 +214,30 @@ def _event_subscriptions(args: StackValidationArgs, report: ReportViolation) -> 
                 )
 
 
+def _serverless_capacity_ranges(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A region with a db.serverless instance has a capacity range on its cluster: "you must set
+    this attribute before you add a DB instance that uses the db.serverless DB instance class"
+    (CloudFormation, AWS::RDS::DBCluster ServerlessV2ScalingConfiguration; Aurora User Guide,
+    "Clusters that use Aurora Serverless v2 must have a capacity range specified"). Matched by
+    region: a new cluster's identifier is unknown during a preview."""
+    serverless_regions = {
+        _region_of(r)
+        for r in args.resources
+        if r.resource_type == CLUSTER_INSTANCE
+        and r.props.get("instanceClass") == GLOBAL_DATABASE_SERVERLESS_CLASS
+    }
+    for cluster in args.resources:
+        if cluster.resource_type != CLUSTER or _region_of(cluster) not in serverless_regions:
+            continue
+        scaling = cluster.props.get("serverlessv2ScalingConfiguration") or {}
+        if scaling.get("minCapacity") is None or scaling.get("maxCapacity") is None:
+            report(
+                f"{_region_of(cluster)}: the cluster of a db.serverless instance has no "
+                "serverlessv2ScalingConfiguration (minCapacity and maxCapacity).",
+                cluster.urn,
+            )
+
+
 BUCKET = "aws:s3/bucket:Bucket"
 PUBLIC_ACCESS_BLOCKS = (
     "blockPublicAcls",
@@ -351,6 +375,12 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
         description="Buckets: TLS only (S3.5), all public-access blocks (S3.8), no ACLs (S3.12), "
         "a lifecycle (S3.13), default encryption with a customer-managed key.",
         validate=_bucket_invariants,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+    StackValidationPolicy(
+        name="serverless-capacity-range",
+        description="Every cluster with an Aurora Serverless v2 instance has a capacity range.",
+        validate=_serverless_capacity_ranges,
         enforcement_level=EnforcementLevel.MANDATORY,
     ),
     StackValidationPolicy(

@@ -1,8 +1,15 @@
 """Every knob that differs between a throw-away test stack and production, in one table.
 
-`SIZING["test"]` is the cheapest configuration that is still a real global database (one
-memory-optimised instance per region, destroyable in minutes); `SIZING["prod"]` is highly available
-and protected. Components read these values; none of them hard-codes a size, a retention, a
+`SIZING["test"]` is the cheapest configuration that is still a real global database: one Aurora
+Serverless v2 instance per region at the smallest capacity AWS allows, so the DR region has an
+instance a drill can fail over to, deployable in an empty account and destroyable in one go.
+`SIZING["prod"]` is highly available and protected, on provisioned memory-optimised instances.
+
+The test sizing's trade-off: a writer held near 0.5 ACU (about 1 GiB of memory) is slow to scale
+under a sudden load, and a small writer or secondary can let global replication lag grow; the
+replication-lag, RPO-lag and ACU alarms say when that happens. It suits drills and CI, not load
+tests: raise `ServerlessCapacity.min_acu` for those (AWS recommends 8 ACU for a global database's
+primary; that is advice, the API accepts less). Components read these values; none of them hard-codes a size, a retention, a
 threshold or a schedule. Change a knob here and the plan (`python -m drplan`) shows the effect.
 """
 
@@ -109,6 +116,50 @@ class AwsBackupPlan:
     """How long a started job may run before it is cancelled."""
 
 
+# Serverless v2 capacity bounds (ServerlessV2ScalingConfiguration, RDS API reference): "You can
+# specify ACU values in half-step increments"; the largest maximum is 256 ("128 for older
+# versions"). Below 0.5 is only the auto-pause setting 0, which a global database never uses:
+# "If your cluster is the primary cluster in an Aurora global database, Aurora doesn't
+# automatically pause the Aurora Serverless v2 writer instance", and instances of its secondary
+# clusters "don't automatically pause" (Aurora User Guide, aurora-serverless-v2-auto-pause.html).
+# A minimum of 0 would therefore be billed as if it were the smallest running capacity, 0.5.
+SERVERLESS_MIN_ACU = 0.5
+SERVERLESS_MAX_ACU = 256.0
+SERVERLESS_ACU_STEP = 0.5
+
+
+@dataclass(frozen=True)
+class ServerlessCapacity:
+    """Aurora Serverless v2 scaling bounds of both member clusters (ACU; 1 ACU is about 2 GiB of
+    memory with its CPU). Set on each cluster; every `db.serverless` instance scales within them.
+
+    The minimum is what an idle instance is billed for, and the floor the plan prices. A global
+    database holds capacity above it: AWS lists global databases among the features that "can
+    increase resource usage and prevent the database from scaling down to minimum capacity"
+    (Aurora User Guide, aurora-serverless-v2.setting-capacity.html), so the bill is at least the
+    floor, never less.
+    """
+
+    min_acu: float
+    """Capacity each instance never goes below (0.5 or more, in steps of 0.5). AWS recommends 8
+    for the primary of a global database ("applies only to the primary AWS Region", same page):
+    advice the API does not enforce."""
+    max_acu: float
+    """Capacity each instance never goes above (at most 256). `ACUUtilization` is the instance's
+    capacity over this maximum, so its alarm says when the maximum is too low."""
+
+    def __post_init__(self) -> None:
+        for name, value in (("min_acu", self.min_acu), ("max_acu", self.max_acu)):
+            if value % SERVERLESS_ACU_STEP:
+                raise ValueError(f"ServerlessCapacity.{name}={value:g} is not a step of 0.5 ACU")
+        if not SERVERLESS_MIN_ACU <= self.min_acu <= self.max_acu <= SERVERLESS_MAX_ACU:
+            raise ValueError(
+                f"ServerlessCapacity needs {SERVERLESS_MIN_ACU:g} <= min_acu <= max_acu <= "
+                f"{SERVERLESS_MAX_ACU:g} ACU, got {self.min_acu:g}..{self.max_acu:g} (a minimum "
+                "of 0 means auto-pause, which a global database never does)"
+            )
+
+
 NO_RESERVATIONS = FunctionConcurrency(
     failover_coordinator=None,
     connection_drainer=None,
@@ -144,7 +195,11 @@ class Sizing:
 
     # --- database ------------------------------------------------------------------------------
     instance_class: str
-    """Aurora instance class in both regions: memory-optimised or db.serverless only."""
+    """Aurora instance class in both regions: memory-optimised or db.serverless only. Changing
+    it is an in-place modification of each instance (same resource, a short restart)."""
+    serverless: ServerlessCapacity | None
+    """Scaling bounds of the clusters when `instance_class` is db.serverless; None (and no
+    scaling configuration on the clusters) for a provisioned class."""
     instances_per_region: int
     """Instances per cluster: 1 is writer only; 2+ adds readers in distinct AZs."""
     backup_retention_days: int
@@ -189,9 +244,17 @@ class Sizing:
     rpo_lag_threshold_ms: int
     """`AuroraGlobalDBRPOLag` alarm threshold (milliseconds)."""
     cpu_threshold_percent: int
-    """CPU utilisation alarm threshold per instance."""
+    """CPU utilisation alarm threshold per provisioned instance (no alarm on db.serverless: a
+    serverless instance scales its CPU with its capacity, watched by the ACU alarms)."""
     freeable_memory_threshold_bytes: int
-    """Freeable-memory alarm threshold per instance (alarm below)."""
+    """Freeable-memory alarm threshold per provisioned instance (alarm below). Meant for a fixed
+    class: a serverless instance's memory follows its capacity (0.5 ACU is about 1 GiB)."""
+    acu_utilization_threshold_percent: int
+    """db.serverless only: `ACUUtilization` (capacity over the maximum ACU) alarm threshold per
+    instance: above it the instance is near its maximum and cannot scale further."""
+    serverless_capacity_threshold_acu: float
+    """db.serverless only: `ServerlessDatabaseCapacity` alarm threshold per instance (ACU): held
+    above it, the instance is billed well above the floor the plan prices."""
     free_local_storage_threshold_bytes: int
     """Free local (temporary) storage alarm threshold per instance (alarm below)."""
     connections_threshold: int
@@ -218,6 +281,14 @@ class Sizing:
     health_check_rate_minutes: int
     """Health checker schedule (minutes); the health alarms' period assumes 1. The peer watch's
     executions start on the same schedule."""
+    peer_watch_ticker: bool
+    """Run each region's peer watch every `peer_probe_cadence_seconds` from a Step Functions
+    Express ticker (a minute-long execution started every minute). Without it, nothing invokes
+    the watch: the DR coordinator is woken by the probe alarm (the health checker's peer probe
+    once a minute, `health_datapoints_to_alarm` failed minutes), slower but on no weaker
+    evidence: the alarm needs as many failed probes, spanning longer. A watch started once a
+    minute on its own would not do instead: its decision needs two failed probes within one
+    execution, and such an execution would tick once."""
     probe_timeout_seconds: int
     """Health checker: connect / read timeout of one database probe."""
     probe_run_budget_seconds: int
@@ -295,6 +366,15 @@ class Sizing:
     """AWS Backup vaults, locks and plans in both regions; None: none (the clusters' automated
     backups and the verifier's copies only)."""
 
+    def __post_init__(self) -> None:
+        serverless_class = self.instance_class == GLOBAL_DATABASE_SERVERLESS_CLASS
+        if serverless_class != (self.serverless is not None):
+            raise ValueError(
+                f"instance_class={self.instance_class!r} needs serverless="
+                + ("ServerlessCapacity(...)" if serverless_class else "None")
+                + ": the clusters' scaling bounds exist exactly for db.serverless instances"
+            )
+
 
 SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
     {
@@ -306,7 +386,8 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             kms_deletion_window_days=7,
             secret_recovery_window_days=0,
             secret_rotation_days=30,
-            instance_class="db.r6g.large",
+            instance_class=GLOBAL_DATABASE_SERVERLESS_CLASS,
+            serverless=ServerlessCapacity(min_acu=0.5, max_acu=4.0),
             instances_per_region=1,
             backup_retention_days=1,
             deletion_protection=False,
@@ -322,12 +403,14 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             alarm_period_seconds=60,
             alarm_evaluation_periods=5,
             alarm_datapoints_to_alarm=3,
-            health_evaluation_periods=3,
-            health_datapoints_to_alarm=3,
+            health_evaluation_periods=2,
+            health_datapoints_to_alarm=2,
             replication_lag_threshold_ms=60_000,
             rpo_lag_threshold_ms=120_000,
             cpu_threshold_percent=90,
             freeable_memory_threshold_bytes=1 * 1024**3,
+            acu_utilization_threshold_percent=90,
+            serverless_capacity_threshold_acu=2.0,
             free_local_storage_threshold_bytes=5 * 1024**3,
             connections_threshold=500,
             max_used_transaction_ids_threshold=1_000_000_000,
@@ -336,6 +419,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             dns_ttl_seconds=60,
             rto_target_seconds=300,
             health_check_rate_minutes=1,
+            peer_watch_ticker=False,
             probe_timeout_seconds=4,
             probe_run_budget_seconds=12,
             peer_probe_cadence_seconds=20,
@@ -367,6 +451,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             secret_recovery_window_days=30,
             secret_rotation_days=30,
             instance_class="db.r6g.xlarge",
+            serverless=None,
             instances_per_region=2,
             backup_retention_days=14,
             deletion_protection=True,
@@ -388,6 +473,8 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             rpo_lag_threshold_ms=30_000,
             cpu_threshold_percent=80,
             freeable_memory_threshold_bytes=2 * 1024**3,
+            acu_utilization_threshold_percent=90,
+            serverless_capacity_threshold_acu=16.0,
             free_local_storage_threshold_bytes=10 * 1024**3,
             connections_threshold=1_500,
             max_used_transaction_ids_threshold=1_000_000_000,
@@ -396,6 +483,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             dns_ttl_seconds=30,
             rto_target_seconds=120,
             health_check_rate_minutes=1,
+            peer_watch_ticker=True,
             probe_timeout_seconds=4,
             probe_run_budget_seconds=12,
             peer_probe_cadence_seconds=5,

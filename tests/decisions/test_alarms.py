@@ -56,3 +56,30 @@ def test_an_alarm_window_cloudwatch_rejects_is_refused_before_deploying():
     # WHEN the alarm is specified / THEN it is refused, naming the limit
     with pytest.raises(ValueError, match="the window at most 604800 s"):
         alarms.backup_verification_alarm_spec(sparse, "dev", "backup_verifier")
+
+
+def _capacity_metrics(sizing) -> list[str]:
+    return [
+        s.metric_name
+        for s in alarms.instance_alarm_specs(sizing, "db1", "db-id")
+        if s.metric_name
+        not in {"FreeLocalStorage", "DatabaseConnections", "MaximumUsedTransactionIDs"}
+    ]
+
+
+def test_a_serverless_instance_is_watched_by_its_acu_not_by_fixed_class_thresholds():
+    # GIVEN the test sizing (db.serverless) and prod (provisioned)
+    assert _capacity_metrics(SIZING["test"]) == ["ACUUtilization", "ServerlessDatabaseCapacity"]
+    assert _capacity_metrics(SIZING["prod"]) == ["CPUUtilization", "FreeableMemory"]
+    # AND the serverless thresholds are the sizing's knobs, both alarming above
+    specs = {s.key: s for s in alarms.instance_alarm_specs(SIZING["test"], "db1", "db-id")}
+    assert (specs["acu-utilization-db1"].threshold, specs["acu-utilization-db1"].comparison) == (
+        SIZING["test"].acu_utilization_threshold_percent,
+        alarms.GREATER,
+    )
+    capacity = specs["serverless-capacity-db1"]
+    assert (capacity.threshold, capacity.comparison) == (
+        SIZING["test"].serverless_capacity_threshold_acu,
+        alarms.GREATER,
+    )
+    assert capacity.dimensions == {"DBInstanceIdentifier": "db-id"}

@@ -20,6 +20,8 @@ from stack.roles import DR, PRIMARY
 from stack.sizing import LAMBDA_MINIMUM_UNRESERVED_CONCURRENCY, SIZING
 from tests.infra.queries import key_arns_by_region, region_roles, security_group
 
+SIZING_OF = {"dev": "test", "prod": "prod"}
+
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
@@ -235,14 +237,32 @@ def test_schedules_run_at_the_stated_rates(plan: PlanRun):
         fn = next(f for f in deployed.values() if f.outputs["arn"] == target.inputs["arn"])
         key = fn.inputs["handler"].split(".", 1)[0]
         schedules[(key, fn.region)] = rule.inputs["scheduleExpression"]
-    assert schedules == {
+    expected = {
         ("health_checker", roles["primary"]): "rate(1 minute)",
         ("health_checker", roles["dr"]): "rate(1 minute)",
-        # the health check's rule starts its region's peer watch ticker too
-        ("peer_watch_ticker", roles["primary"]): "rate(1 minute)",
-        ("peer_watch_ticker", roles["dr"]): "rate(1 minute)",
         ("backup_verifier", roles["dr"]): "rate(24 hours)",
     }
+    if SIZING[SIZING_OF[plan.stack]].peer_watch_ticker:
+        # the health check's rule starts its region's peer watch ticker too
+        expected[("peer_watch_ticker", roles["primary"])] = "rate(1 minute)"
+        expected[("peer_watch_ticker", roles["dr"])] = "rate(1 minute)"
+    assert schedules == expected
+
+
+def test_without_the_ticker_nothing_starts_the_watch_and_nothing_may(plans):
+    # GIVEN the dev stack (the test sizing runs no ticker)
+    dev = plans["dev"]
+    watches = {
+        fn.outputs["arn"]: fn for (key, _), fn in functions(dev).items() if key == "peer_watch"
+    }
+    assert len(watches) == 2  # the function is still deployed in both regions (for drills)
+    # THEN no state machine, no rule targets a watch, and no service may invoke one
+    assert dev.of_type(STATE_MACHINE) == []
+    targets = dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert not [t for t in targets if t.inputs["arn"] in watches]
+    names = {fn.inputs["name"] for fn in watches.values()}
+    permissions = dev.of_type("aws:lambda/permission:Permission")
+    assert not [p for p in permissions if p.inputs["function"] in names]
 
 
 def test_coordinator_is_single_flight_reports_failures_and_wakes_on_alarm_and_rds_events(
@@ -556,7 +576,8 @@ def test_each_ticker_is_an_express_loop_over_its_own_watch_started_once_a_minute
     policies = policies_by_role_id(plan)
     targets = plan.of_type("aws:cloudwatch/eventTarget:EventTarget")
     machines = plan.of_type(STATE_MACHINE)
-    assert {m.region for m in machines} == set(region_roles(plan).values())
+    ticking = SIZING[SIZING_OF[plan.stack]].peer_watch_ticker
+    assert {m.region for m in machines} == (set(region_roles(plan).values()) if ticking else set())
     for machine in machines:
         watch = deployed[("peer_watch", machine.region)]
         definition = json.loads(machine.inputs["definition"])

@@ -10,6 +10,7 @@ import pytest
 from decisions import alarms
 from drplan.harness import PROJECT_DIR, PlanRun, run_program
 from lambdas.drcommon import contract
+from stack.sizing import SIZING
 from tests.infra.queries import key_arns_by_region, region_roles, vpc_in
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -48,15 +49,15 @@ def test_lag_alarms_watch_both_clusters_in_their_regions(plan: PlanRun):
         assert watched == clusters, f"{metric} must be alarmed on both clusters"
 
 
+# Capacity alarms by instance class: a fixed class's CPU and memory, a serverless instance's ACU.
+CAPACITY_METRICS = {
+    "provisioned": {"CPUUtilization", "FreeableMemory"},
+    "db.serverless": {"ACUUtilization", "ServerlessDatabaseCapacity"},
+}
+
+
 @pytest.mark.parametrize(
-    "metric",
-    [
-        "CPUUtilization",
-        "FreeableMemory",
-        "FreeLocalStorage",
-        "DatabaseConnections",
-        "MaximumUsedTransactionIDs",
-    ],
+    "metric", ["FreeLocalStorage", "DatabaseConnections", "MaximumUsedTransactionIDs"]
 )
 def test_every_instance_has_its_resource_alarms(plan: PlanRun, metric: str):
     instances = {i.id: i.region for i in plan.of_type("aws:rds/clusterInstance:ClusterInstance")}
@@ -65,6 +66,53 @@ def test_every_instance_has_its_resource_alarms(plan: PlanRun, metric: str):
     }
     assert watched == instances
     assert set(instances.values()) == set(region_roles(plan).values())
+
+
+def test_each_instance_has_the_capacity_alarms_of_its_class_and_no_others(plan: PlanRun):
+    every_capacity_metric = set().union(*CAPACITY_METRICS.values())
+    for instance in plan.of_type("aws:rds/clusterInstance:ClusterInstance"):
+        kind = (
+            "db.serverless"
+            if instance.inputs["instanceClass"] == "db.serverless"
+            else ("provisioned")
+        )
+        alarmed = {
+            a.inputs["metricName"]
+            for a in plan.of_type(ALARM)
+            if a.inputs["metricName"] in every_capacity_metric
+            and a.inputs["dimensions"].get("DBInstanceIdentifier") == instance.id
+        }
+        assert alarmed == CAPACITY_METRICS[kind], instance.id
+    # the test stack runs serverless instances, prod provisioned ones
+    classes = {
+        i.inputs["instanceClass"] for i in plan.of_type("aws:rds/clusterInstance:ClusterInstance")
+    }
+    assert classes == ({"db.serverless"} if plan.stack == "dev" else {"db.r6g.xlarge"})
+
+
+def test_serverless_alarms_watch_utilisation_of_the_maximum_and_capacity_above_the_floor(plans):
+    # GIVEN the test sizing's bounds and thresholds
+    test = SIZING["test"]
+    assert test.serverless is not None
+    dev = plans["dev"]
+    utilisation, capacity = (
+        alarms_on(dev, "ACUUtilization"),
+        alarms_on(dev, "ServerlessDatabaseCapacity"),
+    )
+    # THEN each alarms above its threshold: near the maximum (percent), and capacity held above
+    # the floor (ACU), with the figures named in the description
+    assert {(a.inputs["comparisonOperator"], a.inputs["threshold"]) for a in utilisation} == {
+        ("GreaterThanThreshold", test.acu_utilization_threshold_percent)
+    }
+    assert {(a.inputs["comparisonOperator"], a.inputs["threshold"]) for a in capacity} == {
+        ("GreaterThanThreshold", test.serverless_capacity_threshold_acu)
+    }
+    assert all(
+        f"{test.serverless.max_acu:g} ACU" in a.inputs["alarmDescription"] for a in utilisation
+    )
+    assert all(
+        f"{test.serverless.min_acu:g} ACU floor" in a.inputs["alarmDescription"] for a in capacity
+    )
 
 
 def test_one_health_alarm_per_contract_metric_per_region(plan: PlanRun):

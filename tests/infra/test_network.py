@@ -268,7 +268,7 @@ def test_a_region_without_three_usable_zones_stops_the_program_before_any_databa
     # GIVEN a DR region where the instance class and the secretsmanager endpoint each miss a zone
     catalogue = ZoneCatalogue(
         missing={
-            ("us-west-2", "rds:db.r6g.large"): frozenset({"us-west-2a", "us-west-2b"}),
+            ("us-west-2", "rds:db.serverless"): frozenset({"us-west-2a", "us-west-2b"}),
             ("us-west-2", "secretsmanager"): frozenset({"us-west-2c"}),
         }
     )
@@ -277,7 +277,7 @@ def test_a_region_without_three_usable_zones_stops_the_program_before_any_databa
         run_program("dev", catalogue=catalogue)
     message = str(failed.value)
     assert "us-west-2 offers 1 availability zone(s)" in message and "needs 3" in message
-    assert "Aurora db.r6g.large: us-west-2c (usw2-az3), us-west-2d (usw2-az2)" in message
+    assert "Aurora db.serverless: us-west-2c (usw2-az3), us-west-2d (usw2-az2)" in message
     assert "secretsmanager endpoint: us-west-2a (usw2-az4), us-west-2b (usw2-az1), us-west-2d" in (
         message
     )

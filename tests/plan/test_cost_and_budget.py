@@ -92,8 +92,50 @@ def test_instances_are_priced_by_class_and_count_in_both_regions(plans):
     for region in ("us-east-1", "us-west-2"):
         hourly = prices["regions"][region]["aurora_instance_hour"]["db.r6g.xlarge"]
         assert report.by_item(region)["Aurora db.r6g.xlarge"] == pytest.approx(2 * 730 * hourly)
-    dev = estimate_cost(plans["dev"], "test")
-    assert dev.by_item("us-east-1")["Aurora db.r6g.large"] == pytest.approx(730 * 0.26)
+
+
+def test_serverless_instances_are_priced_at_their_clusters_minimum_acu_in_each_region(plans):
+    # GIVEN the test sizing: one db.serverless instance per region at a 0.5 ACU minimum
+    prices = load_prices()["regions"]
+    report = estimate_cost(plans["dev"], "test")
+    item = "Aurora Serverless v2 (floor: 0.5 ACU)"
+    for region in ("us-east-1", "us-west-2"):
+        # THEN each is 0.5 ACU x 730 hours at that region's ACU-hour price, and nothing else
+        acu_hour = prices[region]["aurora_serverless_v2_acu_hour"]
+        assert report.by_item(region)[item] == pytest.approx(0.5 * 730 * acu_hour)
+        assert not [k for k in report.by_item(region) if k.startswith("Aurora db.")]
+    assert report.unpriced == []
+
+
+def test_a_higher_minimum_acu_costs_proportionally_more(plans):
+    # GIVEN the dev plan with both clusters' minimum raised from 0.5 to 2 ACU
+    run = copy.deepcopy(plans["dev"])
+    for cluster in run.of_type("aws:rds/cluster:Cluster"):
+        cluster.inputs["serverlessv2ScalingConfiguration"]["minCapacity"] = 2.0
+    before, after = estimate_cost(plans["dev"], "test"), estimate_cost(run, "test")
+    # THEN the instances cost four times as much, under an item that names the floor
+    for region in ("us-east-1", "us-west-2"):
+        floor = before.by_item(region)["Aurora Serverless v2 (floor: 0.5 ACU)"]
+        assert after.by_item(region)["Aurora Serverless v2 (floor: 2 ACU)"] == pytest.approx(
+            4 * floor
+        )
+
+
+def test_a_serverless_instance_whose_cluster_has_no_minimum_is_unpriced_not_free(plans):
+    # GIVEN the dev plan with the scaling configuration gone from the primary's cluster
+    run = copy.deepcopy(plans["dev"])
+    primary = run.outputs["primaryRegion"]
+    for cluster in run.of_type("aws:rds/cluster:Cluster"):
+        if cluster.region == primary:
+            cluster.inputs.pop("serverlessv2ScalingConfiguration")
+    report = estimate_cost(run, "test")
+    # THEN that instance is listed as unpriced (so `--check` fails), the DR one is still priced
+    assert [u for u in report.unpriced if "no registered minimum ACU" in u] == [
+        f"aws:rds/clusterInstance:ClusterInstance aurora-dr-db1-use1-dev ({primary}: db.serverless "
+        "in a cluster with no registered minimum ACU)"
+    ]
+    assert "Aurora Serverless v2 (floor: 0.5 ACU)" not in report.by_item(primary)
+    assert "Aurora Serverless v2 (floor: 0.5 ACU)" in report.by_item(run.outputs["drRegion"])
 
 
 def test_secret_replicas_count_as_secrets(plans):
@@ -102,16 +144,23 @@ def test_secret_replicas_count_as_secrets(plans):
     assert report.by_item("us-west-2")["Secrets Manager secrets"] == pytest.approx(0.40)
 
 
-def test_lambda_cost_follows_the_registered_schedules_and_ticks(plans):
-    report = estimate_cost(plans["dev"], "test")
-    requests = sorted(
+def _dr_requests(report) -> list[float]:
+    return sorted(
         line.quantity
         for line in report.lines
         if line.item == "Lambda requests" and line.region == "us-west-2" and line.quantity > 0.001
     )
-    # the health checker's minute runs: 43,800 a month; the DR peer watch ticks every 20 s
-    # (test sizing): 131,400 a month, and each tick asks the checker for one peer probe
-    assert requests == pytest.approx([43_800 / 1e6, 131_400 / 1e6, 131_400 / 1e6])
+
+
+def test_lambda_cost_follows_the_registered_schedules_and_ticks(plans):
+    # the health checker's minute runs: 43,800 a month; the DR peer watch ticks every 5 s
+    # (prod sizing): 525,600 a month, and each tick asks the checker for one peer probe
+    prod = estimate_cost(plans["prod"], "prod")
+    assert _dr_requests(prod) == pytest.approx([43_800 / 1e6, 525_600 / 1e6, 525_600 / 1e6])
+    # the test sizing runs no ticker: the checker's minute runs only, no ticks, no peer probes
+    dev = estimate_cost(plans["dev"], "test")
+    assert _dr_requests(dev) == pytest.approx([43_800 / 1e6])
+    assert not [line for line in dev.lines if line.item.startswith("Step Functions")]
 
 
 def test_the_ticker_is_priced_per_execution_and_per_gb_second_of_its_minute(plans):
@@ -250,6 +299,21 @@ def test_detection_falls_back_to_the_alarm_path_without_the_peer_watch_page(plan
     assert unpaged.unplanned.phases[0].seconds == prod.health_check_rate_minutes * 60 + alarm_wait
     assert unpaged.unplanned.seconds > paged.unplanned.seconds
     assert unpaged.unplanned.automatic  # the alarm rule still triggers the coordinator
+
+
+def test_the_test_stack_without_a_ticker_is_detected_by_its_probe_alarm_within_its_target(plans):
+    # GIVEN the dev run: the test sizing registers no peer watch ticker
+    test = SIZING["test"]
+    assert not test.peer_watch_ticker
+    budget = recovery_budget(plans["dev"])
+    # THEN detection is the next scheduled probe plus the probe alarm's datapoints, said so
+    detection = budget.unplanned.phases[0]
+    alarm_wait = test.health_datapoints_to_alarm * test.alarm_period_seconds
+    assert detection.seconds == test.health_check_rate_minutes * 60 + alarm_wait
+    assert any("no peer watch ticks in the DR region" in note for note in budget.unplanned.notes)
+    # AND the coordinator is still woken automatically, within the test stack's target
+    assert budget.unplanned.automatic
+    assert budget.unplanned.seconds <= test.rto_target_seconds
 
 
 def test_the_stacks_meet_their_recovery_objectives(plans):

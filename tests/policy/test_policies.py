@@ -192,6 +192,22 @@ def test_global_database_instance_classes_reject_a_burstable_class(plans):
     assert found_urn == urn and message.startswith("'db.t4g.medium' is not accepted")
 
 
+def test_serverless_capacity_range_rejects_a_serverless_instances_cluster_without_one(plans):
+    # GIVEN the dev stack (db.serverless) with the scaling configuration gone from one cluster
+    run, _ = altered(
+        plans["dev"],
+        "aws:rds/cluster:Cluster",
+        lambda r: r.inputs.pop("serverlessv2ScalingConfiguration"),
+        pick=lambda r: r.region == "us-west-2",
+    )
+    # THEN that cluster's region is reported, and prod (provisioned, no range) passes
+    assert [m for _, _, m in violations(POLICIES["serverless-capacity-range"], run)] == [
+        "us-west-2: the cluster of a db.serverless instance has no "
+        "serverlessv2ScalingConfiguration (minCapacity and maxCapacity)."
+    ]
+    assert violations(POLICIES["serverless-capacity-range"], plans["prod"]) == []
+
+
 def test_rds_auto_minor_version_upgrade_rejects_an_instance_with_it_off(plans):
     run, urn = altered(
         plans["prod"],

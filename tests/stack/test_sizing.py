@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import pytest
 
@@ -144,3 +144,43 @@ def test_backup_jobs_never_start_within_an_hour_before_or_during_the_clusters_wi
         last = first + plan.start_window_minutes
         for low, high in blocked:
             assert last < low or first > high, f"{rule.name} may start in ({low}, {high})"
+
+
+def test_the_test_sizing_is_serverless_at_the_smallest_capacity_and_prod_stays_provisioned():
+    test, prod = sizing.SIZING["test"], sizing.SIZING["prod"]
+    assert test.instance_class == sizing.GLOBAL_DATABASE_SERVERLESS_CLASS
+    assert test.serverless == sizing.ServerlessCapacity(min_acu=0.5, max_acu=4.0)
+    assert prod.instance_class == "db.r6g.xlarge" and prod.serverless is None
+    # the test sizing's ticker is off; prod keeps its sub-minute probing
+    assert not test.peer_watch_ticker and prod.peer_watch_ticker
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ((0.0, 4.0), "a minimum of 0 means auto-pause"),
+        ((0.5, 0.25), "is not a step of 0.5 ACU"),
+        ((0.75, 4.0), "min_acu=0.75 is not a step of 0.5 ACU"),
+        ((2.0, 1.0), "got 2..1"),
+        ((0.5, 256.5), "max_acu <= 256 ACU, got 0.5..256.5"),
+    ],
+)
+def test_serverless_bounds_aws_refuses_or_a_global_database_ignores_are_refused(bounds, message):
+    with pytest.raises(ValueError, match=message):
+        sizing.ServerlessCapacity(*bounds)
+
+
+def test_the_largest_bounds_aws_accepts_are_accepted():
+    assert sizing.ServerlessCapacity(0.5, 256.0).max_acu == 256.0
+
+
+@pytest.mark.parametrize(
+    ("instance_class", "serverless", "message"),
+    [
+        ("db.serverless", None, "needs serverless=ServerlessCapacity"),
+        ("db.r6g.large", sizing.ServerlessCapacity(0.5, 4.0), "needs serverless=None"),
+    ],
+)
+def test_scaling_bounds_come_exactly_with_a_serverless_class(instance_class, serverless, message):
+    with pytest.raises(ValueError, match=message):
+        replace(sizing.SIZING["test"], instance_class=instance_class, serverless=serverless)
