@@ -403,6 +403,10 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             alarm_period_seconds=60,
             alarm_evaluation_periods=5,
             alarm_datapoints_to_alarm=3,
+            # Two failed minute probes raise a health alarm: with no peer watch ticker the probe
+            # alarm is what wakes the coordinator, and three would put the unplanned failover
+            # past the 300 s target. Two probes a minute apart are still more evidence than the
+            # watch's page needs (two failed probes spanning its 40 s window).
             health_evaluation_periods=2,
             health_datapoints_to_alarm=2,
             replication_lag_threshold_ms=60_000,
