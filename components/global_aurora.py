@@ -31,6 +31,19 @@ MEMBER_NAMES: dict[Role, str] = {PRIMARY: "primary", DR: "secondary"}
 PASSWORD_MIN_PER_CLASS = 2
 
 
+def _serverless_scaling(
+    sizing: Sizing,
+) -> aws.rds.ClusterServerlessv2ScalingConfigurationArgs | None:
+    """Each member cluster's Serverless v2 bounds, or None for provisioned instances (prod
+    registers none). Both clusters get the same bounds, so the DR instance can grow as large as
+    the writer it may replace. No `seconds_until_auto_pause`: a global database never pauses."""
+    if sizing.serverless is None:
+        return None
+    return aws.rds.ClusterServerlessv2ScalingConfigurationArgs(
+        min_capacity=sizing.serverless.min_acu, max_capacity=sizing.serverless.max_acu
+    )
+
+
 @dataclass(frozen=True)
 class AuroraMember:
     """One member cluster of the global database, in its region, with its instances."""
@@ -215,7 +228,7 @@ class GlobalAurora(pulumi.ComponentResource):
             master_username=args.database.master_username if primary else None,
             master_password=self.master_password.result if primary else None,
             source_region=None if primary else args.networks.primary.region.name,
-            serverlessv2_scaling_configuration=aurora.serverless_scaling(sizing),
+            serverlessv2_scaling_configuration=_serverless_scaling(sizing),
             opts=self._opts(region).merge(
                 pulumi.ResourceOptions(
                     protect=sizing.protect,

@@ -63,16 +63,6 @@ def cluster_parameters(sizing: Sizing) -> list[Parameter]:
     return parameters
 
 
-def serverless_scaling(sizing: Sizing) -> dict[str, float] | None:
-    """Each member cluster's `serverlessv2_scaling_configuration` (pulumi-aws argument names:
-    `min_capacity`, `max_capacity`), or None for provisioned instances: prod registers none.
-    Both clusters get the same bounds, so the DR instance can grow as large as the writer it may
-    replace. No `seconds_until_auto_pause`: a global database never pauses."""
-    if sizing.serverless is None:
-        return None
-    return {"min_capacity": sizing.serverless.min_acu, "max_capacity": sizing.serverless.max_acu}
-
-
 def instance_zones(zones: Sequence[str], count: int) -> list[str]:
     """AZ of each instance: round-robin, so up to len(zones) instances sit in distinct AZs."""
     if not zones:

@@ -75,8 +75,3 @@ def test_windows_overlap_exactly_when_they_share_a_minute_of_the_day(backup, mai
         f"{day}:{clock(backup[0])}-{day}:{clock(backup[1])}",
     )
     assert swapped is overlap
-
-
-def test_serverless_clusters_get_the_sizings_bounds_and_provisioned_ones_none():
-    assert aurora.serverless_scaling(SIZING["test"]) == {"min_capacity": 0.5, "max_capacity": 4.0}
-    assert aurora.serverless_scaling(SIZING["prod"]) is None

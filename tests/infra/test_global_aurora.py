@@ -164,6 +164,27 @@ def test_clusters_are_hardened(plan: PlanRun):
         assert is_global_database_class(instance.inputs["instanceClass"])
 
 
+def test_dev_runs_one_serverless_instance_per_region_within_its_clusters_bounds(plans):
+    # GIVEN the dev stack (test sizing) and prod
+    dev, prod = plans["dev"], plans["prod"]
+    bounds = SIZING["test"].serverless
+    assert bounds is not None
+    for cluster in dev.of_type(CLUSTER):
+        # THEN both member clusters carry the sizing's capacity range, and no auto-pause
+        assert cluster.inputs["serverlessv2ScalingConfiguration"] == {
+            "minCapacity": bounds.min_acu,
+            "maxCapacity": bounds.max_acu,
+        }
+        # AND each region, the DR one included, has exactly one db.serverless instance
+        (instance,) = instances_of(dev, cluster)
+        assert instance.inputs["instanceClass"] == "db.serverless"
+    assert {c.region for c in dev.of_type(CLUSTER)} == set(region_roles(dev).values())
+    # AND prod stays provisioned, with no scaling configuration registered
+    for cluster in prod.of_type(CLUSTER):
+        assert "serverlessv2ScalingConfiguration" not in cluster.inputs
+        assert {i.inputs["instanceClass"] for i in instances_of(prod, cluster)} == {"db.r6g.xlarge"}
+
+
 def test_dev_is_cheap_and_destroyable(plans: dict[str, PlanRun]):
     plan = plans["dev"]
     for cluster in plan.of_type(CLUSTER):
