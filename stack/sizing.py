@@ -196,7 +196,10 @@ class Sizing:
     # --- database ------------------------------------------------------------------------------
     instance_class: str
     """Aurora instance class in both regions: memory-optimised or db.serverless only. Changing
-    it is an in-place modification of each instance (same resource, a short restart)."""
+    it modifies each instance in place (same resource); without `apply_immediately` RDS applies
+    it in the next maintenance window ("Whether any database modifications are applied
+    immediately, or during the next maintenance window. Default is `false`", pulumi-aws
+    rds.ClusterInstance)."""
     serverless: ServerlessCapacity | None
     """Scaling bounds of the clusters when `instance_class` is db.serverless; None (and no
     scaling configuration on the clusters) for a provisioned class."""
