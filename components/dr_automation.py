@@ -206,14 +206,9 @@ def watch_environment(
 def rotation_environment(
     args: DrAutomationArgs, here: RegionContext, peer: RegionContext
 ) -> Environment:
-    """The secret rotation's environment."""
-    return {
-        RotationEnv.LOCAL_REGION: here.region.name,
-        RotationEnv.GLOBAL_CLUSTER_IDENTIFIER: args.database.global_cluster.id,
-        RotationEnv.RDS_ENDPOINT_URLS: peer.rds_endpoint_url.apply(
-            lambda url: json.dumps({peer.region.name: url})
-        ),
-    }
+    """The secret rotation's environment: it reaches the writer through the secret's host (the
+    global writer endpoint), so it needs no RDS API and no endpoint of either region's RDS."""
+    return {RotationEnv.LOCAL_REGION: here.region.name}
 
 
 def verifier_environment(

@@ -369,13 +369,8 @@ class RotationEnv(EnvName):
     """The secret rotation's environment (the primary secret's region, where it runs)."""
 
     LOCAL_REGION = "LOCAL_REGION", Presence.REQUIRED
-    GLOBAL_CLUSTER_IDENTIFIER = "GLOBAL_CLUSTER_IDENTIFIER", Presence.REQUIRED
     PASSWORD_LENGTH = "PASSWORD_LENGTH", Presence.OPTIONAL
     CONNECT_TIMEOUT_SECONDS = "CONNECT_TIMEOUT_SECONDS", Presence.OPTIONAL  # database connect/read
-    # JSON {"<region>": "<https URL>"}: the RDS API endpoint per region. The writer may be in the
-    # other region, and a VPC without NAT reaches that region's RDS API only through an interface
-    # endpoint over the peering; unset means the public regional endpoint.
-    RDS_ENDPOINT_URLS = "RDS_ENDPOINT_URLS", Presence.OPTIONAL
     DB_CA_BUNDLE = CA_BUNDLE_ENV, Presence.OPTIONAL
 
 

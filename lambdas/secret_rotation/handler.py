@@ -9,13 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drcommon import db
-from drcommon.aws import (
-    BotoClientFactory,
-    ClientFactory,
-    EndpointRouting,
-    LambdaContext,
-    client_config,
-)
+from drcommon.aws import BotoClientFactory, ClientFactory, LambdaContext, client_config
 from drcommon.observability import get_logger
 from secret_rotation import SERVICE
 from secret_rotation.events import parse_event
@@ -25,26 +19,18 @@ from secret_rotation.settings import Settings
 logger = get_logger(SERVICE)
 
 # Module level so warm invocations reuse clients; tests replace it. (No CLOCK: the rotation
-# neither waits nor dates anything.) Secrets Manager and RDS calls: connect 5 s, read 10 s,
-# 4 attempts.
+# neither waits nor dates anything.) Secrets Manager calls: connect 5 s, read 10 s, 4 attempts.
 CLIENT_FACTORY: ClientFactory = BotoClientFactory(
     config=client_config(connect_timeout=5.0, read_timeout=10.0, max_attempts=4)
 )
 
 
 def build_rotator(settings: Settings) -> Rotator:
-    """A Rotator wired to `CLIENT_FACTORY` and verified-TLS database connections.
-
-    The writer may be in either region: each region's RDS API is reached through its configured
-    endpoint URL (an interface endpoint over the peering), else the public regional endpoint.
-    """
-    factory = EndpointRouting(
-        CLIENT_FACTORY, {("rds", region): url for region, url in settings.rds_endpoint_urls.items()}
-    )
+    """A Rotator wired to `CLIENT_FACTORY` (Secrets Manager through its interface endpoint) and
+    verified-TLS database connections to the global writer endpoint."""
     return Rotator(
         settings,
-        secretsmanager=factory("secretsmanager", settings.local_region),
-        rds_for_region=lambda region: factory("rds", region),
+        secretsmanager=CLIENT_FACTORY("secretsmanager", settings.local_region),
         connect=db.connector(
             SERVICE, timeout=settings.connect_timeout_seconds, ca_bundle=settings.ca_bundle
         ),

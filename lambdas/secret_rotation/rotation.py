@@ -9,10 +9,13 @@ its work is already done and then does nothing:
 * finishSecret: the token already carries AWSCURRENT -> done.
 * any step: the token already carries AWSCURRENT -> the rotation is finished, nothing to do.
 
-The host stored in the secret is *not* used: after a switchover or failover it names a cluster that
-may now be a read-only secondary, which rejects `ALTER ROLE`. The writer is found at run time from
-`describe_global_clusters` (the `IsWriter` member) and `describe_db_clusters` of that member, called
-in the member's region.
+The writer is reached through the host stored in the secret: the global cluster's writer endpoint,
+which "is automatically updated by Aurora to route requests to the current writer instance of the
+primary DB cluster", after a managed switchover or failover too ("Connecting to Amazon Aurora Global
+Database", Aurora User Guide). No RDS API call, so the function needs no `rds` interface endpoint.
+Its DNS may lag a role change ("can take a long time depending upon your Domain Name Service (DNS)
+caching duration", same page): before it writes, a step checks that the session it got is not in
+recovery (`pg_is_in_recovery()`), and refuses until the endpoint reaches the new writer.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from botocore.exceptions import ClientError
 from drcommon import db
 from drcommon.db import AWSCURRENT, AWSPENDING, DbCredentials, Endpoint
 from drcommon.observability import get_logger
-from drcommon.topology import describe_global_cluster
 from secret_rotation import SERVICE
 from secret_rotation.events import (
     CREATE_SECRET,
@@ -45,7 +47,6 @@ logger = get_logger(SERVICE)
 EXCLUDED_PASSWORD_CHARACTERS = "/@\"' \\"  # noqa: S105 - a character set, not a password
 
 ConnectFn = Callable[[DbCredentials], Any]
-RdsForRegion = Callable[[str], Any]
 
 
 class RotationError(RuntimeError):
@@ -70,19 +71,11 @@ def _error_code(exc: ClientError) -> str:
 
 
 class Rotator:
-    """Runs rotation steps with injected clients (Secrets Manager, RDS per region, database)."""
+    """Runs rotation steps with injected clients (Secrets Manager, database)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        secretsmanager: Any,
-        rds_for_region: RdsForRegion,
-        connect: ConnectFn,
-    ) -> None:
+    def __init__(self, settings: Settings, *, secretsmanager: Any, connect: ConnectFn) -> None:
         self.settings = settings
         self.secretsmanager = secretsmanager
-        self.rds_for_region = rds_for_region
         self.connect = connect
 
     # --- entry point -----------------------------------------------------------------------
@@ -155,21 +148,26 @@ class Rotator:
 
     def set_secret(self, event: RotationEvent) -> StepOutcome:
         """Set the AWSPENDING password on the current writer, unless it already logs in."""
-        target = self.find_writer()
         current = db.read_credentials(self.secretsmanager, event.secret_id, AWSCURRENT)
         pending = db.read_credentials(self.secretsmanager, event.secret_id, AWSPENDING, event.token)
+        target = writer_endpoint(current)
         if pending.username != current.username:
             raise RotationError(
                 "AWSPENDING and AWSCURRENT name different users: this function rotates one user"
             )
         try:
-            db.close_quietly(self.connect(pending.at(target)))
-            return StepOutcome(event.step, "already_set", str(target))
+            conn = self.connect(pending.at(target))
         except Exception as exc:
             if not db.is_auth_failure(exc):
                 raise RotationError(
                     f"cannot reach the writer {target}: {db.describe_error(exc)}"
                 ) from exc
+        else:
+            try:
+                require_writer(conn, target)
+            finally:
+                db.close_quietly(conn)
+            return StepOutcome(event.step, "already_set", str(target))
         try:
             conn = self.connect(current.at(target))
         except Exception as exc:
@@ -178,6 +176,7 @@ class Rotator:
                 f"{db.describe_error(exc)}"
             ) from exc
         try:
+            require_writer(conn, target)
             conn.run(db.alter_role_password_sql(current.username, pending.password))
         finally:
             db.close_quietly(conn)
@@ -185,8 +184,8 @@ class Rotator:
 
     def test_secret(self, event: RotationEvent) -> StepOutcome:
         """Log in to the current writer with AWSPENDING and check who we are."""
-        target = self.find_writer()
         pending = db.read_credentials(self.secretsmanager, event.secret_id, AWSPENDING, event.token)
+        target = writer_endpoint(pending)
         try:
             conn = self.connect(pending.at(target))
         except Exception as exc:
@@ -194,6 +193,7 @@ class Rotator:
                 f"AWSPENDING cannot log in to the writer {target}: {db.describe_error(exc)}"
             ) from exc
         try:
+            require_writer(conn, target)
             user = conn.run("SELECT current_user")[0][0]
         finally:
             db.close_quietly(conn)
@@ -216,25 +216,22 @@ class Rotator:
         self.secretsmanager.update_secret_version_stage(**kwargs)
         return StepOutcome(event.step, "finished")
 
-    # --- the writer --------------------------------------------------------------------------
 
-    def find_writer(self) -> Endpoint:
-        """The cluster endpoint of the global writer, read from the RDS API now."""
-        snapshot = describe_global_cluster(
-            self.rds_for_region(self.settings.local_region), self.settings.global_cluster_id
+# --- the writer ----------------------------------------------------------------------------------
+
+
+def writer_endpoint(credentials: DbCredentials) -> Endpoint:
+    """Where the writer is reached: the secret's host, the global writer endpoint (module
+    docstring)."""
+    return Endpoint(host=credentials.host, port=credentials.port)
+
+
+def require_writer(conn: Any, target: Endpoint) -> None:
+    """Raise `RotationError` unless the session on `target` is on a writer (not in recovery): a
+    global endpoint whose DNS still names a demoted cluster during a role change."""
+    if conn.run("SELECT pg_is_in_recovery()")[0][0]:
+        raise RotationError(
+            f"{target} answered from a cluster in recovery, not the writer (a role change is "
+            "under way or the global writer endpoint's DNS has not followed it yet): retry after "
+            "the role change"
         )
-        if snapshot.failover_state is not None:
-            raise RotationError(
-                f"global cluster {snapshot.identifier!r} is {snapshot.failover_state.status}: "
-                "retry after the role change"
-            )
-        member = snapshot.writer
-        if member is None:
-            raise RotationError(f"global cluster {snapshot.identifier!r} has no writer member")
-        # Ask the member's own region: DescribeDBClusters only sees clusters of its region.
-        clusters = self.rds_for_region(member.region).describe_db_clusters(
-            DBClusterIdentifier=member.arn
-        )["DBClusters"]
-        if not clusters or not clusters[0].get("Endpoint"):
-            raise RotationError(f"writer cluster {member.arn} has no endpoint")
-        return Endpoint(host=clusters[0]["Endpoint"], port=int(clusters[0]["Port"]))

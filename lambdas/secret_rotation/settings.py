@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from drcommon import envconfig
 from drcommon.contract import RotationEnv as Env
@@ -28,23 +28,16 @@ class Settings:
     """Everything the rotation needs besides AWS clients and the event."""
 
     local_region: str
-    global_cluster_id: str
     password_length: int = DEFAULT_PASSWORD_LENGTH
     connect_timeout_seconds: float = DEFAULT_CONNECT_TIMEOUT_SECONDS
-    rds_endpoint_urls: dict[str, str] = field(default_factory=dict)
     ca_bundle: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment; raises SettingsError naming the variable."""
         env = os.environ if environ is None else environ
-        urls = envconfig.string_map(env, Env.RDS_ENDPOINT_URLS)
-        for region, url in urls.items():
-            if not url.startswith("https://"):
-                raise SettingsError(f"{Env.RDS_ENDPOINT_URLS}[{region!r}] must be an https:// URL")
         return cls(
             local_region=envconfig.region(env, Env.LOCAL_REGION),
-            global_cluster_id=envconfig.required(env, Env.GLOBAL_CLUSTER_IDENTIFIER),
             # Aurora PostgreSQL accepts master passwords of 8..99 characters.
             password_length=envconfig.integer(
                 env, Env.PASSWORD_LENGTH, DEFAULT_PASSWORD_LENGTH, 16, 99
@@ -52,6 +45,5 @@ class Settings:
             connect_timeout_seconds=envconfig.number(
                 env, Env.CONNECT_TIMEOUT_SECONDS, DEFAULT_CONNECT_TIMEOUT_SECONDS, 0.5, 30.0
             ),
-            rds_endpoint_urls=urls,
             ca_bundle=envconfig.optional(env, Env.DB_CA_BUNDLE),
         )

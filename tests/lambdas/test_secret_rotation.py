@@ -1,5 +1,5 @@
-"""Secret rotation: four idempotent steps against the writer found at run time (real PostgreSQL,
-moto Secrets Manager with a DR replica, Stubber for the RDS topology moto cannot express)."""
+"""Secret rotation: four idempotent steps against the writer behind the secret's host, the global
+writer endpoint (real PostgreSQL, moto Secrets Manager with a DR replica; no RDS API at all)."""
 
 from __future__ import annotations
 
@@ -17,15 +17,7 @@ from typing import Any
 import boto3
 import pg8000.native
 import pytest
-from awsfakes import (
-    DR_REGION,
-    GLOBAL_CLUSTER_ID,
-    PRIMARY_REGION,
-    cluster_arn,
-    db_cluster_response,
-    global_cluster_response,
-    stubbed_client,
-)
+from awsfakes import DR_REGION, GLOBAL_CLUSTER_ID, PRIMARY_REGION
 from pg8000.native import identifier, literal
 
 from drcommon import db
@@ -35,44 +27,34 @@ from secret_rotation.rotation import EXCLUDED_PASSWORD_CHARACTERS, RotationError
 from secret_rotation.settings import Settings, SettingsError
 
 SECRET_ID = "aurora-dr-test-master"
-# The host stored in the secret: stale on purpose. Rotation must never use it.
-STALE_HOST = "old-primary.cluster-x.invalid"
 
 
-class StubbedRds:
-    """RDS clients per region whose answers say: the writer is `writer_region` at host:port."""
+class DemotableWriter:
+    """Connections to the test server that can be made to look like a demoted cluster: while
+    `in_recovery` is set, `pg_is_in_recovery()` answers true (what the global writer endpoint's
+    old target answers while a role change is under way), and every statement is recorded."""
 
-    def __init__(self, writer_region: str, host: str, port: int) -> None:
-        self.writer_region, self.host, self.port = writer_region, host, port
-        self.clients: dict[str, Any] = {}
-        self.stubbers: dict[str, Any] = {}
-        for region in (PRIMARY_REGION, DR_REGION):
-            self.clients[region], self.stubbers[region] = stubbed_client("rds", region)
+    def __init__(self, connect: Any) -> None:
+        self._connect = connect
+        self.in_recovery = False
+        self.statements: list[str] = []
 
-    def expect_lookups(self, count: int, *, failover_status: str | None = None) -> None:
-        """Queue `count` writer lookups (describe_global_clusters, then describe_db_clusters)."""
-        for _ in range(count):
-            self.stubbers[PRIMARY_REGION].add_response(
-                "describe_global_clusters",
-                global_cluster_response(self.writer_region, failover_status=failover_status),
-                {"GlobalClusterIdentifier": GLOBAL_CLUSTER_ID},
-            )
-            if failover_status:
-                continue
-            self.stubbers[self.writer_region].add_response(
-                "describe_db_clusters",
-                db_cluster_response(self.writer_region, self.host, self.port),
-                {"DBClusterIdentifier": cluster_arn(self.writer_region)},
-            )
+    def __call__(self, credentials: db.DbCredentials) -> Any:
+        return _Recorded(self._connect(credentials), self)
 
-    def for_region(self, region: str) -> Any:
-        """The `rds_for_region` dependency of the Rotator."""
-        return self.clients[region]
 
-    def assert_all_used(self) -> None:
-        """Every queued answer was asked for (no step skipped its lookup)."""
-        for stubber in self.stubbers.values():
-            stubber.assert_no_pending_responses()
+class _Recorded:
+    def __init__(self, conn: Any, writer: DemotableWriter) -> None:
+        self._conn, self._writer = conn, writer
+
+    def run(self, sql: str, **params: Any) -> Any:
+        self._writer.statements.append(sql)
+        if "pg_is_in_recovery" in sql and self._writer.in_recovery:
+            return [[True]]
+        return self._conn.run(sql, **params)
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 def placeholder_rotation_lambda() -> str:
@@ -96,15 +78,15 @@ def placeholder_rotation_lambda() -> str:
 
 @pytest.fixture
 def world(aws, postgres_server):
-    """A login role on the test server, its secret (replicated to the DR region) with a stale host,
-    rotation enabled with a pending token, and a writer in the DR region (after a switchover)."""
+    """A login role on the test server, its secret (replicated to the DR region) whose host is the
+    server (standing in for the global writer endpoint), rotation enabled with a pending token."""
     return make_world(postgres_server, *postgres_server.create_role())
 
 
 def make_world(postgres_server, role: str, password: str) -> SimpleNamespace:
     """The `world` of `role` (which exists on the server with `password`); needs moto running."""
     sm = boto3.client("secretsmanager", region_name=PRIMARY_REGION)
-    secret = postgres_server.secret_dict(role, password, host=STALE_HOST)
+    secret = postgres_server.secret_dict(role, password)
     secret["globalClusterIdentifier"] = GLOBAL_CLUSTER_ID
     sm.create_secret(
         Name=SECRET_ID,
@@ -120,23 +102,16 @@ def make_world(postgres_server, role: str, password: str) -> SimpleNamespace:
         RotationLambdaARN=placeholder_rotation_lambda(),
         RotationRules={"AutomaticallyAfterDays": 30},
     )
-    rds = StubbedRds(DR_REGION, postgres_server.host, postgres_server.port)
-    settings = Settings(
-        local_region=PRIMARY_REGION,
-        global_cluster_id=GLOBAL_CLUSTER_ID,
-        ca_bundle=postgres_server.ca_path,
-    )
-    rotator = Rotator(
-        settings,
-        secretsmanager=sm,
-        rds_for_region=rds.for_region,
-        connect=functools.partial(
+    settings = Settings(local_region=PRIMARY_REGION, ca_bundle=postgres_server.ca_path)
+    writer = DemotableWriter(
+        functools.partial(
             db.connect, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=3
-        ),
+        )
     )
+    rotator = Rotator(settings, secretsmanager=sm, connect=writer)
     return SimpleNamespace(
         sm=sm,
-        rds=rds,
+        writer=writer,
         rotator=rotator,
         token=token,
         role=role,
@@ -168,10 +143,9 @@ def stages(world) -> dict[str, list[str]]:
 
 
 def test_a_full_rotation_changes_the_password_on_the_current_writer(world):
-    """GIVEN a secret whose host is stale and a writer in the DR region WHEN the four steps run,
-    each invoked twice THEN the new password works, the old one does not, AWSCURRENT moved, and
-    every second invocation was a no-op."""
-    world.rds.expect_lookups(4)  # setSecret x2, testSecret x2
+    """GIVEN a secret whose host is the global writer endpoint WHEN the four steps run, each
+    invoked twice THEN the new password works, the old one does not, AWSCURRENT moved, and every
+    second invocation was a no-op."""
 
     # createSecret
     assert step(world, "createSecret") == "created"
@@ -186,9 +160,9 @@ def test_a_full_rotation_changes_the_password_on_the_current_writer(world):
     new_password = pending["password"]
     assert new_password != world.old_password and len(new_password) == 32
     assert not set(new_password) & set(EXCLUDED_PASSWORD_CHARACTERS)
-    assert pending["host"] == STALE_HOST and pending["username"] == world.role
+    assert pending["host"] == world.server.host and pending["username"] == world.role
 
-    # setSecret: against the writer from the RDS API (the DR cluster), not the secret's host
+    # setSecret: against the writer behind the secret's host
     assert step(world, "setSecret") == "password_set"
     assert can_log_in(world, new_password) and not can_log_in(world, world.old_password)
     assert step(world, "setSecret") == "already_set"
@@ -209,9 +183,10 @@ def test_a_full_rotation_changes_the_password_on_the_current_writer(world):
     )
     assert current["password"] == new_password
 
-    # Any step of a finished rotation is a no-op, without touching RDS or the database.
+    # Any step of a finished rotation is a no-op, without touching the database.
+    statements = len(world.writer.statements)
     assert step(world, "setSecret") == "already_current"
-    world.rds.assert_all_used()
+    assert len(world.writer.statements) == statements
 
     # The DR replica serves the new value (replication is Secrets Manager's job).
     replica = boto3.client("secretsmanager", region_name=DR_REGION)
@@ -219,31 +194,37 @@ def test_a_full_rotation_changes_the_password_on_the_current_writer(world):
     assert json.loads(replicated["SecretString"]) == current
 
 
-def test_set_secret_targets_the_writer_from_the_api(world):
-    """GIVEN the writer is in the DR region WHEN setSecret runs THEN it looked up the DR member's
-    cluster in the DR region and reports that endpoint, not the secret's host."""
-    world.rds.expect_lookups(1)
+def test_set_secret_targets_the_global_writer_endpoint(world):
+    """GIVEN the secret's host (the global writer endpoint) WHEN setSecret runs THEN it changed
+    the password there and reports that endpoint."""
     step(world, "createSecret")
     outcome = world.rotator.rotate(
         parse_event({"SecretId": SECRET_ID, "ClientRequestToken": world.token, "Step": "setSecret"})
     )
     assert outcome.target == f"{world.server.host}:{world.server.port}"
-    assert STALE_HOST not in outcome.target
-    world.rds.assert_all_used()
 
 
-def test_rotation_waits_while_the_global_cluster_changes_roles(world):
-    """GIVEN a switchover in progress WHEN setSecret runs THEN RotationError and no ALTER ROLE."""
-    world.rds.expect_lookups(1, failover_status="switching-over")
+def test_rotation_waits_while_the_global_endpoint_reaches_a_demoted_cluster(world):
+    """GIVEN the global writer endpoint still reaches a cluster in recovery (a role change under
+    way, or DNS not yet moved) WHEN setSecret runs THEN RotationError, no ALTER ROLE, and the old
+    password still logs in; WHEN testSecret runs THEN the same refusal."""
     step(world, "createSecret")
-    with pytest.raises(RotationError, match="switching-over: retry after the role change"):
+    world.writer.in_recovery = True
+    with pytest.raises(RotationError, match="in recovery, not the writer .*retry after the role"):
         step(world, "setSecret")
+    assert not any("ALTER ROLE" in sql for sql in world.writer.statements)
     assert can_log_in(world, world.old_password)
+    world.writer.in_recovery = False
+    assert step(world, "setSecret") == "password_set"
+    world.writer.in_recovery = True
+    with pytest.raises(RotationError, match="in recovery, not the writer"):
+        step(world, "testSecret")
+    with pytest.raises(RotationError, match="in recovery, not the writer"):
+        step(world, "setSecret")  # "already set" is only said of the writer
 
 
 def test_set_secret_fails_clearly_when_no_credentials_log_in(world):
     """GIVEN neither AWSCURRENT nor AWSPENDING logs in WHEN setSecret runs THEN a clear error."""
-    world.rds.expect_lookups(1)
     step(world, "createSecret")
     admin = world.server.connect()
     try:
@@ -258,7 +239,6 @@ def test_set_secret_fails_clearly_when_no_credentials_log_in(world):
 
 def test_test_secret_fails_when_the_pending_password_does_not_log_in(world):
     """GIVEN createSecret ran but setSecret did not WHEN testSecret runs THEN RotationError."""
-    world.rds.expect_lookups(1)
     step(world, "createSecret")
     with pytest.raises(RotationError, match="AWSPENDING cannot log in"):
         step(world, "testSecret")
@@ -271,7 +251,6 @@ def test_set_secret_sends_a_verifier_so_ddl_logging_records_no_password(world):
     ALTER ROLE with a SCRAM-SHA-256 verifier and neither the new nor the old password."""
     with contextlib.closing(world.server.superuser_connect()) as su:
         su.run(f"ALTER ROLE {identifier(world.role)} SET log_statement = 'ddl'")
-    world.rds.expect_lookups(1)
     step(world, "createSecret")
     pending = json.loads(
         world.sm.get_secret_value(
@@ -302,7 +281,6 @@ def test_set_secret_quotes_a_hostile_role_and_password(aws, postgres_server):
     the new password, not the old one, and testSecret sees exactly that user."""
     role, old_password = postgres_server.create_role(f"r{secrets.token_hex(3)}_o'brien\"x\\")
     world = make_world(postgres_server, role, old_password)
-    world.rds.expect_lookups(2)  # setSecret, testSecret
     current = json.loads(
         world.sm.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")["SecretString"]
     )
@@ -316,13 +294,11 @@ def test_set_secret_quotes_a_hostile_role_and_password(aws, postgres_server):
     assert step(world, "setSecret") == "password_set"
     assert can_log_in(world, HOSTILE_PASSWORD) and not can_log_in(world, old_password)
     assert step(world, "testSecret") == "tested"
-    world.rds.assert_all_used()
 
 
 def test_test_secret_fails_when_the_session_runs_as_another_user(world):
     """GIVEN the pending login works but its sessions run as another role (ALTER ROLE ... SET
     role) WHEN testSecret runs THEN RotationError naming both users."""
-    world.rds.expect_lookups(1)
     step(world, "createSecret")
     pending = json.loads(
         world.sm.get_secret_value(
@@ -379,7 +355,7 @@ def test_rotation_refuses_a_version_that_is_not_staged_awspending(world):
         ):
             step(world, name)
         assert stages(world) == before, name
-    world.rds.assert_all_used()  # none queued: no step looked the writer up
+    assert world.writer.statements == []  # no step reached the database
 
 
 def test_rotation_refuses_to_run_on_the_replica(world):
@@ -387,9 +363,8 @@ def test_rotation_refuses_to_run_on_the_replica(world):
     RotationError naming the primary region, and nothing is written."""
     replica = boto3.client("secretsmanager", region_name=DR_REGION)
     rotator = Rotator(
-        Settings(local_region=DR_REGION, global_cluster_id=GLOBAL_CLUSTER_ID),
+        Settings(local_region=DR_REGION),
         secretsmanager=replica,
-        rds_for_region=world.rds.for_region,
         connect=lambda creds: pytest.fail("no database access expected"),
     )
     before = stages(world)
@@ -423,7 +398,6 @@ def test_malformed_events_fail_before_any_aws_call(
     """GIVEN a malformed or unknown event WHEN the handler runs THEN EventError and the secret is
     untouched (no client is even created)."""
     monkeypatch.setenv("LOCAL_REGION", PRIMARY_REGION)
-    monkeypatch.setenv("GLOBAL_CLUSTER_IDENTIFIER", GLOBAL_CLUSTER_ID)
     sm = boto3.client("secretsmanager", region_name=PRIMARY_REGION)
     sm.create_secret(Name=SECRET_ID, SecretString=json.dumps({"password": "unchanged"}))
     before = sm.describe_secret(SecretId=SECRET_ID)["VersionIdsToStages"]
@@ -438,9 +412,8 @@ def test_malformed_events_fail_before_any_aws_call(
 
 def test_the_handler_runs_create_secret_with_real_clients(world, monkeypatch, lambda_context):
     """GIVEN the wired environment WHEN Secrets Manager invokes createSecret THEN a pending
-    version is stored (the other steps need the RDS topology moto cannot express)."""
+    version is stored."""
     monkeypatch.setenv("LOCAL_REGION", PRIMARY_REGION)
-    monkeypatch.setenv("GLOBAL_CLUSTER_IDENTIFIER", GLOBAL_CLUSTER_ID)
     monkeypatch.setenv("DB_CA_BUNDLE", world.server.ca_path)
     # The handler's own factory and timeouts, without clients cached by another test.
     monkeypatch.setattr(handler, "CLIENT_FACTORY", dataclasses.replace(handler.CLIENT_FACTORY))
@@ -457,40 +430,34 @@ def test_the_handler_runs_create_secret_with_real_clients(world, monkeypatch, la
 
 def test_settings_defaults_and_errors():
     """GIVEN the environment WHEN read THEN defaults apply and bad values name the variable."""
-    env = {"LOCAL_REGION": "us-east-1", "GLOBAL_CLUSTER_IDENTIFIER": "gdb"}
+    env = {"LOCAL_REGION": "us-east-1"}
     settings = Settings.from_env(env)
-    assert (settings.password_length, settings.rds_endpoint_urls) == (32, {})
-    urls = {"us-west-2": "https://vpce-1.rds.us-west-2.vpce.amazonaws.com"}
-    assert (
-        Settings.from_env({**env, "RDS_ENDPOINT_URLS": json.dumps(urls)}).rds_endpoint_urls == urls
-    )
+    assert (settings.password_length, settings.connect_timeout_seconds) == (32, 5.0)
     for changes, message in [
-        ({"GLOBAL_CLUSTER_IDENTIFIER": ""}, "GLOBAL_CLUSTER_IDENTIFIER is required"),
+        ({"LOCAL_REGION": ""}, "LOCAL_REGION is required"),
         ({"PASSWORD_LENGTH": "8"}, "PASSWORD_LENGTH='8' must be between 16 and 99"),
         ({"PASSWORD_LENGTH": "20.5"}, "PASSWORD_LENGTH must be an integer"),
-        ({"RDS_ENDPOINT_URLS": "[1]"}, "RDS_ENDPOINT_URLS must be a JSON object"),
-        ({"RDS_ENDPOINT_URLS": '{"us-west-2": "http://x"}'}, "https://"),
     ]:
         with pytest.raises(SettingsError, match=message):
             Settings.from_env({**env, **changes})
 
 
-def test_the_handlers_aws_clients_keep_their_timeouts_and_attempts(fake_aws_env, postgres_server):
-    """GIVEN the handler's client factory WHEN it builds its clients THEN connect 5 s, read 10 s,
-    4 attempts (what botocore made of the original `max_attempts: 3`), each RDS API at its
-    configured endpoint."""
-    url = "https://vpce-1.rds.us-west-2.vpce.amazonaws.com"
-    settings = Settings(
-        local_region=PRIMARY_REGION,
-        global_cluster_id=GLOBAL_CLUSTER_ID,
-        rds_endpoint_urls={DR_REGION: url},
-        ca_bundle=postgres_server.ca_path,
-    )
+def test_the_handlers_aws_client_keeps_its_timeouts_and_attempts(fake_aws_env, postgres_server):
+    """GIVEN the handler's client factory WHEN it builds the rotator THEN one Secrets Manager
+    client (connect 5 s, read 10 s, 4 attempts: what botocore made of the original
+    `max_attempts: 3`) and no RDS client: the function reaches no API but Secrets Manager."""
+    settings = Settings(local_region=PRIMARY_REGION, ca_bundle=postgres_server.ca_path)
+    built: list[str] = []
+    factory = dataclasses.replace(handler.CLIENT_FACTORY)
+
+    def recording(service: str, region: str, **kwargs: Any) -> Any:
+        built.append(service)
+        return factory(service, region, **kwargs)
+
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(handler, "CLIENT_FACTORY", dataclasses.replace(handler.CLIENT_FACTORY))
+        patch.setattr(handler, "CLIENT_FACTORY", recording)
         rotator = handler.build_rotator(settings)
-    for client in (rotator.secretsmanager, rotator.rds_for_region(PRIMARY_REGION)):
-        assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (5, 10)
-        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}
-    assert rotator.rds_for_region(DR_REGION).meta.endpoint_url == url
-    assert rotator.rds_for_region(PRIMARY_REGION).meta.endpoint_url != url
+    client = rotator.secretsmanager
+    assert (client.meta.config.connect_timeout, client.meta.config.read_timeout) == (5, 10)
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert built == ["secretsmanager"]
