@@ -145,6 +145,14 @@ PAGE_DETAIL_TYPE = "Peer Writer Unreachable"
 # The input the stack gives each execution of the peer watch's ticker (its first tick).
 WATCH_START_EVENT = {"watch": "start"}
 
+# The input of the peer watch's health run: the region's health-check schedule sends it once a
+# minute, the coordinator right after a promotion. The run (outside the VPC) reads the writer's
+# region from the RDS API, asks the region's health checker for `HEALTH_PROBE_EVENT` (the SQL
+# probes, in the VPC) and publishes every contract metric: the checker calls no API but Secrets
+# Manager, so its VPC needs no `rds` or `monitoring` interface endpoint.
+HEALTH_RUN_EVENT = {"health": "run"}
+HEALTH_PROBE_EVENT = {"probe": "health"}
+
 # The event that asks a health checker for one probe of the peer's cluster endpoint and nothing
 # else (no metric, no API call but the secret read): the peer watch sends it every tick, the
 # coordinator once more right before a failover. The answer carries `PEER_PROBE_RESULT_KEYS`.
@@ -286,9 +294,13 @@ class CoordinatorEnv(EnvName):
     PEER_LOCK_TABLE_NAME = "PEER_LOCK_TABLE_NAME", Presence.REQUIRED
     SNS_TOPIC_ARN = "SNS_TOPIC_ARN", Presence.REQUIRED
     LAG_BUDGET_MS = "LAG_BUDGET_MS", Presence.REQUIRED  # the sizing's data-loss budget
-    # Run right after a role change towards their region, when set.
+    # The health checkers: asked for a fresh peer probe before a failover, when set.
     LOCAL_HEALTH_CHECKER_FUNCTION_NAME = "LOCAL_HEALTH_CHECKER_FUNCTION_NAME", Presence.OPTIONAL
     PEER_HEALTH_CHECKER_FUNCTION_NAME = "PEER_HEALTH_CHECKER_FUNCTION_NAME", Presence.OPTIONAL
+    # The peer watches: their health run (`HEALTH_RUN_EVENT`) runs right after a role change
+    # towards their region, when set.
+    LOCAL_HEALTH_RUN_FUNCTION_NAME = "LOCAL_HEALTH_RUN_FUNCTION_NAME", Presence.OPTIONAL
+    PEER_HEALTH_RUN_FUNCTION_NAME = "PEER_HEALTH_RUN_FUNCTION_NAME", Presence.OPTIONAL
     LAG_LOOKBACK_SECONDS = "LAG_LOOKBACK_SECONDS", Presence.OPTIONAL
     LOCK_LEASE_SECONDS = "LOCK_LEASE_SECONDS", Presence.OPTIONAL
     # How long a `failed`/`unconfirmed` lock blocks automatic (unforced) actions (the sizing's).
@@ -310,9 +322,8 @@ class HealthCheckerEnv(EnvName):
 
     # The stack's environmentSuffix: the metrics' Environment dimension.
     ENVIRONMENT_SUFFIX = "ENVIRONMENT_SUFFIX", Presence.REQUIRED
-    LOCAL_REGION = "LOCAL_REGION", Presence.REQUIRED  # where it runs and publishes
+    LOCAL_REGION = "LOCAL_REGION", Presence.REQUIRED  # where it runs
     PEER_REGION = "PEER_REGION", Presence.REQUIRED  # the other region of the global database
-    GLOBAL_CLUSTER_IDENTIFIER = "GLOBAL_CLUSTER_IDENTIFIER", Presence.REQUIRED
     # Name of the credentials secret (the same in both regions).
     DB_SECRET_ID = "DB_SECRET_ID", Presence.REQUIRED
     CLUSTER_ENDPOINT = "CLUSTER_ENDPOINT", Presence.REQUIRED  # this region's cluster endpoint
@@ -328,10 +339,13 @@ class WatchEnv(EnvName):
 
     One execution of the region's Step Functions ticker starts every `EXECUTION_SECONDS` and
     invokes the watch every `PROBE_CADENCE_SECONDS`; each tick asks the local health checker for a
-    peer probe and pages the local coordinator once failures span the confirmation window.
+    peer probe and pages the local coordinator once failures span the confirmation window. Its
+    health run (`HEALTH_RUN_EVENT`) publishes the contract metrics.
     """
 
     AWS_REGION = "AWS_REGION", Presence.RUNTIME  # the local region
+    # The stack's environmentSuffix: the metrics' Environment dimension.
+    ENVIRONMENT_SUFFIX = "ENVIRONMENT_SUFFIX", Presence.REQUIRED
     PEER_REGION = "PEER_REGION", Presence.REQUIRED
     GLOBAL_CLUSTER_ID = "GLOBAL_CLUSTER_ID", Presence.REQUIRED
     HEALTH_CHECKER_FUNCTION_NAME = "HEALTH_CHECKER_FUNCTION_NAME", Presence.REQUIRED
@@ -340,6 +354,8 @@ class WatchEnv(EnvName):
     CONFIRMATION_WINDOW_SECONDS = "CONFIRMATION_WINDOW_SECONDS", Presence.OPTIONAL
     EXECUTION_SECONDS = "EXECUTION_SECONDS", Presence.OPTIONAL
     PEER_PROBE_TIMEOUT_SECONDS = "PEER_PROBE_TIMEOUT_SECONDS", Presence.OPTIONAL
+    # Read timeout of the health run's invoke of the checker: its run budget and Lambda's part.
+    HEALTH_PROBE_TIMEOUT_SECONDS = "HEALTH_PROBE_TIMEOUT_SECONDS", Presence.OPTIONAL
     IN_REGION_FAILOVER_EXCUSE_SECONDS = "IN_REGION_FAILOVER_EXCUSE_SECONDS", Presence.OPTIONAL
     REMOTE_CONNECT_TIMEOUT_SECONDS = "REMOTE_CONNECT_TIMEOUT_SECONDS", Presence.OPTIONAL
     REMOTE_READ_TIMEOUT_SECONDS = "REMOTE_READ_TIMEOUT_SECONDS", Presence.OPTIONAL

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drcommon import alerts, topology
+from drcommon import alerts, contract, topology
 from drcommon.aws import Clock, Deadline, client_config, retry_throttled
 from drcommon.observability import get_logger
 from failover_coordinator import SERVICE
@@ -185,18 +185,19 @@ def probe_new_writer(
     timeout_seconds: float,
     clock: Clock,
 ) -> InvokeOutcome:
-    """Run the health checker of the new writer's region now (its manual `{}` event).
+    """Run the health run of the new writer's region now (its peer watch, with
+    `contract.HEALTH_RUN_EVENT`: the checker's probes, then the metrics).
 
-    Route 53 follows the new writer through the alarm on its `WriterAvailable` metric, which the
-    checker otherwise publishes only at its next scheduled minute: probing right after the
-    promotion takes up to a minute off the DNS part of the recovery time.
+    Route 53 follows the new writer through the alarm on its `WriterAvailable` metric, which is
+    otherwise published only at the next scheduled minute: probing right after the promotion
+    takes up to a minute off the DNS part of the recovery time.
     """
     return invoke_sync(
         factory,
-        what="health checker",
+        what="health run",
         region=region,
         function_name=function_name,
-        payload=b"{}",
+        payload=json.dumps(contract.HEALTH_RUN_EVENT).encode(),
         timeout_seconds=timeout_seconds,
         clock=clock,
     )

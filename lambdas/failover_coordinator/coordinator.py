@@ -63,7 +63,8 @@ logger = get_logger(SERVICE)
 
 # Seconds kept back from the Lambda's remaining time for recording the outcome (lock + SNS).
 RESERVE_SECONDS = 20.0
-# Upper bound on the post-promotion health probe (the checker's own timeout is 30 s).
+# Upper bound on the post-promotion health run (the peer watch's own timeout is 30 s; it waits
+# for the checker's probes and then publishes).
 PROBE_TIMEOUT_SECONDS = 25.0
 # Below this much time left (after the reserve) a helper invocation is not even attempted.
 MIN_INVOKE_SECONDS = 1.0
@@ -469,15 +470,15 @@ class Coordinator:
         return drain
 
     def _probe_new_writer(self, region: str) -> actions.InvokeOutcome | None:
-        """Run the health checker of `region` (the new writer's) now; never raises.
+        """Run the health run of `region` (the new writer's) now; never raises.
 
-        None when no checker is configured for that region. The role change is done by now:
+        None when no health run is configured for that region. The role change is done by now:
         nothing here may turn it into a failure, hence the catch-all.
         """
-        function_name = self.settings.for_region(region).health_checker_function_name
+        function_name = self.settings.for_region(region).health_run_function_name
         if not function_name:
             logger.info(
-                "no health checker configured for the new writer's region, not probing",
+                "no health run configured for the new writer's region, not probing",
                 extra={"region": region},
             )
             return None

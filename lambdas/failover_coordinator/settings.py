@@ -61,8 +61,11 @@ class RegionSettings:
     drainer_function_name: str
     # The failover lock of a role change towards this region lives in this table.
     lock_table_name: str
-    # Probed right after this region's cluster is promoted; None: not wired, no probe.
+    # Asked for a fresh peer probe before a failover; None: not wired.
     health_checker_function_name: str | None = None
+    # Its health run (the peer watch's) runs right after this region's cluster is promoted;
+    # None: not wired, no run.
+    health_run_function_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,9 @@ class Settings:
                 health_checker_function_name=envconfig.optional(
                     env, Env.LOCAL_HEALTH_CHECKER_FUNCTION_NAME
                 ),
+                health_run_function_name=envconfig.optional(
+                    env, Env.LOCAL_HEALTH_RUN_FUNCTION_NAME
+                ),
             ),
             peer=RegionSettings(
                 region=peer_region,
@@ -136,6 +142,7 @@ class Settings:
                 health_checker_function_name=envconfig.optional(
                     env, Env.PEER_HEALTH_CHECKER_FUNCTION_NAME
                 ),
+                health_run_function_name=envconfig.optional(env, Env.PEER_HEALTH_RUN_FUNCTION_NAME),
             ),
             sns_topic_arn=topic,
             lag_budget_ms=envconfig.number(env, Env.LAG_BUDGET_MS, 0.0, 0.0, 86_400_000.0),

@@ -1,69 +1,42 @@
-"""One health-check run: read the secret and the writer role, probe concurrently, publish.
+"""The checker's SQL work: one health probe of this region's and the peer's cluster, or one peer
+probe. Nothing else: no RDS or CloudWatch API (the peer watch's health run, outside the VPC, reads
+the roles and publishes the metrics), so the function needs only the `secretsmanager` endpoint.
 
 Time is the design constraint: the Lambda has 30 s and any endpoint may hang. Every socket has a
-short timeout, the API clients have short timeouts and few retries, the probes run concurrently,
-and the whole probe phase is cut off at `budget_seconds`: a probe still running then counts as
-failed (0), so the metrics are always published in time.
+short timeout, the probes run concurrently, and the whole probe phase is cut off at
+`budget_seconds`: a probe still running then counts as failed, so the caller always gets an
+answer in time.
 
 `probe_peer` is the other kind of run: one probe of the peer's cluster endpoint for the peer
-watch (every few seconds) or the coordinator, answered to the caller and published nowhere. It
-reads the credentials from a short-lived cache, because a secret read per probe would cost more
-than the probe (Secrets Manager bills per API call).
+watch (every few seconds) or the coordinator. It reads the credentials from a short-lived cache,
+because a secret read per probe would cost more than the probe (Secrets Manager bills per API
+call).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from drcommon import contract, db
+from drcommon import db, health
 from drcommon.db import DbCredentials, Endpoint
+from drcommon.health import ProbeResult
 from drcommon.observability import get_logger
-from drcommon.topology import describe_global_cluster
-from health_checker import SERVICE, evaluation
-from health_checker.probes import ProbeResult, probe
+from health_checker import SERVICE
+from health_checker.probes import probe
 from health_checker.settings import Settings
 
 logger = get_logger(SERVICE)
 
 Clock = Callable[[], float]
 ConnectCredentials = Callable[[DbCredentials], Any]  # e.g. functools.partial(db.connect, ...)
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    """The outcome of one run (returned by the handler and logged)."""
-
-    observation: evaluation.Observation
-    values: dict[str, float | None]
-    errors: dict[str, str]
-    elapsed_ms: float
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        return {
-            "values": self.values,
-            "errors": self.errors,
-            "writerRegion": self.observation.writer_region,
-            "probes": {
-                name: asdict(result)
-                for name, result in (
-                    ("cluster", self.observation.cluster),
-                    ("reader", self.observation.reader),
-                    ("peer", self.observation.peer),
-                )
-                if result is not None
-            },
-            "elapsedMs": round(self.elapsed_ms, 1),
-        }
 
 
 class CredentialSource:
@@ -138,74 +111,41 @@ class _ProbePhase:
             return None, db.describe_error(exc)
 
 
-def run_health_check(
+def probe_health(
     settings: Settings,
     *,
     secretsmanager: Any,
-    rds: Any,
-    cloudwatch: Any,
     connect: ConnectCredentials,
     budget_seconds: float,
     clock: Clock = time.monotonic,
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-) -> HealthReport:
-    """Probe, decide and publish every contract metric once; returns what was published.
+) -> dict[str, Any]:
+    """Read the secret, probe this region's cluster and reader and the peer's cluster
+    concurrently; the answer is `health.as_answer` (every probe result, the errors seen).
 
-    Only `put_metric_data` errors propagate (nothing was published: the Lambda run must fail).
-    The run pages nobody: a single failed probe is not evidence enough (the peer watch confirms
-    a loss over its window and pages the coordinator).
+    Never raises: a failure is a probe result. The peer is always probed: whether its answer
+    counts depends on which region holds the writer role, which the caller reads (RDS API)
+    while this runs.
     """
     started = clock()
-    timestamp = now()
-    # One worker per task (2 API reads + 3 probes): a hung task never delays another.
-    pool = ThreadPoolExecutor(max_workers=5, thread_name_prefix="health-probe")
+    # One worker per task (the secret read + 3 probes): a hung task never delays another.
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="health-probe")
     phase = _ProbePhase(pool, deadline=started + budget_seconds, clock=clock)
     try:
-        credentials, writer_region = _read_credentials_and_writer(
-            phase, settings, secretsmanager, rds
+        credentials, error = phase.wait(
+            pool.submit(db.read_credentials, secretsmanager, settings.secret_id)
         )
-        probes = _probe_endpoints(
-            phase, settings, secretsmanager, connect, credentials, writer_region
-        )
+        if error:
+            phase.errors["credentials"] = error
+        probes = _probe_endpoints(phase, settings, secretsmanager, connect, credentials)
     finally:
         # Never wait for a hung probe: its socket timeout ends it later, in the background.
         pool.shutdown(wait=False, cancel_futures=True)
-    observation = evaluation.Observation(
-        local_region=settings.local_region,
-        peer_region=settings.peer_region,
-        writer_region=writer_region,
-        cluster=probes.get("cluster"),
-        reader=probes.get("reader"),
-        peer=probes.get("peer"),
+    answer = health.as_answer(probes, phase.errors)
+    logger.info(
+        "health probed",
+        extra={**answer, "elapsedMs": round((clock() - started) * 1000.0, 1)},
     )
-    values = _publish(cloudwatch, settings, observation, timestamp)
-    report = HealthReport(
-        observation=observation,
-        values={metric.name: value for metric, value in values.items()},
-        errors=phase.errors,
-        elapsed_ms=(clock() - started) * 1000.0,
-    )
-    logger.info("health check published", extra=report.as_dict())
-    return report
-
-
-def _read_credentials_and_writer(
-    phase: _ProbePhase, settings: Settings, secretsmanager: Any, rds: Any
-) -> tuple[DbCredentials | None, str | None]:
-    """The AWSCURRENT login and the writer's region, read concurrently (None: not read)."""
-    creds_future = phase.pool.submit(db.read_credentials, secretsmanager, settings.secret_id)
-    topology_future = phase.pool.submit(describe_global_cluster, rds, settings.global_cluster_id)
-    credentials, creds_error = phase.wait(creds_future)
-    snapshot, topology_error = phase.wait(topology_future)
-    # No single writer (mid-failover, detached) counts as "the role cannot be read".
-    writer = snapshot.writer if snapshot is not None else None
-    if creds_error:
-        phase.errors["credentials"] = creds_error
-    if topology_error:
-        phase.errors["writerRole"] = topology_error
-    elif writer is None:
-        phase.errors["writerRole"] = "no member of the global cluster holds the writer role"
-    return credentials, writer.region if writer is not None else None
+    return answer
 
 
 def _probe_endpoints(
@@ -214,10 +154,9 @@ def _probe_endpoints(
     secretsmanager: Any,
     connect: ConnectCredentials,
     credentials: DbCredentials | None,
-    writer_region: str | None,
 ) -> dict[str, ProbeResult]:
-    """This region's cluster and reader, and the peer's cluster unless this region is the
-    writer, probed concurrently; nothing without credentials."""
+    """This region's cluster and reader and the peer's cluster, probed concurrently; nothing
+    without credentials."""
     if credentials is None:
         return {}
     connector = make_connector(
@@ -239,9 +178,8 @@ def _probe_endpoints(
         "reader": phase.pool.submit(
             probe, connector, settings.reader_endpoint, read_lag=True, check_writer=False
         ),
+        "peer": phase.pool.submit(probe, connector, settings.peer_cluster_endpoint),
     }
-    if evaluation.should_probe_peer(settings.local_region, writer_region):
-        futures["peer"] = phase.pool.submit(probe, connector, settings.peer_cluster_endpoint)
     results: dict[str, ProbeResult] = {}
     for name, future in futures.items():
         result, error = phase.wait(future)
@@ -250,25 +188,6 @@ def _probe_endpoints(
             phase.errors[name] = outcome.error
         results[name] = outcome
     return results
-
-
-def _publish(
-    cloudwatch: Any,
-    settings: Settings,
-    observation: evaluation.Observation,
-    timestamp: dt.datetime,
-) -> dict[contract.HealthMetric, float | None]:
-    """Publish every measured contract metric in one `put_metric_data`; returns the values."""
-    values = evaluation.metric_values(observation)
-    data = evaluation.metric_data(
-        values,
-        environment=settings.environment,
-        local_region=settings.local_region,
-        peer_region=settings.peer_region,
-        timestamp=timestamp,
-    )
-    cloudwatch.put_metric_data(Namespace=contract.NAMESPACE, MetricData=data)
-    return values
 
 
 # --- the peer probe --------------------------------------------------------------------------

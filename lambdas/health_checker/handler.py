@@ -1,9 +1,11 @@
-"""Lambda entry point of the health checker: scheduled every minute in each region, and asked
-for single peer probes by the peer watch and the coordinator."""
+"""Lambda entry point of the health checker: the VPC-attached SQL prober. It is invoked
+synchronously by functions outside the VPC: the peer watch's health run (once a minute; it
+publishes the metrics), the peer watch's ticks and the coordinator (single peer probes). It calls
+no AWS API but Secrets Manager, and reads the secret itself: no credential is ever in an event.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from botocore.config import Config
@@ -13,7 +15,7 @@ from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext,
 from drcommon.aws import client_config as aws_client_config
 from drcommon.observability import get_logger
 from health_checker import SERVICE, resolve
-from health_checker.checker import CredentialCache, probe_peer, run_health_check
+from health_checker.checker import CredentialCache, probe_health, probe_peer
 from health_checker.settings import Settings
 
 logger = get_logger(SERVICE)
@@ -28,11 +30,9 @@ CLOCK: Clock = SystemClock()
 CREDENTIALS_MAX_AGE_SECONDS = 300.0
 CREDENTIALS = CredentialCache(CREDENTIALS_MAX_AGE_SECONDS)
 
-# Time kept back from the Lambda's remaining time for put_metric_data and the response: two
-# attempts of connect 2 s + read 4 s, plus backoff. (`aws_config` allows a third attempt, which
-# the reserve does not cover.)
-PUBLISH_RESERVE_SECONDS = 14.0
-SCHEDULE_SOURCES = frozenset({"aws.events", "aws.scheduler"})
+# Time kept back from the Lambda's remaining time for the answer (the caller publishes it),
+# as when the checker published itself: it bounds the probes well inside the 30 s timeout.
+ANSWER_RESERVE_SECONDS = 14.0
 
 
 class EventError(ValueError):
@@ -40,31 +40,25 @@ class EventError(ValueError):
 
 
 def validate_event(event: Any) -> str:
-    """Accept an EventBridge 'Scheduled Event', an empty object (manual run), a peer probe
-    request (`contract.PEER_PROBE_EVENT`) or a manual `{"resolve": [...]}` DNS lookup; returns
-    which ("schedule", "manual", "peer_probe", "resolve")."""
-    if event is None or event == {}:
-        return "manual"
+    """Accept a health probe request (`contract.HEALTH_PROBE_EVENT`), a peer probe request
+    (`contract.PEER_PROBE_EVENT`) or a manual `{"resolve": [...]}` DNS lookup; returns which
+    ("health_probe", "peer_probe", "resolve")."""
+    if event == contract.HEALTH_PROBE_EVENT:
+        return "health_probe"
     if event == contract.PEER_PROBE_EVENT:
         return "peer_probe"
     if isinstance(event, dict) and set(event) == {"resolve"}:
         return "resolve"
-    if (
-        isinstance(event, dict)
-        and event.get("detail-type") == "Scheduled Event"
-        and event.get("source") in SCHEDULE_SOURCES
-    ):
-        return "schedule"
     shape = sorted(event) if isinstance(event, dict) else type(event).__name__
     raise EventError(
-        "health_checker accepts an EventBridge 'Scheduled Event' (source aws.events or "
-        f"aws.scheduler), an empty object {{}}, {contract.PEER_PROBE_EVENT} or "
-        f'{{"resolve": [names]}}; got {shape}'
+        f"health_checker accepts {contract.HEALTH_PROBE_EVENT}, {contract.PEER_PROBE_EVENT} or "
+        f'{{"resolve": [names]}}; got {shape} (the minute run is the peer watch\'s '
+        f"{contract.HEALTH_RUN_EVENT})"
     )
 
 
 def aws_config(probe_timeout_seconds: float) -> Config:
-    """Short timeouts and few attempts: a slow API must not eat the run's 30 s.
+    """Short timeouts and few attempts: a slow secret read must not eat the run's 30 s.
 
     3 attempts in all: what botocore made of this function's original `max_attempts: 2` (a
     count of retries in botocore's legacy form).
@@ -77,10 +71,10 @@ def aws_config(probe_timeout_seconds: float) -> Config:
 
 
 def probe_budget(settings: Settings, context: LambdaContext) -> float:
-    """Seconds the probes may take: what is left after the publish reserve, within the run
+    """Seconds the probes may take: what is left after the answer reserve, within the run
     budget, at least 0.5 s."""
     remaining = context.get_remaining_time_in_millis() / 1000.0
-    return max(0.5, min(settings.run_budget_seconds, remaining - PUBLISH_RESERVE_SECONDS))
+    return max(0.5, min(settings.run_budget_seconds, remaining - ANSWER_RESERVE_SECONDS))
 
 
 def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -93,42 +87,34 @@ def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Probe this region's and the peer's cluster and publish the health metrics (or, for a
-    manual `resolve` event, only look names up)."""
+    """Probe this region's and the peer's cluster (`health_probe`), the peer's alone
+    (`peer_probe`), or only look names up (`resolve`); answer the caller."""
     trigger = validate_event(event)
     settings = Settings.from_env()
     if trigger == "resolve":
         return resolve_event(event, settings)
-    budget = probe_budget(settings, context)
-    # Fails fast without a CA bundle: every probe would fail and publish a false "down".
+    # Fails fast without a CA bundle: every probe would fail and report a false "down".
     connect = db.connector(
         SERVICE,
         timeout=settings.probe_timeout_seconds,
         ca_bundle=settings.ca_bundle,
         statement_timeout_ms=int(settings.probe_timeout_seconds * 1000),
     )
-    config = aws_config(settings.probe_timeout_seconds)
-
-    def client(service: str) -> Any:
-        return CLIENT_FACTORY(service, settings.local_region, config=config)
-
+    secretsmanager = CLIENT_FACTORY(
+        "secretsmanager", settings.local_region, config=aws_config(settings.probe_timeout_seconds)
+    )
     if trigger == "peer_probe":
         return probe_peer(
             settings,
-            secretsmanager=client("secretsmanager"),
+            secretsmanager=secretsmanager,
             connect=connect,
             credentials=CREDENTIALS,
             clock=CLOCK.monotonic,
         )
-    logger.info("health check starting", extra={"trigger": trigger, "budgetSeconds": budget})
-    report = run_health_check(
+    return probe_health(
         settings,
-        secretsmanager=client("secretsmanager"),
-        rds=client("rds"),
-        cloudwatch=client("cloudwatch"),
+        secretsmanager=secretsmanager,
         connect=connect,
-        budget_seconds=budget,
+        budget_seconds=probe_budget(settings, context),
         clock=CLOCK.monotonic,
-        now=lambda: dt.datetime.fromtimestamp(CLOCK.time(), dt.UTC),
     )
-    return report.as_dict()

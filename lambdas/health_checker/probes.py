@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from drcommon import contract
 from drcommon.db import Endpoint, close_quietly, describe_error, qualified_name
+from drcommon.health import ProbeResult
 
 ConnectFn = Callable[[Endpoint], Any]  # returns a pg8000.native.Connection-like object
 Clock = Callable[[], float]
@@ -38,24 +38,6 @@ READ_LAG_SQL = (
     "SELECT (EXTRACT(EPOCH FROM clock_timestamp() - max(beat_at)) * 1000)::float8 "  # noqa: S608
     f"FROM {HEARTBEAT_QUALIFIED}"
 )
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """What one probe of one endpoint observed."""
-
-    endpoint: str
-    ok: bool  # TLS login succeeded and SELECT 1 answered
-    is_writer: bool | None = None  # pg_is_in_recovery() is false; None when not reached
-    heartbeat_written: bool = False
-    heartbeat_lag_ms: float | None = None
-    latency_ms: float | None = None  # connect + TLS login + SELECT 1
-    error: str | None = None
-
-    @classmethod
-    def failed(cls, endpoint: Endpoint | str, error: str) -> ProbeResult:
-        """A probe that did not get an answer."""
-        return cls(endpoint=str(endpoint), ok=False, error=error)
 
 
 def heartbeat_table_exists(conn: Any) -> bool:

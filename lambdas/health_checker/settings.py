@@ -35,7 +35,6 @@ class Settings:
     environment: str
     local_region: str
     peer_region: str
-    global_cluster_id: str
     secret_id: str
     cluster_endpoint: Endpoint
     reader_endpoint: Endpoint
@@ -59,7 +58,6 @@ class Settings:
             environment=environment,
             local_region=local_region,
             peer_region=peer_region,
-            global_cluster_id=envconfig.required(env, Env.GLOBAL_CLUSTER_IDENTIFIER),
             secret_id=envconfig.required(env, Env.DB_SECRET_ID),
             cluster_endpoint=envconfig.endpoint(env, Env.CLUSTER_ENDPOINT),
             reader_endpoint=envconfig.endpoint(env, Env.READER_ENDPOINT),

@@ -22,6 +22,8 @@ DEFAULT_CADENCE_SECONDS = 10.0
 DEFAULT_WINDOW_SECONDS = 20.0
 DEFAULT_EXECUTION_SECONDS = 60.0  # one execution of the ticker a minute
 DEFAULT_PEER_PROBE_TIMEOUT_SECONDS = 4.0 + PEER_PROBE_INVOKE_ALLOWANCE_SECONDS
+# The checker's default run budget and Lambda's part of the invoke.
+DEFAULT_HEALTH_PROBE_TIMEOUT_SECONDS = 12.0 + PEER_PROBE_INVOKE_ALLOWANCE_SECONDS
 DEFAULT_IN_REGION_EXCUSE_SECONDS = 60.0
 
 
@@ -31,6 +33,7 @@ class Settings:
 
     local_region: str
     peer_region: str
+    environment: str
     global_cluster_id: str
     health_checker_function_name: str
     coordinator_function_name: str
@@ -38,6 +41,7 @@ class Settings:
     window_seconds: float
     execution_seconds: float
     peer_probe_timeout_seconds: float
+    health_probe_timeout_seconds: float
     in_region_excuse_seconds: float
     remote: RemoteCallBudget
 
@@ -59,6 +63,7 @@ class Settings:
         return cls(
             local_region=local_region,
             peer_region=peer_region,
+            environment=envconfig.required(env, Env.ENVIRONMENT_SUFFIX),
             global_cluster_id=envconfig.required(env, Env.GLOBAL_CLUSTER_ID),
             health_checker_function_name=envconfig.required(env, Env.HEALTH_CHECKER_FUNCTION_NAME),
             coordinator_function_name=envconfig.required(env, Env.COORDINATOR_FUNCTION_NAME),
@@ -69,6 +74,13 @@ class Settings:
             ),
             peer_probe_timeout_seconds=envconfig.number(
                 env, Env.PEER_PROBE_TIMEOUT_SECONDS, DEFAULT_PEER_PROBE_TIMEOUT_SECONDS, 0.5, 25
+            ),
+            health_probe_timeout_seconds=envconfig.number(
+                env,
+                Env.HEALTH_PROBE_TIMEOUT_SECONDS,
+                DEFAULT_HEALTH_PROBE_TIMEOUT_SECONDS,
+                0.5,
+                25,
             ),
             in_region_excuse_seconds=envconfig.number(
                 env, Env.IN_REGION_FAILOVER_EXCUSE_SECONDS, DEFAULT_IN_REGION_EXCUSE_SECONDS, 0, 120

@@ -545,6 +545,14 @@ def health_checker(region: str) -> str:
     return f"aurora-dr-dev-health-checker-{region}"
 
 
+def health_run(region: str) -> str:
+    """Name of the peer watch in `region`: its health run publishes the health metrics."""
+    return f"aurora-dr-dev-peer-watch-{region}"
+
+
+# What the coordinator sends a peer watch to run its health run right after a promotion.
+HEALTH_RUN_PAYLOAD = json.dumps(contract.HEALTH_RUN_EVENT).encode()
+
 FAILED_LOCK_BLOCK_MINUTES = 30
 
 
@@ -564,6 +572,8 @@ def coordinator_env(local: str) -> dict[str, str]:
         "PEER_DRAINER_FUNCTION_NAME": drainer(peer),
         "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": health_checker(local),
         "PEER_HEALTH_CHECKER_FUNCTION_NAME": health_checker(peer),
+        "LOCAL_HEALTH_RUN_FUNCTION_NAME": health_run(local),
+        "PEER_HEALTH_RUN_FUNCTION_NAME": health_run(peer),
         "LOCAL_LOCK_TABLE_NAME": LOCK_TABLES[local],
         "PEER_LOCK_TABLE_NAME": LOCK_TABLES[peer],
         "SNS_TOPIC_ARN": TOPIC_ARNS[local],

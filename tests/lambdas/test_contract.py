@@ -36,7 +36,6 @@ MINIMAL_ENV: dict[str, dict[str, str]] = {
         "ENVIRONMENT_SUFFIX": "dev",
         "LOCAL_REGION": "us-east-1",
         "PEER_REGION": "us-west-2",
-        "GLOBAL_CLUSTER_IDENTIFIER": "gdb",
         "DB_SECRET_ID": "db",
         "CLUSTER_ENDPOINT": "writer.example.internal",
         "READER_ENDPOINT": "reader.example.internal",
@@ -44,6 +43,7 @@ MINIMAL_ENV: dict[str, dict[str, str]] = {
     },
     "peer_watch": {
         "AWS_REGION": "us-west-2",
+        "ENVIRONMENT_SUFFIX": "dev",
         "PEER_REGION": "us-east-1",
         "GLOBAL_CLUSTER_ID": "gdb",
         "HEALTH_CHECKER_FUNCTION_NAME": "checker-usw2",
@@ -56,7 +56,7 @@ MINIMAL_ENV: dict[str, dict[str, str]] = {
         "PEER_CLUSTER_ENDPOINT": "primary.example.internal",
         "DB_SECRET_ID": "db",
     },
-    "secret_rotation": {"LOCAL_REGION": "us-east-1", "GLOBAL_CLUSTER_IDENTIFIER": "gdb"},
+    "secret_rotation": {"LOCAL_REGION": "us-east-1"},
     "backup_verifier": {
         "AWS_REGION": "us-west-2",
         "GLOBAL_CLUSTER_ID": "gdb",

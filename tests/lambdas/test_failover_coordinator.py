@@ -26,6 +26,7 @@ from aws_fixtures import (  # noqa: F401 - fixture
     DR_CLUSTER,
     ENV,
     GID,
+    HEALTH_RUN_PAYLOAD,
     LOCK_TABLE,
     LOCK_TABLES,
     PRIMARY,
@@ -39,6 +40,7 @@ from aws_fixtures import (  # noqa: F401 - fixture
     drainer,
     failing_over,
     health_checker,
+    health_run,
     manual_event,
     moto_aws,
     page_event,
@@ -58,7 +60,7 @@ from failover_coordinator.settings import Settings
 
 FAILOVER_DONE = {"PutItem", "FailoverGlobalCluster", "UpdateItem", "Invoke", "Publish"}
 # After a role change towards DR: probe the new writer's region, then drain the old writer's.
-PROBE_THEN_DRAIN = (health_checker(DR), drainer(PRIMARY))
+PROBE_THEN_DRAIN = (health_run(DR), drainer(PRIMARY))
 Event = dict[str, Any] | Callable[[float], dict[str, Any]]
 # DB cluster events in category `failover`, as DescribeEvents words them (RDS-EVENT-0073, -0072,
 # -0071; Aurora User Guide, "Amazon RDS event categories and event messages for Aurora").
@@ -518,7 +520,7 @@ SCENARIOS = [
         expect_status="completed",
         # The old writer's region is dead: no drain attempt; the new writer is still probed.
         expect_mutations=frozenset(FAILOVER_DONE),
-        expect_invokes=(health_checker(DR),),
+        expect_invokes=(health_run(DR),),
         expect_lock_state="completed",
     ),
     Scenario(
@@ -669,7 +671,7 @@ SCENARIOS = [
         role_change="ok",
         expect_status="completed",
         expect_mutations=frozenset(FAILOVER_DONE),
-        expect_invokes=(health_checker(DR),),
+        expect_invokes=(health_run(DR),),
         expect_lock_state="completed",
     ),
     Scenario(
@@ -852,7 +854,7 @@ SCENARIOS = [
         operation="switchover",
         expect_status="completed",
         expect_mutations=SWITCHOVER_DONE,
-        expect_invokes=(health_checker(PRIMARY), drainer(DR)),
+        expect_invokes=(health_run(PRIMARY), drainer(DR)),
         # ... and locks in the target region's table, not in its own
         lock_region=PRIMARY,
         expect_lock_state="completed",
@@ -1601,19 +1603,21 @@ def test_completed_failover_probes_the_new_writer_once_before_draining() -> None
     requests = world.factory.requests
     confirming_poll = max(i for i, r in enumerate(requests) if r[2] == "DescribeGlobalClusters")
     post_promotion = [
-        i for i, r in enumerate(requests) if r[2] == "Invoke" and r[3]["Payload"] == b"{}"
+        i
+        for i, r in enumerate(requests)
+        if r[2] == "Invoke" and r[3]["Payload"] == HEALTH_RUN_PAYLOAD
     ]
     assert post_promotion and min(post_promotion) > confirming_poll
-    assert world.factory.invoked() == [health_checker(DR), drainer(PRIMARY)]
+    assert world.factory.invoked() == [health_run(DR), drainer(PRIMARY)]
     (probe_call,) = [
         params
         for service, region, op, params in world.factory.requests
-        if op == "Invoke" and region == DR and params["Payload"] == b"{}"
+        if op == "Invoke" and region == DR and params["Payload"] == HEALTH_RUN_PAYLOAD
     ]
     assert probe_call == {
-        "FunctionName": health_checker(DR),
+        "FunctionName": health_run(DR),
         "InvocationType": "RequestResponse",
-        "Payload": b"{}",
+        "Payload": HEALTH_RUN_PAYLOAD,
     }
     # ... through a one-attempt client whose read timeout is the 25 s cap (after the decision's
     # fresh probe, which has its own)
@@ -1625,7 +1629,7 @@ def test_completed_failover_probes_the_new_writer_once_before_draining() -> None
     assert result.probe is not None and result.probe.ok
     assert result.durations_ms["probe_ms"] == pytest.approx(4000)
     (message,) = world.messages()
-    assert message["probe"] == {"ok": True, "detail": "{}", "seconds": 4.0}
+    assert message["probe"] == {"ok": True, "detail": '{"health": "run"}', "seconds": 4.0}
     assert message["durationsMs"]["probe_ms"] == 4000.0
     points = {p.name: p.value for p in result.metrics()}
     assert points["PostPromotionProbeDuration"] == pytest.approx(4000)
@@ -1691,7 +1695,11 @@ def _function_error(world: World) -> None:
             "FunctionError": "Unhandled",
             "Payload": StreamingBody(io.BytesIO(body), len(body)),
         },
-        {"FunctionName": health_checker(DR), "InvocationType": "RequestResponse", "Payload": b"{}"},
+        {
+            "FunctionName": health_run(DR),
+            "InvocationType": "RequestResponse",
+            "Payload": HEALTH_RUN_PAYLOAD,
+        },
     )
 
 
@@ -1708,7 +1716,7 @@ def _api_error(world: World) -> None:
 
 def _read_timeout(world: World) -> None:
     def time_out(request: Any, **_: Any) -> None:
-        if request.body != b"{}":
+        if request.body != HEALTH_RUN_PAYLOAD:
             return  # the decision's fresh probe: moto answers it
         world.clock.advance(25.0)
         raise ReadTimeoutError(endpoint_url=request.url)
@@ -1722,7 +1730,7 @@ def _read_timeout(world: World) -> None:
 @pytest.mark.parametrize(
     ("break_checker", "expect_detail"),
     [
-        pytest.param(_function_error, "health checker reported Unhandled", id="function_error"),
+        pytest.param(_function_error, "health run reported Unhandled", id="function_error"),
         pytest.param(_api_error, "ResourceNotFoundException", id="api_error"),
         pytest.param(_read_timeout, "Read timeout", id="read_timeout"),
     ],
@@ -1742,7 +1750,7 @@ def test_failed_probe_is_reported_and_never_fails_the_failover(
     assert result.status == "completed"
     assert result.ok
     assert world.lock_item()["State"] == "completed"
-    assert world.factory.invoked() == [health_checker(DR), drainer(PRIMARY)]
+    assert world.factory.invoked() == [health_run(DR), drainer(PRIMARY)]
     (message,) = world.messages()
     assert message["ok"] is True
     assert message["probe"]["ok"] is False
@@ -1753,8 +1761,8 @@ def test_failed_probe_is_reported_and_never_fails_the_failover(
 
 @pytest.mark.usefixtures("moto_aws")
 def test_without_health_checker_names_nothing_is_probed() -> None:
-    # GIVEN a stack that does not wire the health checkers' names
-    env = {k: v for k, v in ENV.items() if "HEALTH_CHECKER" not in k}
+    # GIVEN a stack that does not wire the health checkers' and health runs' names
+    env = {k: v for k, v in ENV.items() if "HEALTH_CHECKER" not in k and "HEALTH_RUN" not in k}
     world = World(settings=Settings.from_env(env)).build()
     _primary_outage(world)
 

@@ -1,16 +1,21 @@
-"""Health checker: probes on a real PostgreSQL, contract metrics in moto CloudWatch, time bounds."""
+"""Health checker: probes on a real PostgreSQL, contract metrics in moto CloudWatch, time bounds.
+
+A whole minute run is the peer watch's health run (outside the VPC: the RDS read and the
+publishing) asking the checker (in the VPC: the SQL probes) through a Lambda invoke, answered
+here in-process with the same JSON both ways.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import json
 import socket
 import threading
 import time
 from typing import Any
 
-import boto3
 import pytest
 from awsfakes import DR_REGION, GLOBAL_CLUSTER_ID, PRIMARY_REGION, global_cluster_response
 from awsfakes import stubbed_client as make_stubbed_client
@@ -18,12 +23,16 @@ from conftest import HEALTH_SECRET_ID as SECRET_ID  # the secret the `cloud` fix
 from conftest import FakeLambdaContext
 
 from drcommon import contract, db
+from drcommon import health as evaluation
 from drcommon.aws import BotoClientFactory
 from drcommon.db import Endpoint
-from health_checker import evaluation, handler
-from health_checker.checker import CredentialCache, probe_peer, run_health_check
-from health_checker.probes import ProbeResult, probe, read_heartbeat_lag_ms, write_heartbeat
+from drcommon.health import ProbeResult
+from health_checker import handler
+from health_checker.checker import CredentialCache, probe_health, probe_peer
+from health_checker.probes import probe, read_heartbeat_lag_ms, write_heartbeat
 from health_checker.settings import Settings, SettingsError
+from peer_watch import health_run
+from peer_watch.settings import Settings as WatchSettings
 
 ENVIRONMENT = "citest"
 NOT_ROUTABLE = "no-such-host.invalid"
@@ -39,7 +48,6 @@ def make_settings(server, **overrides: Any) -> Settings:
         "environment": ENVIRONMENT,
         "local_region": PRIMARY_REGION,
         "peer_region": DR_REGION,
-        "global_cluster_id": GLOBAL_CLUSTER_ID,
         "secret_id": SECRET_ID,
         "cluster_endpoint": endpoint,
         "reader_endpoint": endpoint,
@@ -84,16 +92,63 @@ def stub_rds(writer_region: str | None = None, *, error: str | None = None):
     return client
 
 
-def run(settings: Settings, cloud, rds, *, connect=None, server=None, budget: float = 5.0):
-    """Run one health check against moto and the given RDS client."""
-    return run_health_check(
-        settings,
-        secretsmanager=cloud.sm,
-        rds=rds,
-        cloudwatch=cloud.cw,
-        connect=connect or connector(server),
-        budget_seconds=budget,
+class InProcessChecker:
+    """The checker's Lambda, invoked synchronously: the request and the answer cross as JSON,
+    as they do through the Lambda API; the answer is `probe_health`'s."""
+
+    def __init__(self, settings: Settings, secretsmanager, connect, budget: float) -> None:
+        self.settings, self.sm, self.connect, self.budget = (
+            settings,
+            secretsmanager,
+            connect,
+            budget,
+        )
+        self.requests: list[Any] = []
+
+    def invoke(self, *, FunctionName, InvocationType, Payload):
+        """Answer one `HEALTH_PROBE_EVENT` request."""
+        self.requests.append((FunctionName, InvocationType, json.loads(Payload)))
+        answer = probe_health(
+            self.settings,
+            secretsmanager=self.sm,
+            connect=self.connect,
+            budget_seconds=self.budget,
+        )
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+
+
+def watch_settings(settings: Settings) -> WatchSettings:
+    """The peer watch of the checker's region, as the stack configures it."""
+    return WatchSettings.from_env(
+        {
+            "AWS_REGION": settings.local_region,
+            "PEER_REGION": settings.peer_region,
+            "ENVIRONMENT_SUFFIX": settings.environment,
+            "GLOBAL_CLUSTER_ID": GLOBAL_CLUSTER_ID,
+            "HEALTH_CHECKER_FUNCTION_NAME": "checker",
+            "COORDINATOR_FUNCTION_NAME": "coordinator",
+        }
     )
+
+
+class _Clock:
+    def time(self) -> float:
+        return time.time()
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+def run(settings: Settings, cloud, rds, *, connect=None, server=None, budget: float = 5.0):
+    """One minute run: the peer watch's health run against moto CloudWatch and the given RDS
+    client, its checker answered in-process."""
+    checker = InProcessChecker(settings, cloud.sm, connect or connector(server), budget)
+    clients = {"lambda": checker, "rds": rds, "cloudwatch": cloud.cw}
+    report = health_run.run_health(
+        lambda service, region, **kwargs: clients[service], watch_settings(settings), _Clock()
+    )
+    assert checker.requests == [("checker", "RequestResponse", contract.HEALTH_PROBE_EVENT)]
+    return report
 
 
 def published(cloudwatch) -> dict[tuple[str, str], float]:
@@ -253,15 +308,6 @@ def test_peer_writer_available_follows_the_contract(writer_region, peer, expecte
     assert evaluation.peer_writer_available(PRIMARY_REGION, writer_region, peer) == expected
 
 
-@pytest.mark.parametrize(
-    ("writer_region", "probe_peer"),
-    [(PRIMARY_REGION, False), (DR_REGION, True), (None, True)],
-)
-def test_the_peer_is_probed_unless_this_region_is_the_writer(writer_region, probe_peer):
-    """GIVEN the writer region WHEN deciding THEN the peer is probed unless we are the writer."""
-    assert evaluation.should_probe_peer(PRIMARY_REGION, writer_region) is probe_peer
-
-
 def test_writer_available_needs_the_committed_heartbeat():
     """GIVEN a writer whose heartbeat failed WHEN evaluated THEN 0: it did not accept a write."""
     no_write = ProbeResult(endpoint="c", ok=True, is_writer=True, heartbeat_written=False)
@@ -298,8 +344,7 @@ def test_metric_data_uses_contract_names_units_and_dimensions():
 
 def test_the_writer_region_publishes_every_contract_metric(cloud, postgres_server):
     """GIVEN this region holds the writer role and every endpoint answers WHEN a run completes THEN
-    every contract metric is published once with the contract's dimensions; the peer is not probed.
-    """
+    every contract metric is published once with the contract's dimensions."""
     started = time.monotonic()
     report = run(
         make_settings(postgres_server), cloud, stub_rds(PRIMARY_REGION), server=postgres_server
@@ -321,7 +366,6 @@ def test_the_writer_region_publishes_every_contract_metric(cloud, postgres_serve
     # Both are measured inside the run: neither can exceed the run's own duration.
     assert 0 < metrics[("ProbeLatency", PRIMARY_REGION)] <= run_ms
     assert 0 <= metrics[("HeartbeatLag", PRIMARY_REGION)] <= run_ms
-    assert report.observation.peer is None
     assert report.errors == {}
 
 
@@ -435,7 +479,8 @@ def test_the_run_budget_bounds_the_run_even_if_sockets_would_wait_longer(
 
     report = run(settings, cloud, stub_rds(PRIMARY_REGION), connect=connect, budget=1.0)
 
-    assert finished == [], "the run waited for a hung probe"
+    # The peer (the test server) answers; the hung endpoint's probes are still waiting.
+    assert f"127.0.0.1:{silent_port}" not in finished, "the run waited for a hung probe"
     assert report.errors["cluster"] == "timed out (run budget exhausted)"
     assert report.errors["reader"] == "timed out (run budget exhausted)"
     metrics = published(cloud.cw)
@@ -590,7 +635,6 @@ ENV = {
     "ENVIRONMENT_SUFFIX": "dev",
     "LOCAL_REGION": "us-east-1",
     "PEER_REGION": "us-west-2",
-    "GLOBAL_CLUSTER_IDENTIFIER": "aurora-dr-dev",
     "DB_SECRET_ID": "aurora-dr-dev-master",
     "CLUSTER_ENDPOINT": "c.cluster-x.us-east-1.rds.amazonaws.com",
     "READER_ENDPOINT": "c.cluster-ro-x.us-east-1.rds.amazonaws.com",
@@ -630,12 +674,11 @@ def test_settings_errors_name_the_variable(changes, message):
 
 @pytest.fixture
 def handler_env(cloud, postgres_server, monkeypatch):
-    """The handler's environment, aimed at the test server, with a moto global cluster."""
+    """The handler's environment, aimed at the test server."""
     endpoint = f"{postgres_server.host}:{postgres_server.port}"
     env = {
         **ENV,
         "ENVIRONMENT_SUFFIX": ENVIRONMENT,
-        "GLOBAL_CLUSTER_IDENTIFIER": GLOBAL_CLUSTER_ID,
         "DB_SECRET_ID": SECRET_ID,
         "CLUSTER_ENDPOINT": endpoint,
         "READER_ENDPOINT": endpoint,
@@ -644,57 +687,59 @@ def handler_env(cloud, postgres_server, monkeypatch):
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    rds = boto3.client("rds", region_name=PRIMARY_REGION)
-    rds.create_global_cluster(
-        GlobalClusterIdentifier=GLOBAL_CLUSTER_ID, Engine="aurora-postgresql", EngineVersion="15.4"
-    )
-    # moto shows the primary as writer only when it joined through create_db_cluster.
-    rds.create_db_cluster(
-        DBClusterIdentifier="aurora-us-east-1",
-        Engine="aurora-postgresql",
-        EngineVersion="15.4",
-        GlobalClusterIdentifier=GLOBAL_CLUSTER_ID,
-        MasterUsername="dbadmin",
-        MasterUserPassword="not-used-by-the-test",
-    )
     return cloud
 
 
-def test_the_handler_runs_a_scheduled_check(handler_env, lambda_context):
-    """GIVEN the wired environment WHEN EventBridge's schedule invokes the handler THEN it publishes
-    the contract metrics and returns the values."""
-    event = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
-    result = handler.lambda_handler(event, lambda_context)
-    assert result["writerRegion"] == PRIMARY_REGION
-    assert result["values"]["WriterAvailable"] == 1
-    assert result["values"]["PeerWriterAvailable"] == 1
-    assert ("WriterAvailable", PRIMARY_REGION) in published(handler_env.cw)
+def test_the_handler_answers_a_health_probe_request_and_calls_no_api_but_the_secret(
+    handler_env, lambda_context, monkeypatch
+):
+    """GIVEN the wired environment WHEN the health run asks for its probes THEN the answer holds
+    the three probe results (the peer, which does not resolve, failed) in the shape the health run
+    reads, nothing is published, and the only client built is Secrets Manager's: the checker's
+    VPC needs no rds or monitoring endpoint."""
+    built: list[str] = []
+    factory = handler.CLIENT_FACTORY
+
+    def recording(service, region, **kwargs):
+        built.append(service)
+        return factory(service, region, **kwargs)
+
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", recording)
+    answer = handler.lambda_handler(contract.HEALTH_PROBE_EVENT, lambda_context)
+    probes, errors = evaluation.probes_from_answer(json.loads(json.dumps(answer)))
+    assert probes["cluster"].is_writer and probes["cluster"].heartbeat_written
+    assert probes["reader"].ok
+    assert not probes["peer"].ok and set(errors) == {"peer"}
+    assert built == ["secretsmanager"]
+    assert handler_env.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
 
 
 @pytest.mark.parametrize(
     "event",
     [
+        {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
+        {},
         {"source": "aws.rds", "detail-type": "RDS DB Cluster Event"},
-        {"detail-type": "Scheduled Event"},
+        contract.HEALTH_RUN_EVENT,
         ["not", "an", "object"],
         "run",
     ],
 )
-def test_unknown_events_are_rejected_before_anything_is_published(
-    handler_env, lambda_context, event
+def test_unknown_events_are_rejected_before_anything_is_probed(
+    handler_env, lambda_context, event, monkeypatch
 ):
-    """GIVEN an event that is not a schedule WHEN invoked THEN a clear error and no metric."""
-    with pytest.raises(handler.EventError, match="Scheduled Event"):
+    """GIVEN an event that is not a probe request (a schedule's event belongs to the peer watch's
+    health run now) WHEN invoked THEN a clear error, and no client was built."""
+    monkeypatch.setattr(handler, "CLIENT_FACTORY", lambda *a, **k: pytest.fail("no client"))
+    with pytest.raises(handler.EventError, match="health_checker accepts"):
         handler.lambda_handler(event, lambda_context)
-    assert handler_env.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
 
 
 def test_a_missing_variable_fails_the_run_with_its_name(handler_env, lambda_context, monkeypatch):
     """GIVEN a required variable unset WHEN invoked THEN SettingsError naming it, nothing published."""
     monkeypatch.delenv("READER_ENDPOINT")
     with pytest.raises(SettingsError, match="READER_ENDPOINT"):
-        handler.lambda_handler({}, lambda_context)
-    assert handler_env.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
+        handler.lambda_handler(contract.HEALTH_PROBE_EVENT, lambda_context)
 
 
 class ContextNearItsDeadline(FakeLambdaContext):
@@ -713,34 +758,26 @@ class ContextNearItsDeadline(FakeLambdaContext):
     ("remaining_ms", "budget"),
     [
         pytest.param(40_000, 12.0, id="plenty_left_the_run_budget_caps"),
-        pytest.param(20_000, 20.0 - handler.PUBLISH_RESERVE_SECONDS, id="near_the_deadline"),
+        pytest.param(20_000, 20.0 - handler.ANSWER_RESERVE_SECONDS, id="near_the_deadline"),
         pytest.param(10_000, 0.5, id="past_the_reserve_the_floor"),
     ],
 )
-def test_the_handler_takes_the_publish_reserve_off_the_probe_budget(
+def test_the_handler_takes_the_answer_reserve_off_the_probe_budget(
     fake_aws_env, postgres_server, monkeypatch, remaining_ms, budget
 ):
     """GIVEN a context with `remaining_ms` left WHEN the handler runs THEN the probes get what is
-    left after the time reserved for publishing (at most RUN_BUDGET_SECONDS, at least 0.5 s)."""
+    left after the time reserved for answering (at most RUN_BUDGET_SECONDS, at least 0.5 s)."""
     for key, value in {**ENV, "DB_CA_BUNDLE": postgres_server.ca_path}.items():
         monkeypatch.setenv(key, value)
     budgets: list[float] = []
 
     def record_budget(settings, **kwargs):
         budgets.append(kwargs["budget_seconds"])
-        return SimpleReport()
-
-    monkeypatch.setattr(handler, "run_health_check", record_budget)
-    handler.lambda_handler({}, ContextNearItsDeadline(remaining_ms))
-    assert budgets == [pytest.approx(budget)]
-
-
-class SimpleReport:
-    """What the handler needs of a `HealthReport`."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """An empty summary."""
         return {}
+
+    monkeypatch.setattr(handler, "probe_health", record_budget)
+    handler.lambda_handler(contract.HEALTH_PROBE_EVENT, ContextNearItsDeadline(remaining_ms))
+    assert budgets == [pytest.approx(budget)]
 
 
 def test_aws_clients_get_short_timeouts_and_few_retries(fake_aws_env):
@@ -749,5 +786,5 @@ def test_aws_clients_get_short_timeouts_and_few_retries(fake_aws_env):
     config = handler.aws_config(4.0)
     assert config.connect_timeout == 2.0
     assert config.read_timeout == 4.0
-    client = BotoClientFactory()("cloudwatch", PRIMARY_REGION, config=config)
+    client = BotoClientFactory()("secretsmanager", PRIMARY_REGION, config=config)
     assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 3}

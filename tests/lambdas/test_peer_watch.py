@@ -266,6 +266,7 @@ def test_the_settings_refuse_a_window_shorter_than_one_cadence():
     env = {
         "AWS_REGION": DR,
         "PEER_REGION": PRIMARY,
+        "ENVIRONMENT_SUFFIX": "dev",
         "GLOBAL_CLUSTER_ID": GID,
         "HEALTH_CHECKER_FUNCTION_NAME": "checker",
         "COORDINATOR_FUNCTION_NAME": "coordinator",
@@ -281,6 +282,7 @@ def test_the_settings_refuse_a_window_shorter_than_one_cadence():
 WATCH_ENV = {
     "AWS_REGION": DR,
     "PEER_REGION": PRIMARY,
+    "ENVIRONMENT_SUFFIX": "dev",
     "GLOBAL_CLUSTER_ID": GID,
     "HEALTH_CHECKER_FUNCTION_NAME": "aurora-dr-health-checker-usw2-dev",
     "COORDINATOR_FUNCTION_NAME": "aurora-dr-coordinator-usw2-dev",

@@ -210,7 +210,7 @@ def test_rotation_waits_while_the_global_endpoint_reaches_a_demoted_cluster(worl
     password still logs in; WHEN testSecret runs THEN the same refusal."""
     step(world, "createSecret")
     world.writer.in_recovery = True
-    with pytest.raises(RotationError, match="in recovery, not the writer .*retry after the role"):
+    with pytest.raises(RotationError, match=r"in recovery, not the writer .*retry after the role"):
         step(world, "setSecret")
     assert not any("ALTER ROLE" in sql for sql in world.writer.statements)
     assert can_log_in(world, world.old_password)

@@ -1,17 +1,78 @@
 """Pure decisions: from what the probes observed to the contract's metric values and datums.
 
-Nothing here talks to AWS or a database; every rule of `drcommon.contract` that needs a decision is
-a small function tested on its own.
+The probes run in the VPC-attached health checker (SQL); the decisions and the publishing run in
+the peer watch's health run outside the VPC (RDS and CloudWatch APIs, no interface endpoint). A
+`ProbeResult` crosses between them as JSON (`as_answer` / `from_answer`). Nothing here talks to
+AWS or a database; every rule of `drcommon.contract` that needs a decision is a small function
+tested on its own.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from drcommon import contract
-from health_checker.probes import ProbeResult
+
+# The probes of one health run, by name, as the checker answers them.
+PROBE_NAMES = ("cluster", "reader", "peer")
+
+
+class AnswerError(ValueError):
+    """A health checker's answer is not the shape `as_answer` gives."""
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one probe of one endpoint observed."""
+
+    endpoint: str
+    ok: bool  # TLS login succeeded and SELECT 1 answered
+    is_writer: bool | None = None  # pg_is_in_recovery() is false; None when not reached
+    heartbeat_written: bool = False
+    heartbeat_lag_ms: float | None = None
+    latency_ms: float | None = None  # connect + TLS login + SELECT 1
+    error: str | None = None
+
+    @classmethod
+    def failed(cls, endpoint: object, error: str) -> ProbeResult:
+        """A probe that did not get an answer."""
+        return cls(endpoint=str(endpoint), ok=False, error=error)
+
+    @classmethod
+    def from_answer(cls, answer: Any) -> ProbeResult:
+        """The result a checker answered (`asdict` form); raises `AnswerError` on another shape."""
+        names = {f.name for f in fields(cls)}
+        if not isinstance(answer, Mapping) or set(answer) != names:
+            raise AnswerError(f"a probe result has exactly the keys {sorted(names)}")
+        if not isinstance(answer["ok"], bool) or not isinstance(answer["endpoint"], str):
+            raise AnswerError("a probe result's 'ok' is a boolean and its 'endpoint' a string")
+        return cls(**answer)
+
+
+def as_answer(probes: Mapping[str, ProbeResult], errors: Mapping[str, str]) -> dict[str, Any]:
+    """The checker's answer to a health probe request: every probe result and the errors seen."""
+    return {
+        "probes": {name: asdict(result) for name, result in probes.items()},
+        "errors": dict(errors),
+    }
+
+
+def probes_from_answer(answer: Any) -> tuple[dict[str, ProbeResult], dict[str, str]]:
+    """The probe results and errors of a checker's answer; raises `AnswerError`."""
+    if not isinstance(answer, Mapping) or set(answer) != {"probes", "errors"}:
+        raise AnswerError("a health probe answer has exactly the keys ['errors', 'probes']")
+    probes, errors = answer["probes"], answer["errors"]
+    if not isinstance(probes, Mapping) or not set(probes) <= set(PROBE_NAMES):
+        raise AnswerError(f"a health probe answer's probes are among {list(PROBE_NAMES)}")
+    if not isinstance(errors, Mapping):
+        raise AnswerError("a health probe answer's errors are an object")
+    return (
+        {name: ProbeResult.from_answer(value) for name, value in probes.items()},
+        {str(k): str(v) for k, v in errors.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -24,15 +85,6 @@ class Observation:
     cluster: ProbeResult | None  # this region's cluster endpoint (None: never probed)
     reader: ProbeResult | None  # this region's reader endpoint
     peer: ProbeResult | None  # the peer's cluster endpoint (None: not probed)
-
-
-def should_probe_peer(local_region: str, writer_region: str | None) -> bool:
-    """Probe the peer unless *this* region is known to hold the writer role.
-
-    When the role cannot be read (API error, no single writer) the peer is probed anyway: the
-    metric must still say whether a writer is reachable over there.
-    """
-    return writer_region != local_region
 
 
 def writer_available(cluster: ProbeResult | None) -> int:
