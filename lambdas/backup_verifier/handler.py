@@ -1,10 +1,9 @@
 """Lambda entry point of the backup verifier (thin: settings, clients, probe, the stored
 report, metrics).
 
-VPC-attached in the DR region when the restore test probes the restored cluster with SQL. The
-RDS and SNS APIs of this region are then reached through their interface endpoints; the writer's
-region (when it is the peer) through `PEER_RDS_ENDPOINT_URL`, an RDS interface endpoint of the
-peer VPC.
+Not VPC-attached: it calls AWS APIs only (RDS of both regions, S3, SNS, CloudWatch), which need
+no interface endpoint from outside a VPC. The restore test's SQL probe of the restored cluster is
+the region's VPC-attached health checker's (`probe.CheckerProbe`).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backup_verifier import SERVICE
-from backup_verifier.probe import RestoreProbe, availability_probe, sql_probe_from_secret
+from backup_verifier.probe import RestoreProbe, availability_probe, checker_probe
 from backup_verifier.settings import Settings
 from backup_verifier.verifier import Dependencies, run
 from drcommon import contract
@@ -21,9 +20,9 @@ from drcommon.aws import (
     BotoClientFactory,
     ClientFactory,
     Clock,
-    EndpointRouting,
     LambdaContext,
     SystemClock,
+    client_config,
 )
 from drcommon.contract import BACKUP_BUCKET
 from drcommon.observability import MetricPoint, add_outcome_metrics, get_logger, get_metrics
@@ -36,22 +35,21 @@ metrics = get_metrics(SERVICE, namespace=contract.AUTOMATION_NAMESPACE)
 # drcommon.aws's defaults: connect 3 s, read 10 s, 3 attempts.
 CLIENT_FACTORY: ClientFactory = BotoClientFactory()
 CLOCK: Clock = SystemClock()
-
-
-def clients(settings: Settings) -> ClientFactory:
-    """`CLIENT_FACTORY`, with the peer region's RDS API behind its interface endpoint if set."""
-    if not settings.peer_rds_endpoint_url:
-        return CLIENT_FACTORY
-    return EndpointRouting(
-        CLIENT_FACTORY, {("rds", settings.peer_region): settings.peer_rds_endpoint_url}
-    )
+# The checker answers a restore probe within its own 30 s timeout; one attempt (a retry would
+# only log in twice).
+RESTORE_PROBE_READ_TIMEOUT_SECONDS = 35.0
 
 
 def restore_probe(settings: Settings, factory: ClientFactory) -> RestoreProbe:
-    """SQL against the restored cluster when the secret is configured, else availability."""
-    if settings.db_secret_id:
-        return sql_probe_from_secret(
-            factory("secretsmanager", settings.region), settings.db_secret_id
+    """SQL against the restored cluster, by the region's health checker when it is configured,
+    else availability."""
+    if settings.health_checker_function_name:
+        config = client_config(
+            connect_timeout=3.0, read_timeout=RESTORE_PROBE_READ_TIMEOUT_SECONDS, max_attempts=1
+        )
+        return checker_probe(
+            factory("lambda", settings.region, config=config),
+            settings.health_checker_function_name,
         )
     return availability_probe
 
@@ -99,7 +97,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """
     del event  # scheduled invocation: nothing to read
     settings = Settings.from_env()
-    factory = clients(settings)
+    factory = CLIENT_FACTORY
     started = datetime.fromtimestamp(CLOCK.time(), tz=UTC)
     report = run(
         Dependencies(

@@ -2,20 +2,21 @@
 
 * `availability_probe` (default): the restored cluster and its instance reached `available`.
   Needs nothing but the RDS API.
-* `SqlProbe` (when `DB_SECRET_ID` is configured): logs in over verified TLS with the stack's
-  credentials (via `drcommon.db`) and checks the application schema came back with the data.
-  The snapshot keeps the password of the moment it was taken, so a rotation since then is
-  handled by falling back to the secret's AWSPREVIOUS version.
+* `CheckerProbe` (when the region's health checker is configured): the VPC-attached checker
+  logs in over verified TLS with the stack's credentials, which it reads itself, and checks the
+  application schema came back with the data (`health_checker.restore`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from backup_verifier import SERVICE
-from drcommon import contract, db
+from botocore.exceptions import BotoCoreError, ClientError
+
+from drcommon import contract
 
 AVAILABLE = "available"
 
@@ -58,61 +59,49 @@ def availability_probe(target: RestoredCluster) -> ProbeResult:
 
 
 @dataclass
-class SqlProbe:
-    """Log in to the restored cluster and check that the application schema is there.
+class CheckerProbe:
+    """Ask the region's VPC-attached health checker to log in to the restored cluster.
 
-    `read_credentials(stage)` returns the stack's login for a secret version stage;
-    `connect(credentials)` opens a verified-TLS connection (`drcommon.db.connect`).
+    The verifier runs outside the VPC and cannot reach the restored cluster; the checker can,
+    and reads the stack's credentials itself: the request names only the host and port
+    (`contract.RESTORE_PROBE_KEY`). `invoke(payload)` invokes the checker synchronously and
+    returns `(function_error, body)`.
     """
 
-    read_credentials: Callable[[str], db.DbCredentials]
-    connect: Callable[[db.DbCredentials], Any]
-    table: str = contract.HEARTBEAT_TABLE
+    invoke: Callable[[bytes], tuple[str | None, str]]
 
     def __call__(self, target: RestoredCluster) -> ProbeResult:
-        """Log in (AWSCURRENT, then AWSPREVIOUS on a password mismatch) and query."""
-        if not target.endpoint:
+        """The checker's verdict on `target` (a failed or malformed answer is a failed probe)."""
+        if not target.endpoint or not target.port:
             return ProbeResult(False, f"restored cluster {target.cluster_id} has no endpoint")
-        last_error = "no login attempted"
-        for stage in (db.AWSCURRENT, db.AWSPREVIOUS):
-            try:
-                credentials = self.read_credentials(stage).at(target.endpoint, target.port)
-                conn = self.connect(credentials)
-            except Exception as exc:
-                # A rotated password only fails the login; anything else is final.
-                last_error = f"{stage}: {db.describe_error(exc)}"
-                if db.is_auth_failure(exc) and stage == db.AWSCURRENT:
-                    continue
-                return ProbeResult(False, f"login to the restored cluster failed: {last_error}")
-            try:
-                present = conn.run("SELECT to_regclass(:name) IS NOT NULL", name=self.table)
-                ok = bool(present and present[0][0])
-                detail = (
-                    f"logged in with {stage}; table {self.table} "
-                    f"{'present' if ok else 'missing'} in the restored data"
-                )
-                return ProbeResult(ok, detail)
-            except Exception as exc:
-                return ProbeResult(False, f"query failed: {db.describe_error(exc)}")
-            finally:
-                db.close_quietly(conn)
-        return ProbeResult(False, f"login to the restored cluster failed: {last_error}")
+        request = {contract.RESTORE_PROBE_KEY: {"host": target.endpoint, "port": target.port}}
+        try:
+            function_error, body = self.invoke(json.dumps(request).encode())
+        except (ClientError, BotoCoreError) as exc:
+            return ProbeResult(False, f"health checker not reachable: {exc}")
+        if function_error:
+            return ProbeResult(False, f"health checker reported {function_error}: {body[:300]}")
+        try:
+            answer = json.loads(body)
+        except json.JSONDecodeError:
+            answer = None
+        if (
+            not isinstance(answer, dict)
+            or set(answer) != contract.RESTORE_PROBE_RESULT_KEYS
+            or not isinstance(answer["ok"], bool)
+        ):
+            return ProbeResult(False, f"unexpected answer from the health checker: {body[:300]}")
+        return ProbeResult(answer["ok"], str(answer["detail"]))
 
 
-def sql_probe_from_secret(
-    secretsmanager: Any, secret_id: str, *, connect_timeout: float = 10.0
-) -> SqlProbe:
-    """A `SqlProbe` reading `secret_id` (this region's replica) and using the layer's CA bundle."""
+def checker_probe(lambda_client: Any, function_name: str) -> CheckerProbe:
+    """A `CheckerProbe` invoking `function_name` with `lambda_client` (RequestResponse)."""
 
-    def read(stage: str) -> db.DbCredentials:
-        return db.read_credentials(secretsmanager, secret_id, version_stage=stage)
-
-    def connect(credentials: db.DbCredentials) -> Any:
-        # Bound at the login, not when the run starts: without a usable CA bundle the probe
-        # fails (and the report says why) instead of the whole run.
-        login = db.connector(
-            SERVICE, timeout=connect_timeout, statement_timeout_ms=int(connect_timeout * 1000)
+    def invoke(payload: bytes) -> tuple[str | None, str]:
+        response = lambda_client.invoke(
+            FunctionName=function_name, InvocationType="RequestResponse", Payload=payload
         )
-        return login(credentials)
+        body = response["Payload"].read().decode("utf-8", "replace")
+        return response.get("FunctionError"), body
 
-    return SqlProbe(read_credentials=read, connect=connect)
+    return CheckerProbe(invoke=invoke)

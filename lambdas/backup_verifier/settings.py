@@ -69,12 +69,11 @@ class Settings:
     kms_key_id: str
     copy_enabled: bool
     resource_prefix: str
-    peer_rds_endpoint_url: str | None
     restore_enabled: bool
     restore_subnet_group: str | None
     restore_security_group_ids: tuple[str, ...]
     restore_instance_class: str | None
-    db_secret_id: str | None
+    health_checker_function_name: str | None
     max_snapshot_age_hours: float
     sweep_after_hours: float
     poll_interval_seconds: float
@@ -102,11 +101,6 @@ class Settings:
                 f"environment variable {Env.SNS_TOPIC_ARN}={topic!r} is not an SNS topic ARN "
                 f"in {region}"
             )
-        endpoint_url = envconfig.optional(env, Env.PEER_RDS_ENDPOINT_URL)
-        if endpoint_url is not None and not endpoint_url.startswith("https://"):
-            raise SettingsError(
-                f"environment variable {Env.PEER_RDS_ENDPOINT_URL} must be an https:// URL"
-            )
         restore = _restore_test(env)
         return cls(
             region=region,
@@ -117,12 +111,11 @@ class Settings:
             kms_key_id=kms_key_id,
             copy_enabled=envconfig.flag(env, Env.COPY_SNAPSHOT_ENABLED, default=True),
             resource_prefix=prefix,
-            peer_rds_endpoint_url=endpoint_url,
             restore_enabled=restore.enabled,
             restore_subnet_group=restore.subnet_group,
             restore_security_group_ids=restore.security_group_ids,
             restore_instance_class=restore.instance_class,
-            db_secret_id=envconfig.optional(env, Env.DB_SECRET_ID),
+            health_checker_function_name=envconfig.optional(env, Env.HEALTH_CHECKER_FUNCTION_NAME),
             max_snapshot_age_hours=envconfig.number(
                 env, Env.MAX_SNAPSHOT_AGE_HOURS, DEFAULT_MAX_SNAPSHOT_AGE_HOURS, 1.0, 24.0 * 35
             ),

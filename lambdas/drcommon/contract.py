@@ -153,6 +153,12 @@ WATCH_START_EVENT = {"watch": "start"}
 HEALTH_RUN_EVENT = {"health": "run"}
 HEALTH_PROBE_EVENT = {"probe": "health"}
 
+# The backup verifier (outside the VPC) asks its region's health checker to log in to a restored
+# cluster: `{RESTORE_PROBE_KEY: {"host": ..., "port": ...}}`, never a credential (the checker
+# reads the secret itself). The answer carries `RESTORE_PROBE_RESULT_KEYS`.
+RESTORE_PROBE_KEY = "restoreProbe"
+RESTORE_PROBE_RESULT_KEYS = frozenset({"ok", "detail"})
+
 # The event that asks a health checker for one probe of the peer's cluster endpoint and nothing
 # else (no metric, no API call but the secret read): the peer watch sends it every tick, the
 # coordinator once more right before a failover. The answer carries `PEER_PROBE_RESULT_KEYS`.
@@ -410,13 +416,11 @@ class VerifierEnv(EnvName):
     # true; the sizing decides). The restore test of a remote writer's snapshot needs the copy.
     COPY_SNAPSHOT_ENABLED = "COPY_SNAPSHOT_ENABLED", Presence.OPTIONAL
     RESOURCE_PREFIX = "RESOURCE_PREFIX", Presence.OPTIONAL  # default VERIFIER_RESOURCES.prefix
-    # A VPC-attached verifier has no route to another region's public API: the URL of an RDS
-    # interface endpoint in the peer VPC (its endpoint-specific DNS name), reached over the peering.
-    PEER_RDS_ENDPOINT_URL = "PEER_RDS_ENDPOINT_URL", Presence.OPTIONAL
     RESTORE_TEST_ENABLED = "RESTORE_TEST_ENABLED", Presence.OPTIONAL
-    # The credentials secret (its replica here): when set, the restored cluster is probed with
-    # SQL; otherwise the probe checks that it became available.
-    DB_SECRET_ID = "DB_SECRET_ID", Presence.OPTIONAL
+    # This region's health checker: when set, it probes the restored cluster with SQL (the
+    # verifier runs outside the VPC and never holds a credential); otherwise the probe checks
+    # that the cluster became available.
+    HEALTH_CHECKER_FUNCTION_NAME = "HEALTH_CHECKER_FUNCTION_NAME", Presence.OPTIONAL
     MAX_SNAPSHOT_AGE_HOURS = "MAX_SNAPSHOT_AGE_HOURS", Presence.OPTIONAL
     SWEEP_AFTER_HOURS = "SWEEP_AFTER_HOURS", Presence.OPTIONAL
     POLL_INTERVAL_SECONDS = "POLL_INTERVAL_SECONDS", Presence.OPTIONAL

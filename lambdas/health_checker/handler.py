@@ -14,7 +14,7 @@ from drcommon import contract, db
 from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
 from drcommon.aws import client_config as aws_client_config
 from drcommon.observability import get_logger
-from health_checker import SERVICE, resolve
+from health_checker import SERVICE, resolve, restore
 from health_checker.checker import CredentialCache, probe_health, probe_peer
 from health_checker.settings import Settings
 
@@ -41,19 +41,22 @@ class EventError(ValueError):
 
 def validate_event(event: Any) -> str:
     """Accept a health probe request (`contract.HEALTH_PROBE_EVENT`), a peer probe request
-    (`contract.PEER_PROBE_EVENT`) or a manual `{"resolve": [...]}` DNS lookup; returns which
-    ("health_probe", "peer_probe", "resolve")."""
+    (`contract.PEER_PROBE_EVENT`), the backup verifier's restore probe request
+    (`{contract.RESTORE_PROBE_KEY: {...}}`) or a manual `{"resolve": [...]}` DNS lookup; returns
+    which ("health_probe", "peer_probe", "restore_probe", "resolve")."""
     if event == contract.HEALTH_PROBE_EVENT:
         return "health_probe"
     if event == contract.PEER_PROBE_EVENT:
         return "peer_probe"
+    if isinstance(event, dict) and set(event) == {contract.RESTORE_PROBE_KEY}:
+        return "restore_probe"
     if isinstance(event, dict) and set(event) == {"resolve"}:
         return "resolve"
     shape = sorted(event) if isinstance(event, dict) else type(event).__name__
     raise EventError(
-        f"health_checker accepts {contract.HEALTH_PROBE_EVENT}, {contract.PEER_PROBE_EVENT} or "
-        f'{{"resolve": [names]}}; got {shape} (the minute run is the peer watch\'s '
-        f"{contract.HEALTH_RUN_EVENT})"
+        f"health_checker accepts {contract.HEALTH_PROBE_EVENT}, {contract.PEER_PROBE_EVENT}, "
+        f'{{"{contract.RESTORE_PROBE_KEY}": {{host, port}}}} or {{"resolve": [names]}}; got '
+        f"{shape} (the minute run is the peer watch's {contract.HEALTH_RUN_EVENT})"
     )
 
 
@@ -88,7 +91,8 @@ def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Probe this region's and the peer's cluster (`health_probe`), the peer's alone
-    (`peer_probe`), or only look names up (`resolve`); answer the caller."""
+    (`peer_probe`), a restored cluster (`restore_probe`), or only look names up (`resolve`);
+    answer the caller."""
     trigger = validate_event(event)
     settings = Settings.from_env()
     if trigger == "resolve":
@@ -103,6 +107,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     secretsmanager = CLIENT_FACTORY(
         "secretsmanager", settings.local_region, config=aws_config(settings.probe_timeout_seconds)
     )
+    if trigger == "restore_probe":
+        target = restore.restore_target(
+            event[contract.RESTORE_PROBE_KEY],
+            environment=settings.environment,
+            region=settings.local_region,
+        )
+        return restore.sql_probe_from_secret(secretsmanager, settings.secret_id, connect)(target)
     if trigger == "peer_probe":
         return probe_peer(
             settings,

@@ -594,13 +594,12 @@ def test_handler_runs_and_emits_metrics(
 
 
 @pytest.mark.usefixtures("moto_aws")
-def test_handler_reaches_the_peer_rds_api_through_its_interface_endpoint(
+def test_handler_reaches_both_regions_rds_apis_at_their_regional_endpoints(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # GIVEN the writer in the peer region and the peer VPC's RDS interface endpoint configured
+    # GIVEN the writer in the peer region, and the verifier outside any VPC
     world = BackupWorld().build()
-    url = "https://vpce-0123-abcd.rds.us-east-1.vpce.amazonaws.com"
-    for key, value in world.env(PEER_RDS_ENDPOINT_URL=url).items():
+    for key, value in world.env().items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(handler, "CLIENT_FACTORY", world.factory)
     monkeypatch.setattr(handler, "CLOCK", world.clock)
@@ -608,9 +607,10 @@ def test_handler_reaches_the_peer_rds_api_through_its_interface_endpoint(
     # WHEN the schedule invokes the handler
     handler.lambda_handler({}, FakeContext(world.clock, timeout_seconds=900))
 
-    # THEN the peer's RDS client is asked for at that endpoint, this region's at its own
+    # THEN each region's RDS client is asked for at that region's own (public) endpoint: no
+    # interface endpoint URL of either VPC
     rds_endpoints = {(r, u) for service, r, u in world.factory.endpoint_urls if service == "rds"}
-    assert rds_endpoints == {(PRIMARY, url), (DR, None)}
+    assert rds_endpoints == {(PRIMARY, None), (DR, None)}
 
 
 @pytest.mark.parametrize(

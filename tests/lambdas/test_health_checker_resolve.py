@@ -19,7 +19,6 @@ HANDLER_ENV = {
     "ENVIRONMENT_SUFFIX": ENVIRONMENT,
     "LOCAL_REGION": "us-east-1",
     "PEER_REGION": "us-west-2",
-    "GLOBAL_CLUSTER_IDENTIFIER": "aurora-dr-global-dev",
     "DB_SECRET_ID": "aurora-dr-db-dev",
     "CLUSTER_ENDPOINT": CLUSTER_ENDPOINT,
     "READER_ENDPOINT": "aurora-dr-db-use1-dev.cluster-ro-abc123.us-east-1.rds.amazonaws.com",
@@ -70,7 +69,8 @@ def handler_env(monkeypatch: pytest.MonkeyPatch) -> None:
     def forbidden(*args, **kwargs):
         raise AssertionError("a resolve event must not probe, read secrets or publish metrics")
 
-    monkeypatch.setattr(handler, "run_health_check", forbidden)
+    monkeypatch.setattr(handler, "probe_health", forbidden)
+    monkeypatch.setattr(handler, "probe_peer", forbidden)
     monkeypatch.setattr(handler, "CLIENT_FACTORY", forbidden)
 
 
@@ -173,7 +173,7 @@ def test_the_handler_answers_a_resolve_event_without_probing(
 @pytest.mark.parametrize(
     ("event", "error", "message"),
     [
-        ({"resolve": [WRITER], "dryRun": True}, handler.EventError, "Scheduled Event"),
+        ({"resolve": [WRITER], "dryRun": True}, handler.EventError, "health_checker accepts"),
         (
             {"resolve": ["writer.prod.db.internal"]},
             resolve.ResolveRequestError,
