@@ -70,9 +70,6 @@ class RegionContext:
     writer_alarm: aws.cloudwatch.MetricAlarm
     """Alarm on the contract's writer metric in this region."""
     failover_events_rule: aws.cloudwatch.EventRule
-    rds_endpoint_url: pulumi.Output[str]
-    """https URL of this VPC's RDS interface endpoint (endpoint-specific DNS name): how the
-    other region's VPC-attached functions reach this region's RDS API over the peering."""
     backup_bucket: BackupBucket
     """The region's backup bucket (reports; the snapshot exports of this region's snapshots)."""
 
@@ -104,11 +101,6 @@ def region_context(args: DrAutomationArgs, role: Role) -> RegionContext:
         args.database.members[role],
         args.monitoring[role],
     )
-    if network.rds_endpoint_url is None:
-        raise ValueError(
-            f"the {role} VPC has no rds interface endpoint: the other region's functions reach "
-            "this region's RDS API through it (add rds to the region's endpoint services)"
-        )
     return RegionContext(
         region=network.region,
         kms_key_arn=args.keys[role].arn,
@@ -123,7 +115,6 @@ def region_context(args: DrAutomationArgs, role: Role) -> RegionContext:
         probe_alarm=monitoring.health_alarms[contract.PEER_WRITER_AVAILABLE.name],
         writer_alarm=monitoring.health_alarms[contract.WRITER_AVAILABLE.name],
         failover_events_rule=monitoring.failover_events_rule,
-        rds_endpoint_url=network.rds_endpoint_url,
         backup_bucket=args.backups.buckets[role],
     )
 
@@ -154,7 +145,6 @@ def health_checker_environment(
         HealthCheckerEnv.ENVIRONMENT_SUFFIX: args.namer.suffix,
         HealthCheckerEnv.LOCAL_REGION: here.region.name,
         HealthCheckerEnv.PEER_REGION: peer.region.name,
-        HealthCheckerEnv.GLOBAL_CLUSTER_IDENTIFIER: args.database.global_cluster.id,
         HealthCheckerEnv.DB_SECRET_ID: args.database.secret.name,
         HealthCheckerEnv.CLUSTER_ENDPOINT: here.cluster_endpoint,
         HealthCheckerEnv.READER_ENDPOINT: here.reader_endpoint,
@@ -167,6 +157,12 @@ def health_checker_environment(
 def peer_probe_timeout_seconds(sizing: Sizing) -> float:
     """Read timeout of a synchronous peer probe: the checker's probe timeout and Lambda's part."""
     return sizing.probe_timeout_seconds + PEER_PROBE_INVOKE_ALLOWANCE_SECONDS
+
+
+def health_probe_timeout_seconds(sizing: Sizing) -> float:
+    """Read timeout of the health run's synchronous invoke of the checker: the checker's run
+    budget and Lambda's part."""
+    return sizing.probe_run_budget_seconds + PEER_PROBE_INVOKE_ALLOWANCE_SECONDS
 
 
 def remote_budget_environment(names: type[CoordinatorEnv] | type[WatchEnv]) -> Environment:
@@ -186,9 +182,11 @@ def watch_environment(
     coordinator_name: pulumi.Input[str],
 ) -> Environment:
     """The peer watch's environment: the local checker it asks for probes, the local coordinator
-    it pages, and the sizing's cadence, window and in-region excuse."""
+    it pages, the sizing's cadence, window and in-region excuse, and what its health run needs
+    (the metrics' environment, the checker's invoke timeout)."""
     sizing = args.sizing
     return {
+        WatchEnv.ENVIRONMENT_SUFFIX: args.namer.suffix,
         WatchEnv.PEER_REGION: peer.region.name,
         WatchEnv.GLOBAL_CLUSTER_ID: args.database.global_cluster.id,
         WatchEnv.HEALTH_CHECKER_FUNCTION_NAME: checker_name,
@@ -198,6 +196,7 @@ def watch_environment(
         # Executions start on the health check schedule.
         WatchEnv.EXECUTION_SECONDS: str(sizing.health_check_rate_minutes * 60),
         WatchEnv.PEER_PROBE_TIMEOUT_SECONDS: str(peer_probe_timeout_seconds(sizing)),
+        WatchEnv.HEALTH_PROBE_TIMEOUT_SECONDS: str(health_probe_timeout_seconds(sizing)),
         WatchEnv.IN_REGION_FAILOVER_EXCUSE_SECONDS: str(sizing.in_region_failover_excuse_seconds),
         **remote_budget_environment(WatchEnv),
     }
@@ -215,13 +214,15 @@ def verifier_environment(
     args: DrAutomationArgs,
     here: RegionContext,
     peer: RegionContext,
+    checker_name: pulumi.Input[str],
     export_role: aws.iam.Role | None = None,
 ) -> Environment:
     """The backup verifier's environment. Its own region's key always: every copy from the
     other region and every restore is encrypted with it, and RDS rejects a cross-region copy of
     an encrypted snapshot that names no key of the destination region. Whether it copies and
-    restores is the sizing's; the restore test's targets only when it runs. Its region's bucket
-    for the reports; the snapshot export's role, buckets and keys when the sizing exports
+    restores is the sizing's; the restore test's targets, and the region's health checker that
+    probes the restored cluster with SQL, only when it runs. Its region's bucket for the
+    reports; the snapshot export's role, buckets and keys when the sizing exports
     (`export_role`)."""
     sizing = args.sizing
     environment: Environment = {
@@ -232,10 +233,8 @@ def verifier_environment(
         VerifierEnv.DR_KMS_KEY_ID: here.kms_key_arn,
         VerifierEnv.COPY_SNAPSHOT_ENABLED: "true" if sizing.copy_snapshot_to_dr else "false",
         VerifierEnv.RESOURCE_PREFIX: VERIFIER_RESOURCES.prefix,
-        VerifierEnv.PEER_RDS_ENDPOINT_URL: peer.rds_endpoint_url,
         VerifierEnv.MAX_SNAPSHOT_AGE_HOURS: str(sizing.backup_max_age_hours),
         VerifierEnv.RESTORE_TEST_ENABLED: "true" if sizing.restore_test else "false",
-        VerifierEnv.DB_SECRET_ID: args.database.secret.name,
         VerifierEnv.REPORT_BUCKET: here.backup_bucket.name,
     }
     if export_role is not None and sizing.snapshot_export_every_days is not None:
@@ -249,6 +248,7 @@ def verifier_environment(
             {ctx.region.name: ctx.kms_key_arn for ctx in regions}
         )
     if sizing.restore_test:
+        environment[VerifierEnv.HEALTH_CHECKER_FUNCTION_NAME] = checker_name
         environment[VerifierEnv.RESTORE_DB_SUBNET_GROUP] = here.db_subnet_group_name
         environment[VerifierEnv.RESTORE_SECURITY_GROUP_IDS] = here.db_security_group_id
         environment[VerifierEnv.RESTORE_INSTANCE_CLASS] = sizing.restore_test_instance_class
@@ -261,6 +261,9 @@ class CoordinatorPeers:
 
     drainer_names: Pair[pulumi.Output[str]]
     health_checker_names: Pair[pulumi.Output[str]]
+    health_run_names: Pair[str]
+    """The peer watches (their health run), by the names they will have: each watch pages its
+    region's coordinator, so the coordinators cannot wait for the watches."""
     lock_table_names: Pair[pulumi.Output[str]]
     """Both regions' lock tables: a role change is locked in its target region's."""
 
@@ -287,6 +290,8 @@ def coordinator_environment(
         CoordinatorEnv.POLL_INTERVAL_SECONDS: str(args.sizing.failover_poll_seconds),
         CoordinatorEnv.LOCAL_HEALTH_CHECKER_FUNCTION_NAME: peers.health_checker_names[here.role],
         CoordinatorEnv.PEER_HEALTH_CHECKER_FUNCTION_NAME: peers.health_checker_names[peer.role],
+        CoordinatorEnv.LOCAL_HEALTH_RUN_FUNCTION_NAME: peers.health_run_names[here.role],
+        CoordinatorEnv.PEER_HEALTH_RUN_FUNCTION_NAME: peers.health_run_names[peer.role],
         CoordinatorEnv.PEER_PROBE_TIMEOUT_SECONDS: str(peer_probe_timeout_seconds(args.sizing)),
         CoordinatorEnv.IN_REGION_FAILOVER_EXCUSE_SECONDS: str(
             args.sizing.in_region_failover_excuse_seconds
@@ -379,13 +384,15 @@ class DrAutomation(pulumi.ComponentResource):
             self._deploy("health_checker", here, health_checker_environment(args, here, peer))
         self._deploy("secret_rotation", primary, rotation_environment(args, primary, dr))
         self.export_role = self._snapshot_export_role()
-        verifier = verifier_environment(args, dr, primary, self.export_role)
+        drainers, checkers = self._names_of("connection_drainer"), self._names_of("health_checker")
+        verifier = verifier_environment(args, dr, primary, checkers.dr, self.export_role)
         self._deploy("backup_verifier", dr, verifier)
         self.lock_tables = self.contexts.map(self._lock_table)
-        drainers, checkers = self._names_of("connection_drainer"), self._names_of("health_checker")
         tables = self.lock_tables.map(lambda table: table.name)
+        watch = FUNCTIONS_BY_KEY["peer_watch"]
+        runs = self.contexts.map(lambda ctx: self._function_name(watch, ctx))
         for here, peer in ((primary, dr), (dr, primary)):
-            peers = CoordinatorPeers(drainers, checkers, tables)
+            peers = CoordinatorPeers(drainers, checkers, runs, tables)
             environment = coordinator_environment(args, here, peer, peers)
             self._deploy("failover_coordinator", here, environment)
         coordinators = self._names_of("failover_coordinator")
@@ -460,6 +467,8 @@ class DrAutomation(pulumi.ComponentResource):
         if spec.key == "peer_watch":
             arns["health_checker_arns"] = [self._deployed("health_checker", ctx.role).arn]
         if spec.key == "backup_verifier":
+            if args.sizing.restore_test:
+                arns["health_checker_arns"] = [self._deployed("health_checker", ctx.role).arn]
             arns["report_bucket_arn"] = ctx.backup_bucket.arn
             if self.export_role is not None:
                 arns["export_role_arn"] = self.export_role.arn
@@ -468,6 +477,7 @@ class DrAutomation(pulumi.ComponentResource):
             arns["alarm_arns"] = [alarm.arn for alarm in alarms]
             arns["drainer_arns"] = [f.arn for f in self.functions["connection_drainer"].values()]
             arns["health_checker_arns"] = [f.arn for f in self.functions["health_checker"].values()]
+            arns["health_run_arns"] = [self._arn_of("peer_watch", c) for c in self.contexts]
             arns["lock_table_arns"] = [table.arn for table in self.lock_tables]
         return pulumi.Output.all(**arns).apply(
             lambda resolved: StackArns(
@@ -590,13 +600,19 @@ class DrAutomation(pulumi.ComponentResource):
     # --- triggers ------------------------------------------------------------------------------
 
     def _invoked_by_events(
-        self, key: str, ctx: RegionContext, label: str, rule: aws.cloudwatch.EventRule
+        self,
+        key: str,
+        ctx: RegionContext,
+        label: str,
+        rule: aws.cloudwatch.EventRule,
+        fixed_input: str | None = None,
     ) -> None:
         spec, function = FUNCTIONS_BY_KEY[key], self._deployed(key, ctx.role)
         aws.cloudwatch.EventTarget(
             self._logical(spec, ctx, f"{label}-target"),
             rule=rule.name,
             arn=function.arn,
+            input=fixed_input,
             opts=self._opts(ctx),
         )
         aws.lambda_.Permission(
@@ -621,13 +637,24 @@ class DrAutomation(pulumi.ComponentResource):
         return rule
 
     def _health_check_schedules(self) -> None:
-        """Each region's health checker runs once a minute, and the same rule starts that
-        region's peer watch ticker (sub-minute probes of the peer writer) when the sizing runs
-        one (`Sizing.peer_watch_ticker`)."""
+        """Each region's health-check rule runs the peer watch's health run once a minute (it
+        asks the region's health checker for the SQL probes and publishes the metrics), and
+        starts that region's peer watch ticker (sub-minute probes of the peer writer) when the
+        sizing runs one (`Sizing.peer_watch_ticker`)."""
         rate = rate_expression(self._args.sizing.health_check_rate_minutes, "minute")
-        watch = FUNCTIONS_BY_KEY["peer_watch"]
+        checker, watch = FUNCTIONS_BY_KEY["health_checker"], FUNCTIONS_BY_KEY["peer_watch"]
         for ctx in self.contexts:
-            rule = self._schedule("health_checker", ctx, rate)
+            # The rule keeps the checker's name: the health check it schedules is the same.
+            rule = aws.cloudwatch.EventRule(
+                self._logical(checker, ctx, "schedule"),
+                name=self._args.namer.regional(ctx.region.name, checker.short_name, "schedule"),
+                description=f"Runs the health check {rate}",
+                schedule_expression=rate,
+                opts=self._opts(ctx),
+            )
+            self._invoked_by_events(
+                watch.key, ctx, "health-run", rule, json.dumps(contract.HEALTH_RUN_EVENT)
+            )
             if not self._args.sizing.peer_watch_ticker:
                 continue
             PeerWatchTicker(
@@ -684,18 +711,16 @@ class DrAutomation(pulumi.ComponentResource):
     def _rotation_prerequisites(self) -> list[pulumi.Resource]:
         """What the rotation function's first run needs in place: the secret's first value (it
         reads AWSCURRENT), the writer instances (it logs in and runs ALTER ROLE), the interface
-        endpoints it calls without NAT (its own region's, and the peer's RDS endpoint it reaches
-        after a switchover), and the security-group rules its ENIs use (HTTPS to the endpoints,
-        PostgreSQL to the database). Without these as dependencies the first run only works by
-        luck of timing."""
+        endpoints it calls without NAT (Secrets Manager, in its own region), and the
+        security-group rules its ENIs use (HTTPS to the endpoints, PostgreSQL to the database).
+        Without these as dependencies the first run only works by luck of timing."""
         args, rotation = self._args, FUNCTIONS_BY_KEY["secret_rotation"]
-        network, peer_network = args.networks.primary, args.networks.dr
+        network = args.networks.primary
         endpoints = [network.endpoints[service] for service in rotation.endpoint_services]
         return [
             args.database.secret_version,
             *args.database.members.primary.instances,
             *endpoints,
-            peer_network.endpoints["rds"],
             *network.rules_of("lambda"),
         ]
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -15,7 +13,6 @@ from decisions.aurora import ENGINE
 from decisions.functions import endpoint_services_for
 from decisions.iam import assume_role_policy, flow_log_delivery_policy
 from decisions.network import (
-    HTTPS_PORT,
     SECURITY_GROUPS,
     VPC_RULES,
     GroupRole,
@@ -51,8 +48,9 @@ class NetworkArgs:
 class Network(pulumi.ComponentResource):
     """VPC with DNS support, one private isolated subnet per AZ, a route table, security groups for
     the database, the Lambdas and the endpoints, a rule-less default security group, flow logs to a
-    KMS-encrypted log group, interface endpoints and an S3 gateway endpoint. No NAT or internet
-    gateway: nothing here can reach, or be reached from, the internet."""
+    KMS-encrypted log group and the interface endpoints its VPC-attached functions call (no S3
+    gateway: no function in the VPC writes S3 any more). No NAT or internet gateway: nothing here
+    can reach, or be reached from, the internet."""
 
     security_groups: dict[GroupRole, aws.ec2.SecurityGroup]
     """The db, lambda and endpoints groups (`decisions.network.SECURITY_GROUPS`)."""
@@ -272,42 +270,3 @@ class Network(pulumi.ComponentResource):
             )
             for service in self.endpoint_services
         }
-        self.rds_endpoint_url: pulumi.Output[str] | None = (
-            self.endpoints["rds"].dns_entries.apply(_https_url_of_first)
-            if "rds" in self.endpoints
-            else None
-        )
-        self._s3_gateway()
-
-    def _s3_gateway(self) -> None:
-        """S3 through a gateway endpoint on every route table of the VPC, so a VPC-attached
-        function writes to its region's backup bucket without NAT. Gateway endpoints "come at no
-        additional charge" (AWS Prescriptive Guidance, startup security baseline WKLD.12); the
-        functions' group may reach S3's prefix list on HTTPS, nothing else of S3's network."""
-        self.s3_gateway = aws.ec2.VpcEndpoint(
-            f"{self._name}-endpoint-s3-gateway",
-            vpc_id=self.vpc.id,
-            service_name=f"com.amazonaws.{self.region.name}.s3",
-            vpc_endpoint_type="Gateway",
-            route_table_ids=self.route_table_ids,
-            tags={"Name": self._named("endpoint", "s3-gateway")},
-            opts=self._child,
-        )
-        self.s3_egress_rule = aws.vpc.SecurityGroupEgressRule(
-            f"{self._name}-lambda-to-s3",
-            security_group_id=self.lambda_security_group.id,
-            prefix_list_id=self.s3_gateway.prefix_list_id,
-            ip_protocol="tcp",
-            from_port=HTTPS_PORT,
-            to_port=HTTPS_PORT,
-            description="HTTPS to S3 through the gateway endpoint (the backup buckets)",
-            opts=self._child,
-        )
-
-
-def _https_url_of_first(entries: Sequence[Any]) -> str:
-    """`https://` + the endpoint-specific (regional) DNS name of an interface endpoint: resolvable
-    from anywhere, so the peer region reaches this endpoint over the peering without private DNS."""
-    first = entries[0]
-    name = first["dns_name"] if isinstance(first, dict) else first.dns_name
-    return f"https://{name}"

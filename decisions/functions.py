@@ -69,13 +69,15 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=256,
         roles=(PRIMARY, DR),
         vpc=True,
-        endpoint_services=("secretsmanager", "rds", "monitoring"),
-        # A missed minute is replaced by the next scheduled run.
+        # Its only AWS call is the secret read: the writer's role and the metrics are the peer
+        # watch's health run's, outside the VPC, which invokes it for the SQL probes.
+        endpoint_services=("secretsmanager",),
         max_async_retries=0,
     ),
-    # Not attached to a VPC: it calls AWS APIs only (the health checker's SQL probe is invoked,
-    # the peer region's RDS API must answer or be seen not to), so it needs no endpoint and runs
-    # when the peer region's network is gone. Invoked synchronously by its ticker, every tick.
+    # Not attached to a VPC: it calls AWS APIs only (the health checker's SQL probes are invoked,
+    # the peer region's RDS API must answer or be seen not to, the health metrics are published
+    # here), so it needs no endpoint and runs when the peer region's network is gone. Invoked
+    # synchronously by its ticker, every tick; its health run once a minute by the schedule.
     FunctionSpec(
         key="peer_watch",
         short_name="peer-watch",
@@ -83,6 +85,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=128,
         roles=(PRIMARY, DR),
         vpc=False,
+        # A missed minute is replaced by the next scheduled run.
         max_async_retries=0,
     ),
     FunctionSpec(
@@ -92,7 +95,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=512,
         roles=(PRIMARY,),
         vpc=True,
-        endpoint_services=("secretsmanager", "rds"),
+        # Secrets Manager must reach it, and it Secrets Manager ("If the VPC ... doesn't have an
+        # internet access, then you must configure the VPC with a private service endpoint for
+        # Secrets Manager", Secrets Manager User Guide, rotation network access). The writer is
+        # the secret's host (the global writer endpoint): no RDS API.
+        endpoint_services=("secretsmanager",),
     ),
     FunctionSpec(
         key="backup_verifier",
@@ -100,9 +107,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout_seconds=900,
         memory_mb=1024,
         roles=(DR,),
-        vpc=True,
-        # `sns`: a failed run publishes its report to the region's alert topic.
-        endpoint_services=("rds", "secretsmanager", "sns"),
+        # Not attached to a VPC: RDS of both regions, S3, SNS and CloudWatch are APIs, reached
+        # with no endpoint from outside a VPC; the restore test's SQL probe is the region's
+        # health checker's (invoked with the host and port only).
+        vpc=False,
     ),
 )
 FUNCTIONS_BY_KEY: Mapping[str, FunctionSpec] = {f.key: f for f in FUNCTIONS}
@@ -113,18 +121,10 @@ def functions_in(role: Role) -> tuple[str, ...]:
     return tuple(f.key for f in FUNCTIONS if role in f.roles)
 
 
-# Interface endpoints kept although no function placed in the VPC calls the service any more:
-# the health checker paged its coordinator through `lambda` until the peer watch (outside the VPC)
-# took the page over. Kept so that this change deletes no deployed resource; the endpoint
-# clean-up removes them.
-RETAINED_ENDPOINT_SERVICES: tuple[str, ...] = ("lambda",)
-
-
 def endpoint_services_for(role: Role) -> tuple[str, ...]:
-    """Interface endpoints a region's VPC needs for the functions placed there, and the retained
-    ones (sorted)."""
+    """Interface endpoints a region's VPC needs for the functions placed there (sorted)."""
     needed = {s for f in FUNCTIONS if role in f.roles and f.vpc for s in f.endpoint_services}
-    return tuple(sorted(needed | set(RETAINED_ENDPOINT_SERVICES)))
+    return tuple(sorted(needed))
 
 
 def rate_expression(value: int, unit: str) -> str:

@@ -318,6 +318,8 @@ class StackArns:
     drainer_arns: Sequence[str] = ()
     health_checker_arns: Sequence[str] = ()
     coordinator_arn: str = ""
+    health_run_arns: Sequence[str] = ()
+    """The peer watches whose health run the coordinator runs after a promotion."""
     lock_table_arns: Sequence[str] = ()
     """Both regions' lock tables: a role change is locked in its target region's."""
     report_bucket_arn: str = ""
@@ -370,15 +372,10 @@ def base_statements(arns: StackArns, vpc: bool) -> list[Statement]:
 
 
 def _health_checker(arns: StackArns) -> list[Statement]:
+    # The secret, nothing else: the roles and the metrics are the peer watch's health run's.
     return [
         statement(["secretsmanager:GetSecretValue"], [_secret_here(arns)]),
         statement(["kms:Decrypt"], [arns.local_key_arn]),
-        statement(["rds:DescribeGlobalClusters"], [arns.global_cluster_arn]),
-        statement(
-            ["cloudwatch:PutMetricData"],
-            "*",
-            Condition={"StringEquals": {HEALTH_NAMESPACE_CONDITION_KEY: arns.metric_namespace}},
-        ),
     ]
 
 
@@ -388,8 +385,14 @@ def _peer_watch(arns: StackArns) -> list[Statement]:
         statement(["rds:DescribeGlobalClusters"], [arns.global_cluster_arn]),
         statement(["rds:DescribeDBClusters"], list(arns.cluster_arns)),
         statement(["rds:DescribeEvents"], "*"),
-        # The local health checker's peer probe; the page to the local coordinator.
+        # The local health checker's probes; the page to the local coordinator.
         statement(["lambda:InvokeFunction"], [*arns.health_checker_arns, arns.coordinator_arn]),
+        # The health run publishes the health metrics, in their namespace only.
+        statement(
+            ["cloudwatch:PutMetricData"],
+            "*",
+            Condition={"StringEquals": {HEALTH_NAMESPACE_CONDITION_KEY: arns.metric_namespace}},
+        ),
     ]
 
 
@@ -413,8 +416,6 @@ def _secret_rotation(arns: StackArns) -> list[Statement]:
         ),
         statement(["secretsmanager:GetRandomPassword"], "*"),
         statement(["kms:Decrypt", "kms:GenerateDataKey*"], [arns.local_key_arn]),
-        statement(["rds:DescribeGlobalClusters"], [arns.global_cluster_arn]),
-        statement(["rds:DescribeDBClusters"], list(arns.cluster_arns)),
     ]
 
 
@@ -441,9 +442,12 @@ def _failover_coordinator(arns: StackArns) -> list[Statement]:
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
             list(arns.lock_table_arns),
         ),
-        # Drain the old writer; probe the writer once more before acting, and the new one right
-        # after promotion.
-        statement(["lambda:InvokeFunction"], [*arns.drainer_arns, *arns.health_checker_arns]),
+        # Drain the old writer; probe the writer once more before acting, and run the new
+        # writer region's health run right after promotion.
+        statement(
+            ["lambda:InvokeFunction"],
+            [*arns.drainer_arns, *arns.health_checker_arns, *arns.health_run_arns],
+        ),
     ]
 
 
@@ -498,17 +502,20 @@ def _backup_verifier(arns: StackArns) -> list[Statement]:
             ["kms:DescribeKey", "kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey*"],
             [arns.local_key_arn, arns.peer_key_arn],
         ),
-        statement(["secretsmanager:GetSecretValue"], [_secret_here(arns)]),
         *_verifier_reports_and_exports(arns),
     ]
 
 
 def _verifier_reports_and_exports(arns: StackArns) -> list[Statement]:
-    """Put its reports (nothing else) into its region's bucket; start and list snapshot exports
+    """Ask its region's health checker for the restore probe, when the sizing restores; put its
+    reports (nothing else) into its region's bucket; start and list snapshot exports
     as the export role, when the sizing exports. The KMS statement above covers the caller's
     `kms:CreateGrant`/`kms:DescribeKey` on the export key (StartExportTask reference) and the
     data key of each report."""
     statements: list[Statement] = []
+    if arns.health_checker_arns:
+        # The restore test's SQL probe, by the region's health checker.
+        statements.append(statement(["lambda:InvokeFunction"], list(arns.health_checker_arns)))
     if arns.report_bucket_arn:
         reports = f"{arns.report_bucket_arn}/{BACKUP_BUCKET.verification_reports}*"
         statements.append(statement(["s3:PutObject"], [reports]))

@@ -84,10 +84,9 @@ VPC_RULES: tuple[RuleSpec, ...] = (
 )
 
 # Across the peering, on each side: PostgreSQL from the peer VPC to the database, and from the
-# functions to the peer VPC (the health checker probes the peer cluster); HTTPS from the peer VPC
-# to the endpoints, and from the functions to the peer VPC: without NAT, the peer region's RDS
-# API is reached through the peer VPC's interface endpoint (its endpoint-specific DNS name) over
-# the peering, for rotation after a switchover and the backup verifier's snapshot listing.
+# functions to the peer VPC (the health checker probes the peer cluster). No HTTPS across the
+# peering: no VPC-attached function calls the peer region's APIs (the functions that do run
+# outside the VPC), so neither VPC's endpoints take traffic from the other.
 PEER_RULES: tuple[RuleSpec, ...] = (
     RuleSpec(
         "db-from-peer",
@@ -104,22 +103,6 @@ PEER_RULES: tuple[RuleSpec, ...] = (
         PEER_VPC,
         POSTGRES_PORT,
         "PostgreSQL to the peer region's VPC ({peer_cidr}): health probes",
-    ),
-    RuleSpec(
-        "endpoints-from-peer",
-        INGRESS,
-        "endpoints",
-        PEER_VPC,
-        HTTPS_PORT,
-        "HTTPS from the peer region's VPC ({peer_cidr}) to the AWS API endpoints",
-    ),
-    RuleSpec(
-        "lambda-to-peer-endpoints",
-        EGRESS,
-        "lambda",
-        PEER_VPC,
-        HTTPS_PORT,
-        "HTTPS to the peer region's API endpoints ({peer_cidr}) over peering",
     ),
 )
 
