@@ -35,7 +35,6 @@ from lambdas.drcommon import contract
 from lambdas.drcommon.contract import (
     REMOTE_CALL_BUDGET,
     CoordinatorEnv,
-    HealthCheckerEnv,
     WatchEnv,
     worst_case_call_seconds,
 )
@@ -148,12 +147,23 @@ class _Reader:
             raise LookupError(f"expected one {metric.name} alarm in {region}, found {len(matches)}")
         return matches[0]
 
+    def health_run(self, region: str) -> Registration | None:
+        """The region's peer watch when it asks the region's health checker for its probes
+        (named and allowed): its health run publishes the health metrics."""
+        watch = self.function("peer_watch", region)
+        if watch is None or not self._names_and_may_invoke(
+            watch, WatchEnv.HEALTH_CHECKER_FUNCTION_NAME, "health_checker"
+        ):
+            return None
+        return watch
+
     def probe_interval(self, region: str) -> tuple[float, str]:
-        checker = self.function("health_checker", region)
-        seconds = self.schedules.get(checker.outputs.get("arn", "")) if checker else None
+        """How often the health metrics are published: the health run's schedule."""
+        watch = self.health_run(region)
+        seconds = self.schedules.get(watch.outputs.get("arn", "")) if watch else None
         if not seconds:
-            raise LookupError(f"no health-checker schedule in {region}")
-        return float(seconds), f"registered: health checker schedule in {region}"
+            raise LookupError(f"no health-run schedule in {region}")
+        return float(seconds), f"registered: health run schedule in {region}"
 
     def writer_ttl(self) -> tuple[float, str]:
         records = [
@@ -202,10 +212,14 @@ class _Reader:
         return None
 
     def probes_after_promotion(self, region: str) -> bool:
-        """The coordinator runs the new writer region's health checker right after promotion."""
+        """The coordinator runs the new writer region's health run right after promotion."""
         coordinator = self.function("failover_coordinator", region)
-        return coordinator is not None and self._names_and_may_invoke(
-            coordinator, CoordinatorEnv.LOCAL_HEALTH_CHECKER_FUNCTION_NAME, "health_checker"
+        return (
+            coordinator is not None
+            and self.health_run(region) is not None
+            and self._names_and_may_invoke(
+                coordinator, CoordinatorEnv.LOCAL_HEALTH_RUN_FUNCTION_NAME, "peer_watch"
+            )
         )
 
     def triggered_by_alarm(self, region: str, alarm: Registration) -> bool:
@@ -421,16 +435,23 @@ def _unplanned_detection(
     return detection, [page], True
 
 
-def _new_writer_probe(reader: _Reader) -> Part:
-    """How soon after promotion the DR health checker publishes the new writer's health."""
-    checker = reader.function("health_checker", reader.dr)
+def _new_writer_probe(reader: _Reader, assumptions: dict) -> list[Part]:
+    """How soon after promotion the DR health metrics say the new writer is up: the
+    coordinator's synchronous invoke of the DR health run, whose own synchronous invoke of the
+    checker (one more invoke: the checker's run budget and Lambda's part) is followed by the
+    metrics' publication."""
     if not reader.probes_after_promotion(reader.dr):
         seconds, origin = reader.probe_interval(reader.dr)
-        return Part("DR health probe sees the new writer", seconds, origin)
-    label = "coordinator runs the DR health probe at once"
-    return _registered_number(checker, HealthCheckerEnv.RUN_BUDGET_SECONDS, label) or Part(
+        return [Part("DR health probe sees the new writer", seconds, origin)]
+    watch = reader.health_run(reader.dr)
+    label = "coordinator runs the DR health run at once: its invoke of the checker's probes"
+    probes = _registered_number(watch, WatchEnv.HEALTH_PROBE_TIMEOUT_SECONDS, label) or Part(
         label, 0, "registered: default"
     )
+    publish = _assumed(
+        assumptions, "healthy_region_api_call_seconds", "the health run publishes the metrics"
+    )
+    return [probes, publish]
 
 
 def _unplanned(reader: _Reader, assumptions: dict) -> RecoveryPath:
@@ -452,7 +473,7 @@ def _unplanned(reader: _Reader, assumptions: dict) -> RecoveryPath:
             Phase(
                 "DNS",
                 [
-                    _new_writer_probe(reader),
+                    *_new_writer_probe(reader, assumptions),
                     _alarm_parts(dr_writer_alarm, to_ok=True),
                     *_route53_tail(reader, assumptions),
                 ],

@@ -286,22 +286,34 @@ class _Pricer:
         )
 
     def function(self, resource: Registration, region: str, what: str) -> None:
-        interval = self.schedules.get(resource.outputs.get("arn", ""))
+        """A function's invocations a month: its schedule's (rotation: four steps a month), its
+        watch's ticks, and the probes its region's watch asks a health checker for (one peer
+        probe per tick, one health probe per health run)."""
+        arn, name = resource.outputs.get("arn", ""), resource.inputs.get("name", "")
+        interval = self.schedules.get(arn)
         key = resource.inputs["handler"].split(".", 1)[0]
         durations = (self.usage or {}).get("lambda_average_duration_seconds", {})
-        ticked = self.ticks.get(resource.outputs.get("arn", ""), 0.0)
-        if interval:
-            invocations = SECONDS_PER_MONTH / interval
-        elif key == "secret_rotation":
-            invocations = 4 * 30 / 30  # four steps per rotation, about once a month
-        else:
-            invocations = ticked  # the watch: every tick; otherwise only incidents and drills
-        probes = self.peer_probes.get(resource.inputs.get("name", ""), 0.0)
+        ticked = self.ticks.get(arn, 0.0)
+        scheduled = SECONDS_PER_MONTH / interval if interval else 0.0
+        if key == "secret_rotation":
+            scheduled = 4 * 30 / 30  # four steps per rotation, about once a month
+        probes = self.peer_probes.get(name, 0.0)
         if probes:
             # The health checker's peer probes, one per tick of its region's watch.
             seconds = durations.get(f"{key}_peer_probe", 1)
             self.invocation_lines(region, f"{what} (peer probes)", probes, resource, seconds)
-        self.invocation_lines(region, what, invocations, resource, durations.get(key, 1))
+        if ticked:
+            # The watch: every tick, and its health run on the schedule (it waits for the
+            # checker's probes, then publishes).
+            if scheduled:
+                seconds = durations.get(f"{key}_health_run", 1)
+                self.invocation_lines(region, f"{what} (health run)", scheduled, resource, seconds)
+            self.invocation_lines(region, what, ticked, resource, durations.get(key, 1))
+            return
+        # The health checker's health probes, one per health run of its region's watch;
+        # otherwise only incidents and drills.
+        runs = scheduled + self.health_probes.get(name, 0.0)
+        self.invocation_lines(region, what, runs, resource, durations.get(key, 1))
 
     def invocation_lines(
         self,
@@ -441,6 +453,12 @@ class _Pricer:
         self.tickers = {t.state_machine.outputs.get("arn", ""): t for t in found}
         self.ticks = {t.watch.outputs.get("arn", ""): t.ticks_per_month for t in found}
         self.peer_probes = {t.checker_name: t.ticks_per_month for t in found if t.checker_name}
+        # A watch on a schedule of its own runs the health run there: one health probe each.
+        self.health_probes = {
+            t.checker_name: SECONDS_PER_MONTH / self.schedules[t.watch.outputs.get("arn", "")]
+            for t in found
+            if t.checker_name and self.schedules.get(t.watch.outputs.get("arn", ""))
+        }
         for resource in self.run.resources:
             self.resource(resource)
         self.usage_lines()
