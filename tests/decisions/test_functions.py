@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from decisions.functions import endpoint_services_for, rate_expression
+from decisions.functions import FUNCTIONS, endpoint_services_for, rate_expression
 
 
-def test_endpoint_services_cover_the_functions_of_each_region():
-    expected = ("lambda", "monitoring", "rds", "secretsmanager")
-    assert endpoint_services_for("primary") == expected
-    # the backup verifier (DR only) publishes a failed run's report to the region's topic
-    assert endpoint_services_for("dr") == (*expected, "sns")
+def test_only_secretsmanager_is_an_interface_endpoint_in_either_region():
+    # the VPC-attached functions (health checker, drainer, rotation) read the secret and speak
+    # SQL; every other API call is made by a function outside the VPC
+    assert endpoint_services_for("primary") == ("secretsmanager",)
+    assert endpoint_services_for("dr") == ("secretsmanager",)
+
+
+def test_only_the_functions_that_speak_sql_are_in_the_vpc():
+    attached = {f.key for f in FUNCTIONS if f.vpc}
+    assert attached == {"health_checker", "connection_drainer", "secret_rotation"}
+    # and a function outside the VPC declares no endpoint it would not use
+    assert all(not f.endpoint_services for f in FUNCTIONS if not f.vpc)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ from decisions.peer_watch import invoked_functions
 from drplan.harness import PROJECT_DIR, PlanRun
 from lambdas.drcommon.contract import (
     FUNCTION_ENV,
+    HEALTH_RUN_EVENT,
+    NAMESPACE,
     PEER_PROBE_INVOKE_ALLOWANCE_SECONDS,
     REMOTE_CALL_BUDGET,
     WATCH_START_EVENT,
@@ -37,12 +39,17 @@ DOCUMENTED_FUNCTIONS = {
     "backup_verifier": (900, 1024, {"dr"}),
 }
 # AWS APIs each database-connecting function calls from inside its VPC (from the Lambda code).
+# The VPC-attached functions (they speak SQL) and the AWS APIs their code calls: Secrets Manager
+# only. Everything else (roles, metrics, RDS, S3, SNS) runs in functions outside the VPC.
 VPC_API_CALLS = {
     "connection_drainer": {"secretsmanager"},
-    "health_checker": {"secretsmanager", "rds", "monitoring"},
-    "secret_rotation": {"secretsmanager", "rds"},
-    "backup_verifier": {"rds", "secretsmanager", "sns"},
+    "health_checker": {"secretsmanager"},
+    "secret_rotation": {"secretsmanager"},
 }
+# Policy services a VPC-attached function's code never calls itself: Lambda writes its logs,
+# manages its ENIs and delivers its failed asynchronous invocations (SNS); KMS is called by Secrets
+# Manager on the function's behalf when it decrypts the secret.
+CALLED_FOR_THE_FUNCTION = {"logs", "ec2", "sns", "kms"}
 # Actions that accept no resource scoping, so `"*"` is the only possible resource.
 JUSTIFIED_UNSCOPED = {
     "ec2:CreateNetworkInterface",
@@ -203,11 +210,7 @@ def test_rotation_starts_only_after_everything_its_first_run_needs(plan: PlanRun
     needed = {
         "the secret's first value": [secret_value],
         "the writer instances": writers,
-        "the endpoints it calls": [
-            endpoints[(primary, "secretsmanager")],
-            endpoints[(primary, "rds")],
-            endpoints[(roles["dr"], "rds")],
-        ],
+        "the endpoint it calls": [endpoints[(primary, "secretsmanager")]],
         "its egress on 443 and 5432": egress,
     }
     assert sorted(int(r.inputs["fromPort"]) for r in egress) == [443, 5432]
@@ -236,10 +239,16 @@ def test_schedules_run_at_the_stated_rates(plan: PlanRun):
             continue
         fn = next(f for f in deployed.values() if f.outputs["arn"] == target.inputs["arn"])
         key = fn.inputs["handler"].split(".", 1)[0]
+        if key == "peer_watch":
+            # the health run: the watch publishes the metrics from the checker's probes
+            assert json.loads(target.inputs["input"]) == HEALTH_RUN_EVENT
+            assert rule.inputs["name"].startswith("aurora-dr-health-checker-schedule-")
+        else:
+            assert "input" not in target.inputs
         schedules[(key, fn.region)] = rule.inputs["scheduleExpression"]
     expected = {
-        ("health_checker", roles["primary"]): "rate(1 minute)",
-        ("health_checker", roles["dr"]): "rate(1 minute)",
+        ("peer_watch", roles["primary"]): "rate(1 minute)",
+        ("peer_watch", roles["dr"]): "rate(1 minute)",
         ("backup_verifier", roles["dr"]): "rate(24 hours)",
     }
     if SIZING[SIZING_OF[plan.stack]].peer_watch_ticker:
@@ -249,20 +258,27 @@ def test_schedules_run_at_the_stated_rates(plan: PlanRun):
     assert schedules == expected
 
 
-def test_without_the_ticker_nothing_starts_the_watch_and_nothing_may(plans):
+def test_without_the_ticker_only_the_health_run_starts_the_watch(plans):
     # GIVEN the dev stack (the test sizing runs no ticker)
     dev = plans["dev"]
     watches = {
         fn.outputs["arn"]: fn for (key, _), fn in functions(dev).items() if key == "peer_watch"
     }
-    assert len(watches) == 2  # the function is still deployed in both regions (for drills)
-    # THEN no state machine, no rule targets a watch, and no service may invoke one
+    assert len(watches) == 2  # deployed in both regions: the health run, and drills
+    # THEN no state machine ticks a watch; the one rule that targets each watch is the health
+    # check's schedule, with the health run's input; and only EventBridge may invoke it
     assert dev.of_type(STATE_MACHINE) == []
     targets = dev.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    assert not [t for t in targets if t.inputs["arn"] in watches]
+    to_watches = [t for t in targets if t.inputs["arn"] in watches]
+    assert len(to_watches) == 2
+    assert all(json.loads(t.inputs["input"]) == HEALTH_RUN_EVENT for t in to_watches)
+    assert all(t.inputs["rule"].startswith("aurora-dr-health-checker-schedule-") for t in to_watches)
     names = {fn.inputs["name"] for fn in watches.values()}
-    permissions = dev.of_type("aws:lambda/permission:Permission")
-    assert not [p for p in permissions if p.inputs["function"] in names]
+    permissions = [
+        p for p in dev.of_type("aws:lambda/permission:Permission") if p.inputs["function"] in names
+    ]
+    assert len(permissions) == 2
+    assert {p.inputs["principal"] for p in permissions} == {"events.amazonaws.com"}
 
 
 def test_coordinator_is_single_flight_reports_failures_and_wakes_on_alarm_and_rds_events(
@@ -369,22 +385,33 @@ def test_layer_per_region_for_the_function_runtime(plan: PlanRun):
         assert layer.inputs["compatibleArchitectures"] == ["arm64"]
 
 
-def test_cross_region_api_access_goes_through_the_peer_vpc_endpoint(plan: PlanRun):
-    roles = region_roles(plan)
-    deployed = functions(plan)
+def test_a_vpc_attached_function_may_call_only_apis_its_vpc_has_an_endpoint_for(plan: PlanRun):
+    """GIVEN each VPC-attached function's policy WHEN its services are read THEN each one its
+    code calls has an interface endpoint in its VPC: nothing it may do needs a NAT."""
     endpoints = {
-        e.region: e.outputs["dnsEntries"][0]["dnsName"]
+        (e.region, e.inputs["serviceName"].rsplit(".", 1)[-1])
         for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
-        if e.inputs["serviceName"].endswith(".rds")
     }
-    rotation_env = deployed[("secret_rotation", roles["primary"])].inputs["environment"][
-        "variables"
-    ]
-    assert json.loads(rotation_env["RDS_ENDPOINT_URLS"]) == {
-        roles["dr"]: f"https://{endpoints[roles['dr']]}"
-    }
-    verifier_env = deployed[("backup_verifier", roles["dr"])].inputs["environment"]["variables"]
-    assert verifier_env["PEER_RDS_ENDPOINT_URL"] == f"https://{endpoints[roles['primary']]}"
+    attached = [(key, fn) for (key, _), fn in functions(plan).items() if "vpcConfig" in fn.inputs]
+    assert {key for key, _ in attached} == set(VPC_API_CALLS)
+    for key, fn in attached:
+        services = {
+            action.split(":", 1)[0]
+            for stmt in function_policy(plan, fn)["Statement"]
+            for action in stmt["Action"]
+        }
+        called = services - CALLED_FOR_THE_FUNCTION
+        assert called == VPC_API_CALLS[key], key
+        assert {(fn.region, s) for s in called} <= endpoints, f"{key} needs NAT for {called}"
+
+
+def test_no_function_reaches_an_api_through_another_vpcs_endpoint(plan: PlanRun):
+    """GIVEN every function's environment WHEN read THEN no endpoint URL: the functions that call
+    the other region's APIs run outside the VPC and use the regional endpoints."""
+    for (key, _), fn in functions(plan).items():
+        variables = fn.inputs["environment"]["variables"]
+        assert not any("vpce" in str(value) for value in variables.values()), key
+        assert not {"RDS_ENDPOINT_URLS", "PEER_RDS_ENDPOINT_URL"} & set(variables), key
 
 
 def invokable(plan: PlanRun, fn) -> set[str]:
@@ -412,6 +439,54 @@ def test_the_peer_watch_probes_through_its_checker_and_pages_its_coordinator(pla
         assert "COORDINATOR_FUNCTION_NAME" not in checker.inputs["environment"]["variables"]
         coordinator_env = coordinator.inputs["environment"]["variables"]
         assert coordinator_env["LOCAL_HEALTH_CHECKER_FUNCTION_NAME"] == checker.inputs["name"]
+
+
+def actions_of(plan: PlanRun, fn) -> set[str]:
+    """Every action `fn`'s role may take."""
+    return {a for stmt in function_policy(plan, fn)["Statement"] for a in stmt["Action"]}
+
+
+def test_least_privilege_follows_the_work_out_of_the_vpc(plans: dict[str, PlanRun]):
+    """GIVEN both stacks WHEN the roles are read THEN the health checker may read its secret and
+    nothing of RDS or CloudWatch; the watch publishes the health metrics in their namespace only;
+    rotation calls no RDS API; the verifier reads no secret and may ask its region's checker
+    for the restore probe only where the sizing restores; the coordinator may run both regions'
+    health runs."""
+    for stack, plan in plans.items():
+        deployed, roles = functions(plan), region_roles(plan)
+        for region in roles.values():
+            checker, watch = deployed[("health_checker", region)], deployed[("peer_watch", region)]
+            assert {a.split(":")[0] for a in actions_of(plan, checker)} == {
+                "logs",
+                "sns",
+                "kms",
+                "ec2",
+                "secretsmanager",
+            }
+            (publish,) = [
+                stmt
+                for stmt in function_policy(plan, watch)["Statement"]
+                if "cloudwatch:PutMetricData" in stmt["Action"]
+            ]
+            assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": NAMESPACE}}
+            coordinator = deployed[("failover_coordinator", region)]
+            watches = {deployed[("peer_watch", r)].outputs["arn"] for r in roles.values()}
+            assert watches <= invokable(plan, coordinator)
+        rotation = deployed[("secret_rotation", roles["primary"])]
+        assert not any(a.startswith("rds:") for a in actions_of(plan, rotation))
+        verifier = deployed[("backup_verifier", roles["dr"])]
+        assert not any(a.startswith("secretsmanager:") for a in actions_of(plan, verifier))
+        checker = deployed[("health_checker", roles["dr"])]
+        expected = (
+            {checker.outputs["arn"]}
+            if SIZING[{"dev": "test", "prod": "prod"}[stack]].restore_test
+            else set()
+        )
+        assert invokable(plan, verifier) == expected, stack
+        env = verifier.inputs["environment"]["variables"]
+        assert env.get("HEALTH_CHECKER_FUNCTION_NAME") == (
+            checker.inputs["name"] if expected else None
+        )
 
 
 def test_dev_reserves_no_concurrency_and_prod_reserves_some_for_every_function(

@@ -95,33 +95,29 @@ def test_each_database_security_group_admits_postgres_from_the_peer_cidr(plan: P
         assert rule["description"]
 
 
-def test_each_endpoint_security_group_admits_https_from_the_peer_cidr(plan: PlanRun):
-    # GIVEN each region's interface-endpoint group: without NAT, the peer region's functions reach
-    # this region's AWS APIs (RDS for rotation and snapshot listing) through it, over the peering
+def test_no_endpoint_security_group_admits_the_peer_cidr(plan: PlanRun):
+    # GIVEN each region's interface-endpoint group: no VPC-attached function calls the peer
+    # region's APIs any more (the functions that do run outside the VPC)
     roles = region_roles(plan)
     for role in ("primary", "dr"):
         group = security_group(plan, roles[role], "endpoints")
         # WHEN we collect its ingress rules from the peer VPC's CIDR
         rules = cidr_rules(plan, INGRESS_RULE, group, peer_cidr(plan, role))
-        # THEN there is one, for HTTPS only, in the group's own region
-        assert [port_range(r) for r in rules] == [("tcp", 443, 443)], (
-            f"{role} endpoint SG must admit HTTPS from the peer CIDR once"
-        )
-        assert rules[0].region == roles[role]
-        assert rules[0].inputs["description"]
+        # THEN there are none: the endpoints take HTTPS from this VPC's functions only
+        assert rules == [], f"{role} endpoint SG admits the peer CIDR"
 
 
 def test_each_lambda_security_group_may_reach_the_peer_database_cidr(plan: PlanRun):
     # GIVEN each region's Lambda group: the health checker's cross-region probe connects to the
-    # peer cluster, and the peer region's API endpoints are reached over the peering
+    # peer cluster; no API of the peer region is reached over the peering
     roles = region_roles(plan)
     for role in ("primary", "dr"):
         group = security_group(plan, roles[role], "lambda")
         cidr = peer_cidr(plan, role)
         # WHEN we collect its egress rules to the peer VPC's CIDR
         rules = cidr_rules(plan, EGRESS_RULE, group, cidr)
-        # THEN PostgreSQL (the probe) and HTTPS (the endpoints) leave for it, nothing else
-        assert sorted(port_range(r) for r in rules) == [("tcp", 443, 443), ("tcp", 5432, 5432)], (
+        # THEN PostgreSQL (the probe) leaves for it, nothing else
+        assert sorted(port_range(r) for r in rules) == [("tcp", 5432, 5432)], (
             f"{role} Lambda SG egress to the peer CIDR {cidr}"
         )
         assert {r.region for r in rules} == {roles[role]}
@@ -202,9 +198,9 @@ def test_interface_endpoints_sit_in_the_stacks_subnets_behind_the_endpoint_group
         endpoints = [e for e in interface_endpoints(plan) if e.region == region]
         subnets = {s.id for s in plan.of_type("aws:ec2/subnet:Subnet") if s.region == region}
         group = security_group(plan, region, "endpoints")
-        assert {e.inputs["serviceName"] for e in endpoints} >= {
-            f"com.amazonaws.{region}.secretsmanager",
-            f"com.amazonaws.{region}.monitoring",
+        # Secrets Manager only: the VPC-attached functions call no other API
+        assert {e.inputs["serviceName"] for e in endpoints} == {
+            f"com.amazonaws.{region}.secretsmanager"
         }
         for endpoint in endpoints:
             assert endpoint.inputs["privateDnsEnabled"] is True
@@ -237,10 +233,10 @@ def zones_in(run: PlanRun, type_: str, region: str) -> set[str]:
 
 
 def test_a_zone_a_service_does_not_offer_is_left_out_by_every_placement():
-    # GIVEN a fresh account where the lambda interface endpoint does not run in us-east-1b (AWS:
-    # "The VPC endpoint service com.amazonaws.us-east-1.lambda does not support the availability
-    # zone of the subnet")
-    catalogue = ZoneCatalogue(missing={("us-east-1", "lambda"): frozenset({"us-east-1b"})})
+    # GIVEN a fresh account where the secretsmanager interface endpoint does not run in
+    # us-east-1b (as AWS says of other services: "The VPC endpoint service
+    # com.amazonaws.us-east-1.lambda does not support the availability zone of the subnet")
+    catalogue = ZoneCatalogue(missing={("us-east-1", "secretsmanager"): frozenset({"us-east-1b"})})
     # WHEN the prod stack is planned
     run = run_program("prod", catalogue=catalogue)
     # THEN the primary's subnets, instances and endpoints avoid that zone, in name order
@@ -324,24 +320,19 @@ def test_compliance_endpoints_put_the_six_fsbp_endpoints_in_every_endpoint_az_of
     assert {r.urn for r in plans["prod"].registrations} <= {r.urn for r in run.registrations}
 
 
-def test_each_vpc_reaches_s3_through_a_free_gateway_endpoint_on_every_route_table(plan: PlanRun):
-    for role, region in region_roles(plan).items():
-        vpc = vpc_in(plan, region)
-        (gateway,) = [
+def test_no_vpc_has_an_s3_gateway_nor_a_route_to_s3(plan: PlanRun):
+    # GIVEN each VPC: the only function that writes S3 (the backup verifier) runs outside it
+    for region in region_roles(plan).values():
+        gateways = [
             e
             for e in plan.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
             if e.region == region and e.inputs["vpcEndpointType"] == "Gateway"
         ]
-        # THEN it is S3's, in this VPC, on every route table (the main one included)
-        assert gateway.inputs["serviceName"] == f"com.amazonaws.{region}.s3"
-        assert gateway.inputs["vpcId"] == vpc.id
-        assert set(gateway.inputs["routeTableIds"]) == route_tables_of(plan, vpc)
-        # AND the functions' group may reach S3's prefix list on HTTPS, and only that
+        # THEN no gateway endpoint, and the functions' group reaches no prefix list
+        assert gateways == []
         lambda_group = security_group(plan, region, "lambda")
-        (to_s3,) = [
+        assert not [
             r
             for r in plan.of_type(EGRESS_RULE)
             if r.inputs["securityGroupId"] == lambda_group.id and r.inputs.get("prefixListId")
         ]
-        assert to_s3.inputs["prefixListId"] == gateway.outputs["prefixListId"], role
-        assert port_range(to_s3) == ("tcp", 443, 443)

@@ -102,6 +102,7 @@ def watch_env(**changes: str) -> dict[str, str]:
         "CONFIRMATION_WINDOW_SECONDS": "30",
         "EXECUTION_SECONDS": "120",
         "PEER_PROBE_TIMEOUT_SECONDS": "6",
+        "HEALTH_PROBE_TIMEOUT_SECONDS": "27",
         "IN_REGION_FAILOVER_EXCUSE_SECONDS": "60",
         "REMOTE_CONNECT_TIMEOUT_SECONDS": "1",
         "REMOTE_READ_TIMEOUT_SECONDS": "2",
@@ -114,6 +115,7 @@ def coordinator_env(**changes: str) -> dict[str, str]:
     env = {
         "POLL_INTERVAL_SECONDS": "5",
         "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": CHECKER_NAME,
+        "LOCAL_HEALTH_RUN_FUNCTION_NAME": WATCH_NAME,
         "PEER_PROBE_TIMEOUT_SECONDS": "7",
         "REMOTE_CONNECT_TIMEOUT_SECONDS": "1",
         "REMOTE_READ_TIMEOUT_SECONDS": "3",
@@ -151,7 +153,7 @@ class Synthetic:
                 "failover_coordinator", COORDINATOR_NAME, COORDINATOR_ARN, self.coordinator_env
             ),
             self._function("peer_watch", WATCH_NAME, WATCH_ARN, self.watch_env),
-            *self._may_invoke("coordinator", [CHECKER_ARN]),
+            *self._may_invoke("coordinator", [CHECKER_ARN, WATCH_ARN]),
             *self._may_invoke(
                 "watch", [CHECKER_ARN, *([COORDINATOR_ARN] if self.watch_may_page else [])]
             ),
@@ -169,8 +171,9 @@ class Synthetic:
         return PlanRun("syn", resources, outputs, secret_outputs=[], invokes=[])
 
     def _schedule(self) -> list[Registration]:
-        """The health check's schedule rule; it starts the ticker too, when there is one."""
-        targets = [CHECKER_ARN]
+        """The health check's schedule rule: it runs the watch's health run, and starts the
+        ticker too, when there is one."""
+        targets = [WATCH_ARN]
         if not self.ticker:
             return self._event_rule("schedule", targets, scheduleExpression=self.schedule)
         definition = ticker_definition(
@@ -424,13 +427,27 @@ def test_global_endpoint_clients_wait_for_aurora_and_their_cache_not_for_our_dns
 
 def test_route53_clients_wait_for_the_poll_the_alarm_route53_and_the_ttl():
     route53 = model().unplanned.route53
-    # same detection and decision | 50 + 5 | 25 + (4 - 2 + 1) x 60 + 30 + max(5, 10)
+    # same detection and decision | 50 + 5 | 27 + 0.5 + (4 - 2 + 1) x 60 + 30 + max(5, 10)
     assert seconds_by_phase(route53) == {
         "detection": 46.05,
         "decision": 10.55,
         "AWS action": 55,
-        "DNS": 245,
+        "DNS": 247.5,
     }
+    # The health run after promotion is one more synchronous invoke (the checker's probes,
+    # within the watch's registered invoke timeout), then its publication.
+    assert parts(route53, "DNS")[:2] == [
+        (
+            "coordinator runs the DR health run at once: its invoke of the checker's probes",
+            27,
+            f"registered: HEALTH_PROBE_TIMEOUT_SECONDS of {WATCH_NAME}",
+        ),
+        (
+            "the health run publishes the metrics",
+            0.5,
+            "assumption: source of healthy_region_api_call_seconds",
+        ),
+    ]
     assert parts(route53, "AWS action")[1] == (
         "coordinator sees completion (one poll)",
         5,
@@ -444,18 +461,23 @@ def test_route53_clients_wait_for_the_poll_the_alarm_route53_and_the_ttl():
 
 
 def test_without_the_probe_after_promotion_dns_waits_for_the_next_scheduled_probe():
-    synthetic = Synthetic(coordinator_env=coordinator_env(LOCAL_HEALTH_CHECKER_FUNCTION_NAME="x"))
+    synthetic = Synthetic(coordinator_env=coordinator_env(LOCAL_HEALTH_RUN_FUNCTION_NAME="x"))
     route53 = model(synthetic).unplanned.route53
     assert parts(route53, "DNS")[0] == (
         "DR health probe sees the new writer",
         120,
-        f"registered: health checker schedule in {DR}",
+        f"registered: health run schedule in {DR}",
     )
 
 
 def test_without_registered_numbers_the_model_falls_back_to_defaults_and_assumptions():
     bare = Synthetic(
-        checker_env={}, coordinator_env={"LOCAL_HEALTH_CHECKER_FUNCTION_NAME": CHECKER_NAME}
+        checker_env={},
+        coordinator_env={
+            "LOCAL_HEALTH_CHECKER_FUNCTION_NAME": CHECKER_NAME,
+            "LOCAL_HEALTH_RUN_FUNCTION_NAME": WATCH_NAME,
+        },
+        watch_env={k: v for k, v in watch_env().items() if k != "HEALTH_PROBE_TIMEOUT_SECONDS"},
     )
     unplanned = model(bare).unplanned
     # the contract's remote budget (1 s, 2 s, 2 attempts), the assumed poll, no run budget
@@ -573,7 +595,7 @@ def test_the_poll_interval_does_not_delay_global_endpoint_clients():
 def test_a_stack_without_a_dr_probe_schedule_cannot_be_modeled():
     run = Synthetic().run()
     unscheduled = replace(run, registrations=[r for r in run.registrations if r.type != TARGET])
-    with pytest.raises(LookupError, match=f"no health-checker schedule in {DR}"):
+    with pytest.raises(LookupError, match=f"no health-run schedule in {DR}"):
         recovery_budget(unscheduled, ASSUMPTIONS)
 
 
