@@ -153,13 +153,16 @@ def _dr_requests(report) -> list[float]:
 
 
 def test_lambda_cost_follows_the_registered_schedules_and_ticks(plans):
-    # the health checker's minute runs: 43,800 a month; the DR peer watch ticks every 5 s
-    # (prod sizing): 525,600 a month, and each tick asks the checker for one peer probe
+    # the peer watch's health run once a minute: 43,800 a month, each asking the checker for one
+    # health probe (43,800); the DR peer watch ticks every 5 s (prod sizing): 525,600 a month,
+    # and each tick asks the checker for one peer probe
     prod = estimate_cost(plans["prod"], "prod")
-    assert _dr_requests(prod) == pytest.approx([43_800 / 1e6, 525_600 / 1e6, 525_600 / 1e6])
-    # the test sizing runs no ticker: the checker's minute runs only, no ticks, no peer probes
+    assert _dr_requests(prod) == pytest.approx(
+        [43_800 / 1e6, 43_800 / 1e6, 525_600 / 1e6, 525_600 / 1e6]
+    )
+    # the test sizing runs no ticker: the health run and the checker's health probes only
     dev = estimate_cost(plans["dev"], "test")
-    assert _dr_requests(dev) == pytest.approx([43_800 / 1e6])
+    assert _dr_requests(dev) == pytest.approx([43_800 / 1e6, 43_800 / 1e6])
     assert not [line for line in dev.lines if line.item.startswith("Step Functions")]
 
 
