@@ -2,8 +2,8 @@
 
 Every figure the program decides is read from the registered resources: the peer watch's cadence
 and confirmation window, the budget of its calls into the primary region, the coordinator's
-client budget and fresh-probe timeout, its poll interval, the health checker's schedule and run
-budget, each alarm's period and datapoints, the record TTLs. Changing a knob moves the budget by
+client budget and fresh-probe timeout, its poll interval, the health run's schedule and its
+invoke of the checker, each alarm's period and datapoints, the record TTLs. Changing a knob moves the budget by
 exactly what the knob moves. What AWS decides (how long a promotion takes, how fast the global
 endpoint and Route 53 follow) comes from `data/recovery_assumptions.json`, each figure with its
 source or marked as an assumption a drill must measure.

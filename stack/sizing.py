@@ -282,16 +282,17 @@ class Sizing:
 
     # --- DR automation -------------------------------------------------------------------------
     health_check_rate_minutes: int
-    """Health checker schedule (minutes); the health alarms' period assumes 1. The peer watch's
-    executions start on the same schedule."""
+    """Health check schedule (minutes): the peer watch's health run, which asks the health
+    checker for its probes; the health alarms' period assumes 1. The peer watch's executions
+    start on the same schedule."""
     peer_watch_ticker: bool
     """Run each region's peer watch every `peer_probe_cadence_seconds` from a Step Functions
-    Express ticker (a minute-long execution started every minute). Without it, nothing invokes
-    the watch: the DR coordinator is woken by the probe alarm (the health checker's peer probe
-    once a minute, `health_datapoints_to_alarm` failed minutes), slower but on no weaker
-    evidence: the alarm needs as many failed probes, spanning longer. A watch started once a
-    minute on its own would not do instead: its decision needs two failed probes within one
-    execution, and such an execution would tick once."""
+    Express ticker (a minute-long execution started every minute). Without it, nothing ticks
+    the watch (the schedule still runs its health run): the DR coordinator is woken by the
+    probe alarm (the health run's peer probe once a minute, `health_datapoints_to_alarm` failed
+    minutes), slower but on no weaker evidence: the alarm needs as many failed probes, spanning
+    longer. A watch started once a minute on its own would not do instead: its decision needs
+    two failed probes within one execution, and such an execution would tick once."""
     probe_timeout_seconds: int
     """Health checker: connect / read timeout of one database probe."""
     probe_run_budget_seconds: int

@@ -1,4 +1,5 @@
-"""Post-deploy: both regions' health checkers see one healthy writer and a secondary keeping up."""
+"""Post-deploy: both regions' health runs (the peer watch asking its region's health checker for
+the SQL probes) see one healthy writer and a secondary keeping up."""
 
 from __future__ import annotations
 
@@ -30,12 +31,12 @@ class HealthRun:
     writer_region: str
     secondary_region: str
     secondary_cluster_id: str
-    reports: dict[str, dict[str, Any]]  # region -> the health checker's answer
+    reports: dict[str, dict[str, Any]]  # region -> the health run's report
 
 
 @pytest.fixture(scope="module")
 def health(deployed: DeployedStack, aws: Aws) -> HealthRun:
-    """GIVEN the writer as RDS reports it WHEN each region's health checker runs once, writer first
+    """GIVEN the writer as RDS reports it WHEN each region's health run runs once, writer first
     (its heartbeat is the row the secondary then reads back as replication lag)."""
     snapshot = aws.global_cluster(deployed)
     writer = writer_of(snapshot)
@@ -44,8 +45,8 @@ def health(deployed: DeployedStack, aws: Aws) -> HealthRun:
     assert secondary is not None, f"the global cluster has no member in {secondary_region}"
 
     def check(region: str) -> dict[str, Any]:
-        arn = deployed.function_arn("health_checker", region)
-        return aws.invoke(arn, {}, read_timeout=HEALTH_CHECKER_READ_TIMEOUT)
+        arn = deployed.function_arn("peer_watch", region)
+        return aws.invoke(arn, contract.HEALTH_RUN_EVENT, read_timeout=HEALTH_CHECKER_READ_TIMEOUT)
 
     reports = {writer.region: check(writer.region)}
     # The first beat of a fresh stack needs a moment to replicate; a few bounded re-reads only.

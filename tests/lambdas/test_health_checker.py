@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from awsfakes import DR_REGION, GLOBAL_CLUSTER_ID, PRIMARY_REGION, global_cluster_response
 from awsfakes import stubbed_client as make_stubbed_client
+from botocore.exceptions import ClientError
 from conftest import HEALTH_SECRET_ID as SECRET_ID  # the secret the `cloud` fixture creates
 from conftest import FakeLambdaContext
 
@@ -528,6 +529,83 @@ def test_an_unreadable_secret_still_publishes_availability(cloud, postgres_serve
         ("ReaderAvailable", PRIMARY_REGION): 0,
         ("PeerWriterAvailable", DR_REGION): 1,  # we hold the writer role: no peer writer to lose
     }
+
+
+# --- the health run without a usable checker answer: nothing is published ----------------------
+
+
+class BrokenChecker:
+    """A checker invoke that fails the way `how` says."""
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+
+    def invoke(self, **kwargs):
+        if self.how == "unreachable":
+            raise ClientError({"Error": {"Code": "TooManyRequestsException"}}, "Invoke")
+        body = {
+            "function_error": b'{"errorType": "SettingsError"}',
+            "malformed": json.dumps({"probes": {"cluster": {"ok": True}}, "errors": {}}).encode(),
+            "not_json": b"Task timed out",
+        }[self.how]
+        response = {"StatusCode": 200, "Payload": io.BytesIO(body)}
+        if self.how == "function_error":
+            response["FunctionError"] = "Unhandled"
+        return response
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("unreachable", "health checker not reachable"),
+        ("function_error", "health checker reported Unhandled"),
+        ("malformed", "unexpected answer from the health checker"),
+        ("not_json", "unexpected answer from the health checker"),
+    ],
+)
+def test_a_checker_without_a_usable_answer_publishes_nothing_and_fails_the_run(
+    cloud, postgres_server, how, message
+):
+    """GIVEN the health run's invoke of the checker fails or answers in another shape WHEN the
+    run runs THEN HealthRunError and no metric at all: a missing minute (the health alarms treat
+    missing data as they always did), never a 0 or a 1 nobody measured."""
+    settings = make_settings(postgres_server)
+    clients = {"lambda": BrokenChecker(how), "rds": stub_rds(DR_REGION), "cloudwatch": cloud.cw}
+    with pytest.raises(health_run.HealthRunError, match=message):
+        health_run.run_health(
+            lambda service, region, **kwargs: clients[service], watch_settings(settings), _Clock()
+        )
+    assert cloud.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
+
+
+def test_the_watch_handler_runs_the_health_run_for_its_event(monkeypatch, lambda_context):
+    """GIVEN the schedule's fixed input WHEN the peer watch is invoked THEN the health run runs
+    (not a tick), and its report is the answer."""
+    from peer_watch import handler as watch_handler
+
+    for key, value in {
+        "AWS_REGION": PRIMARY_REGION,
+        "PEER_REGION": DR_REGION,
+        "ENVIRONMENT_SUFFIX": ENVIRONMENT,
+        "GLOBAL_CLUSTER_ID": GLOBAL_CLUSTER_ID,
+        "HEALTH_CHECKER_FUNCTION_NAME": "checker",
+        "COORDINATOR_FUNCTION_NAME": "coordinator",
+    }.items():
+        monkeypatch.setenv(key, value)
+    ran: list[Any] = []
+
+    class Report:
+        def as_dict(self) -> dict[str, Any]:
+            return {"values": {}}
+
+    def fake_run(factory, settings, clock):
+        ran.append(settings.environment)
+        return Report()
+
+    monkeypatch.setattr(watch_handler, "run_health", fake_run)
+    monkeypatch.setattr(watch_handler, "run", lambda *a, **k: pytest.fail("not a tick"))
+    assert watch_handler.lambda_handler(contract.HEALTH_RUN_EVENT, lambda_context) == {"values": {}}
+    assert ran == [ENVIRONMENT]
 
 
 # --- the peer probe (for the peer watch and the coordinator) --------------------------------------
