@@ -49,11 +49,12 @@ class FunctionConcurrency:
     connection_drainer: int | None
     """Invoked by both regions' coordinators during a role change."""
     health_checker: int | None
-    """The scheduled run, the peer watch's probes (one per tick, two ticks at once while a loss is
-    confirmed across two executions), the coordinator's fresh probe and its probe after a
-    promotion."""
+    """The health run's probes, the peer watch's probes (one per tick, two ticks at once while a
+    loss is confirmed across two executions), the coordinator's fresh probe, the probes of the
+    health run it starts after a promotion, and (DR) the backup verifier's restore probe."""
     peer_watch: int | None
-    """One tick at a time, two while an execution confirms a loss past its minute."""
+    """One tick at a time, two while an execution confirms a loss past its minute; the scheduled
+    health run, and the one the coordinator starts after a promotion."""
     secret_rotation: int | None
     """Secrets Manager runs one rotation step of the secret at a time."""
     backup_verifier: int | None
@@ -509,8 +510,8 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             reserved_concurrency=FunctionConcurrency(
                 failover_coordinator=1,
                 connection_drainer=2,
-                health_checker=4,
-                peer_watch=2,
+                health_checker=5,
+                peer_watch=4,
                 secret_rotation=1,
                 backup_verifier=1,
             ),
