@@ -420,7 +420,7 @@ def _unplanned_detection(
         else:
             notes.append(
                 "detection: no peer watch ticks in the DR region; the probe alarm wakes the "
-                "coordinator (one peer probe per scheduled health-checker run)"
+                "coordinator (one peer probe per scheduled health run)"
             )
         delivery = _assumed(
             assumptions, "eventbridge_delivery_seconds", "alarm event reaches the coordinator"

@@ -17,8 +17,9 @@ from typing import Any
 from drplan.backup_cost import BackupPricer
 from drplan.harness import PlanRun, Registration
 from drplan.inventory import GLOBAL, physical_name, region_label
-from drplan.ticker import SECONDS_PER_MONTH, Ticker, schedule_seconds, schedules, tickers
+from drplan.ticker import SECONDS_PER_MONTH, Ticker, env, schedule_seconds, schedules, tickers
 from lambdas.drcommon import contract
+from lambdas.drcommon.contract import WatchEnv
 
 __all__ = ["CostLine", "CostReport", "estimate_cost", "load_prices", "schedule_seconds"]
 
@@ -453,11 +454,15 @@ class _Pricer:
         self.tickers = {t.state_machine.outputs.get("arn", ""): t for t in found}
         self.ticks = {t.watch.outputs.get("arn", ""): t.ticks_per_month for t in found}
         self.peer_probes = {t.checker_name: t.ticks_per_month for t in found if t.checker_name}
-        # A watch on a schedule of its own runs the health run there: one health probe each.
+        # A watch on a schedule of its own runs the health run there (ticker or not): one
+        # health probe of the checker it names each.
         self.health_probes = {
-            t.checker_name: SECONDS_PER_MONTH / self.schedules[t.watch.outputs.get("arn", "")]
-            for t in found
-            if t.checker_name and self.schedules.get(t.watch.outputs.get("arn", ""))
+            str(env(watch, WatchEnv.HEALTH_CHECKER_FUNCTION_NAME)): SECONDS_PER_MONTH
+            / self.schedules[watch.outputs.get("arn", "")]
+            for watch in self.run.of_type("aws:lambda/function:Function")
+            if watch.inputs["handler"].startswith("peer_watch.")
+            and env(watch, WatchEnv.HEALTH_CHECKER_FUNCTION_NAME)
+            and self.schedules.get(watch.outputs.get("arn", ""))
         }
         for resource in self.run.resources:
             self.resource(resource)
