@@ -272,7 +272,9 @@ def test_without_the_ticker_only_the_health_run_starts_the_watch(plans):
     to_watches = [t for t in targets if t.inputs["arn"] in watches]
     assert len(to_watches) == 2
     assert all(json.loads(t.inputs["input"]) == HEALTH_RUN_EVENT for t in to_watches)
-    assert all(t.inputs["rule"].startswith("aurora-dr-health-checker-schedule-") for t in to_watches)
+    assert all(
+        t.inputs["rule"].startswith("aurora-dr-health-checker-schedule-") for t in to_watches
+    )
     names = {fn.inputs["name"] for fn in watches.values()}
     permissions = [
         p for p in dev.of_type("aws:lambda/permission:Permission") if p.inputs["function"] in names
