@@ -28,6 +28,9 @@ logger = get_logger(SERVICE)
 
 # Seconds `gather` waits beyond the checker's invoke timeout before giving up on it.
 GATHER_MARGIN_SECONDS = 1.0
+# The RDS read and the publish in the run's own (healthy) region: short timeouts and few
+# attempts, as the checker had when it made these calls, so a slow API cannot eat the 30 s.
+API_CONFIG = client_config(connect_timeout=2.0, read_timeout=4.0, max_attempts=3)
 
 
 class HealthRunError(RuntimeError):
@@ -88,7 +91,7 @@ def ask_checker(
 
 def read_writer_region(factory: ClientFactory, settings: Settings) -> str | None:
     """The region of the global cluster's single writer (None: no single writer)."""
-    rds = factory("rds", settings.local_region)
+    rds = factory("rds", settings.local_region, config=API_CONFIG)
     snapshot = topology.describe_global_cluster(rds, settings.global_cluster_id)
     return snapshot.writer.region if snapshot.writer is not None else None
 
@@ -139,7 +142,7 @@ def run_health(factory: ClientFactory, settings: Settings, clock: Clock) -> Heal
         peer_region=settings.peer_region,
         timestamp=timestamp,
     )
-    factory("cloudwatch", settings.local_region).put_metric_data(
+    factory("cloudwatch", settings.local_region, config=API_CONFIG).put_metric_data(
         Namespace=contract.NAMESPACE, MetricData=data
     )
     report = HealthRunReport(

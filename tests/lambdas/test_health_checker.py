@@ -578,6 +578,29 @@ def test_a_checker_without_a_usable_answer_publishes_nothing_and_fails_the_run(
     assert cloud.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
 
 
+def test_the_health_runs_clients_have_short_timeouts_and_one_invoke_attempt(cloud, postgres_server):
+    """GIVEN a health run WHEN it builds its clients THEN the RDS read and the publish get the
+    checker's former short budget (connect 2 s, read 4 s, 3 attempts), and the checker's invoke
+    one attempt with the registered health probe timeout (a retry would probe twice)."""
+    settings = make_settings(postgres_server)
+    checker = InProcessChecker(settings, cloud.sm, connector(postgres_server), 5.0)
+    clients = {"lambda": checker, "rds": stub_rds(PRIMARY_REGION), "cloudwatch": cloud.cw}
+    configs = {}
+
+    def factory(service, region, config=None):
+        configs[service] = config
+        return clients[service]
+
+    health_run.run_health(factory, watch_settings(settings), _Clock())
+    for service in ("rds", "cloudwatch"):
+        config = configs[service]
+        assert (config.connect_timeout, config.read_timeout) == (2.0, 4.0), service
+        assert config.retries["total_max_attempts"] == 3, service
+    invoke = configs["lambda"]
+    assert invoke.read_timeout == watch_settings(settings).health_probe_timeout_seconds
+    assert invoke.retries["total_max_attempts"] == 1
+
+
 def test_the_watch_handler_runs_the_health_run_for_its_event(monkeypatch, lambda_context):
     """GIVEN the schedule's fixed input WHEN the peer watch is invoked THEN the health run runs
     (not a tick), and its report is the answer."""
