@@ -44,7 +44,13 @@ from failover_coordinator.events import (
     StalePage,
     parse_event,
 )
-from failover_coordinator.lock import FailoverLock, LockState, LockUnavailable, clear_instructions
+from failover_coordinator.lock import (
+    FailoverLock,
+    LockRecord,
+    LockState,
+    LockUnavailable,
+    clear_instructions,
+)
 from failover_coordinator.settings import Env, Settings, SettingsError
 
 SETTINGS = Settings.from_env(ENV)
@@ -503,6 +509,24 @@ def test_a_lock_edited_by_hand_blocks_until_cleared_or_forced() -> None:
     assert excinfo.value.blocked_until is None
     # ... and a forced one acts over it
     lock.acquire(owner="op", operation="failover", target_region=DR, force=True)
+
+
+@pytest.mark.parametrize(
+    ("state", "expires_at", "now", "stale"),
+    [
+        (LockState.IN_PROGRESS, 1000, 999, False),
+        (LockState.IN_PROGRESS, 1000, 1000, False),  # live to its last second
+        (LockState.IN_PROGRESS, 1000, 1001, True),
+        (LockState.IN_PROGRESS, None, 10**10, False),  # no expiry: never stale
+        (LockState.FAILED, 1000, 1001, False),  # only a lease goes stale
+    ],
+)
+def test_a_dry_run_describes_a_lease_as_stale_only_after_its_expiry(
+    state: LockState, expires_at: int | None, now: int, stale: bool
+) -> None:
+    # GIVEN a lock item as read / WHEN a dry run asks whether its holder is gone / THEN
+    record = LockRecord(GID, state, "a", "failover", DR, expires_at, "")
+    assert record.is_stale(now) is stale
 
 
 def test_clear_instructions_give_the_exact_command() -> None:
