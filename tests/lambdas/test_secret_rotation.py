@@ -120,10 +120,18 @@ def make_world(postgres_server, role: str, password: str) -> SimpleNamespace:
     )
 
 
+def run_step(world, name: str) -> Any:
+    """Run one rotation step for the world's token; returns its outcome (the Lambda's response),
+    which always names the step it ran."""
+    event = {"SecretId": SECRET_ID, "ClientRequestToken": world.token, "Step": name}
+    outcome = world.rotator.rotate(parse_event(event))
+    assert outcome.as_dict()["step"] == name
+    return outcome
+
+
 def step(world, name: str) -> str:
     """Run one rotation step for the world's token; returns the action taken."""
-    event = {"SecretId": SECRET_ID, "ClientRequestToken": world.token, "Step": name}
-    return world.rotator.rotate(parse_event(event)).action
+    return run_step(world, name).action
 
 
 def can_log_in(world, password: str) -> bool:
@@ -162,14 +170,26 @@ def test_a_full_rotation_changes_the_password_on_the_current_writer(world):
     assert not set(new_password) & set(EXCLUDED_PASSWORD_CHARACTERS)
     assert pending["host"] == world.server.host and pending["username"] == world.role
 
-    # setSecret: against the writer behind the secret's host
-    assert step(world, "setSecret") == "password_set"
+    # setSecret: against the writer behind the secret's host, which the response names
+    writer = f"{world.server.host}:{world.server.port}"
+    assert run_step(world, "setSecret").as_dict() == {
+        "step": "setSecret",
+        "action": "password_set",
+        "target": writer,
+    }
     assert can_log_in(world, new_password) and not can_log_in(world, world.old_password)
-    assert step(world, "setSecret") == "already_set"
+    assert (run_step(world, "setSecret").action, run_step(world, "setSecret").target) == (
+        "already_set",
+        writer,
+    )
     assert can_log_in(world, new_password)
 
     # testSecret
-    assert step(world, "testSecret") == "tested"
+    assert run_step(world, "testSecret").as_dict() == {
+        "step": "testSecret",
+        "action": "tested",
+        "target": writer,
+    }
     assert step(world, "testSecret") == "tested"
 
     # finishSecret
@@ -221,6 +241,40 @@ def test_rotation_waits_while_the_global_endpoint_reaches_a_demoted_cluster(worl
         step(world, "testSecret")
     with pytest.raises(RotationError, match="in recovery, not the writer"):
         step(world, "setSecret")  # "already set" is only said of the writer
+
+
+def test_set_secret_refuses_a_pending_version_for_another_user(world):
+    """GIVEN an AWSPENDING version that names another user WHEN setSecret runs THEN it refuses
+    before it connects: this function changes one user's password, never another's."""
+    current = world.sm.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")
+    pending = json.loads(current["SecretString"])
+    pending.update(username="someone_else", password="Another-Password-1")
+    world.sm.put_secret_value(
+        SecretId=SECRET_ID,
+        ClientRequestToken=world.token,
+        SecretString=json.dumps(pending),
+        VersionStages=["AWSPENDING"],
+    )
+    with pytest.raises(
+        RotationError,
+        match=r"^AWSPENDING and AWSCURRENT name different users: this function rotates one user$",
+    ):
+        step(world, "setSecret")
+    assert world.writer.statements == []
+
+
+def test_set_secret_names_the_writer_and_the_cause_when_it_cannot_reach_it(world):
+    """GIVEN the writer does not answer (not a login failure) WHEN setSecret runs THEN the error
+    names the endpoint and why, and nothing is retried with the other credentials."""
+    step(world, "createSecret")
+
+    def unreachable(credentials: db.DbCredentials) -> Any:
+        raise TimeoutError("timed out")
+
+    world.rotator.connect = unreachable
+    writer = f"{world.server.host}:{world.server.port}"
+    with pytest.raises(RotationError, match=f"^cannot reach the writer {writer}: .*timed out"):
+        step(world, "setSecret")
 
 
 def test_set_secret_fails_clearly_when_no_credentials_log_in(world):
