@@ -329,8 +329,17 @@ class DrAutomation(pulumi.ComponentResource):
         self.register_outputs({"functionArns": self._function_arns()})
 
     def exports(self) -> dict[str, pulumi.Input[object]]:
-        """Stack outputs: `functionArns` ({function key: {region: ARN}})."""
-        return {"functionArns": self._function_arns()}
+        """Stack outputs: `functionArns` ({function key: {region: ARN}}), `lockTableNames`
+        ({region: table name}) and `environmentSuffix` (the metrics' Environment dimension):
+        what `drctl` needs to read the lock and the metrics."""
+        return {
+            "functionArns": self._function_arns(),
+            "lockTableNames": {
+                ctx.region.name: table.name
+                for ctx, table in zip(self.contexts, self.lock_tables, strict=True)
+            },
+            "environmentSuffix": self._args.namer.suffix,
+        }
 
     def _function_arns(self) -> dict[str, dict[str, pulumi.Output[str]]]:
         return {

@@ -134,6 +134,11 @@ ALL_METRICS: tuple[HealthMetric, ...] = (
 
 # Table the health checker upserts on the writer and reads on every cluster.
 HEARTBEAT_TABLE = "aurora_dr_heartbeat"
+# Table the health checker's drill mode (`drctl drill`) inserts one numbered row a second into,
+# through the global writer endpoint: (run_id, seq) and the commit time.
+DRILL_HEARTBEAT_TABLE = "aurora_dr_drill_heartbeat"
+# The drill's own metrics (`drctl drill` publishes them from the operator's machine).
+DRILL_NAMESPACE = "AuroraDR/Drill"
 
 
 # The page the peer watch sends its region's coordinator once failed probes of the peer writer
@@ -496,6 +501,7 @@ class BackupBucketLayout:
 
     verification_reports: str = "verification-reports/"
     snapshot_exports: str = "snapshot-exports/"
+    drill_reports: str = "drill-reports/"  # `drctl drill` results (written by the operator)
 
 
 BACKUP_BUCKET = BackupBucketLayout()

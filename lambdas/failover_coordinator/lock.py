@@ -70,8 +70,9 @@ def clear_instructions(table: str, region: str, lock_id: str) -> str:
     arguments = ["delete-item", "--region", region, "--table-name", table, "--key", key]
     command = shlex.join(["aws", "dynamodb", *arguments])
     return (
-        f"to clear the lock: {command} (`python -m drctl unlock` will do the same once drctl "
-        "exists); a manual request with force acts over it without clearing it"
+        f"to clear the lock: `python -m drctl unlock --stack <stack> --region {region}` (shows "
+        f"the holder and age first, and deletes only the item it showed), or {command}; a "
+        "manual request with force acts over it without clearing it"
     )
 
 

@@ -536,7 +536,7 @@ def test_clear_instructions_give_the_exact_command() -> None:
         "aws dynamodb delete-item --region us-west-2 --table-name "
         f'aurora-dr-failover-lock-usw2-dev --key \'{{"LockId":{{"S":"{GID}"}}}}\''
     ) in text
-    assert "python -m drctl unlock" in text
+    assert "python -m drctl unlock --stack <stack> --region us-west-2" in text
 
 
 @pytest.mark.usefixtures("moto_aws")
