@@ -1,6 +1,7 @@
 """Lambda entry point of the health checker: the VPC-attached SQL prober. It is invoked
 synchronously by functions outside the VPC: the peer watch's health run (once a minute; it
-publishes the metrics), the peer watch's ticks and the coordinator (single peer probes). It calls
+publishes the metrics), the peer watch's ticks and the coordinator (single peer probes), and
+`drctl drill` (its heartbeat writer, `drill.py`). It calls
 no AWS API but Secrets Manager, and reads the secret itself: no credential is ever in an event.
 """
 
@@ -14,7 +15,7 @@ from drcommon import contract, db
 from drcommon.aws import BotoClientFactory, ClientFactory, Clock, LambdaContext, SystemClock
 from drcommon.aws import client_config as aws_client_config
 from drcommon.observability import get_logger
-from health_checker import SERVICE, resolve, restore
+from health_checker import SERVICE, drill, resolve, restore
 from health_checker.checker import CredentialCache, probe_health, probe_peer
 from health_checker.settings import Settings
 
@@ -88,11 +89,36 @@ def resolve_event(event: dict[str, Any], settings: Settings) -> dict[str, Any]:
     return {"resolved": resolved}
 
 
+def drill_event(
+    event: dict[str, Any], settings: Settings, context: LambdaContext
+) -> dict[str, Any]:
+    """`drctl drill`'s heartbeat writer (see `drill`): logins at the secret's host, which is the
+    global writer endpoint, with the probes' TLS and timeouts; no metric."""
+    connect = db.connector(
+        SERVICE,
+        timeout=settings.probe_timeout_seconds,
+        ca_bundle=settings.ca_bundle,
+        statement_timeout_ms=int(settings.probe_timeout_seconds * 1000),
+    )
+    secretsmanager = CLIENT_FACTORY(
+        "secretsmanager", settings.local_region, config=aws_config(settings.probe_timeout_seconds)
+    )
+    login = CREDENTIALS.get(secretsmanager, settings.secret_id, CLOCK.monotonic())
+    return drill.handle(
+        event,
+        connect=lambda: connect(login),
+        clock=CLOCK,
+        remaining_seconds=context.get_remaining_time_in_millis() / 1000.0,
+    )
+
+
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Probe this region's and the peer's cluster (`health_probe`), the peer's alone
     (`peer_probe`), a restored cluster (`restore_probe`), or only look names up (`resolve`);
-    answer the caller."""
+    answer the caller. A `drill` event (`drctl drill`) writes or reads heartbeats instead."""
+    if drill.is_drill_event(event):
+        return drill_event(event, Settings.from_env(), context)
     trigger = validate_event(event)
     settings = Settings.from_env()
     if trigger == "resolve":
