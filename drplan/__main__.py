@@ -7,13 +7,15 @@ and recovery-point budget, and the checks a pull request must pass (`--check`).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import pulumi
 
-from drplan import render, terminal
+from drplan import measured, render, terminal
 from drplan.compare import difference
 from drplan.harness import ProgramFailed, run_program
+from drplan.measured import ResultsError, compare, load_results
 from drplan.review import StackReview, review, stack_settings
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -30,6 +32,9 @@ examples:
   python -m drplan --stack dev --compare prod
       what differs between two stacks' inventories, and the knobs that explain it
   python -m drplan --format json | jq .cost.total
+      for machines (the README lists the fields; schema_version says which)
+  python -m drplan --stack dev --results drill-dev-1234.json
+      the modeled recovery beside what the last `python -m drctl drill` measured
       for machines (the README lists the fields; schema_version says which)
 
 exit codes:
@@ -78,6 +83,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="override one config key for this plan (repeatable), e.g. --config sizing=prod",
     )
+    parser.add_argument(
+        "--results",
+        metavar="FILE",
+        help="a `drctl drill` results file: show modeled vs last measured recovery",
+    )
     return parser.parse_args(argv)
 
 
@@ -113,11 +123,30 @@ def _write(args: argparse.Namespace, reviews: list[StackReview], overrides) -> N
         else:
             terminal.print_compare(terminal.make_console(), reviews, diff)
     elif args.format == "json":
-        sys.stdout.write(render.to_json(reviews[0]) + "\n")
+        sys.stdout.write(_with_measured_json(render.to_json(reviews[0]), args, reviews[0]) + "\n")
     elif args.format == "markdown":
-        sys.stdout.write(render.to_markdown(reviews[0]))
+        sys.stdout.write(render.to_markdown(reviews[0]) + _measured(args, reviews[0], "markdown"))
     else:
         terminal.print_review(terminal.make_console(), reviews[0])
+        sys.stdout.write(_measured(args, reviews[0], "text"))
+
+
+def _measured(args: argparse.Namespace, review: StackReview, style: str) -> str:
+    """The modeled-vs-measured section, when --results was given."""
+    if not args.results:
+        return ""
+    rows = compare(review.budget, args.results_document)
+    render_as = measured.to_markdown if style == "markdown" else measured.to_text
+    return render_as(args.results_document, rows)
+
+
+def _with_measured_json(text: str, args: argparse.Namespace, review: StackReview) -> str:
+    if not args.results:
+        return text
+    document = json.loads(text)
+    rows = compare(review.budget, args.results_document)
+    document["measured"] = measured.to_json(args.results_document, rows)
+    return json.dumps(document, indent=2, sort_keys=True, default=str)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         overrides = _overrides(args.config)
+        args.results_document = load_results(args.results) if args.results else None
         reviews = [_review(args.stack, overrides)]
         if args.compare:
             reviews.append(_review(args.compare, {}))
-    except _BadInput as error:
+    except (_BadInput, ResultsError) as error:
         print(f"drplan: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     _write(args, reviews, overrides)
