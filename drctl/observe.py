@@ -60,7 +60,7 @@ class Observed:
 
     now: dt.datetime
     topology: GlobalClusterSnapshot | Failed
-    lag_ms: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    lag_ms: dict[str, dict[str, float | None] | Failed] = field(default_factory=dict)
     locks: dict[str, LockView | Failed | None] = field(default_factory=dict)
     decisions: dict[str, LastDecision | Failed | None] = field(default_factory=dict)
     checker_seen: dict[str, dt.datetime | Failed | None] = field(default_factory=dict)
@@ -206,6 +206,7 @@ def observe(factory: ClientFactory, outputs: StackOutputs, now: dt.datetime) -> 
     if not isinstance(seen.topology, Failed):
         for member in seen.topology.members:
             cloudwatch = factory("cloudwatch", member.region)
-            lag = attempt(partial(read_lag, cloudwatch, member.cluster_id, now))
-            seen.lag_ms[member.region] = {} if isinstance(lag, Failed) else lag
+            seen.lag_ms[member.region] = attempt(
+                partial(read_lag, cloudwatch, member.cluster_id, now)
+            )
     return seen

@@ -19,7 +19,6 @@ SWITCHOVER, FAILOVER = "switchover", "failover"
 IN_SYNC = frozenset({"connected"})
 # Coordinator statuses (its `Result.status`) that mean the request did what was asked.
 DONE = frozenset({"completed"})
-HARMLESS = frozenset({"dry_run", "no_action"})
 
 
 @dataclass(frozen=True)
@@ -118,11 +117,12 @@ def plan_failback(
 
 def outcome_ok(result: Any, plan: Plan) -> bool:
     """Whether the coordinator's answer means the request did what was asked."""
-    status = result.get("status") if isinstance(result, dict) else None
+    if not isinstance(result, dict):
+        return False
     if plan.dry_run:
-        decision = result.get("decision") or {} if isinstance(result, dict) else {}
-        return status == "dry_run" and decision.get("verdict") == "proceed"
-    return status in DONE
+        decision = result.get("decision") or {}
+        return result.get("status") == "dry_run" and decision.get("verdict") == "proceed"
+    return result.get("status") in DONE
 
 
 def describe_outcome(result: Any) -> str:

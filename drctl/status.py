@@ -70,6 +70,9 @@ def _members(seen: Observed, attention: list[str]) -> list[MemberRow]:
     rows = []
     for member in topology.members:
         lag = seen.lag_ms.get(member.region, {})
+        if isinstance(lag, Failed):
+            attention.append(f"the lag metrics of {member.region} could not be read: {lag.error}")
+            lag = {}
         rows.append(
             MemberRow(
                 region=member.region,

@@ -94,7 +94,7 @@ class World:
     topology_response: dict[str, Any] = field(default_factory=topology)
     invocations: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
-    answers: list[str] = field(default_factory=list)
+    answers: list[str | Callable[[str], str]] = field(default_factory=list)
     coordinator: Callable[[str, Request], dict[str, Any]] = completed
     checker: Callable[[dict[str, Any]], Any] = lambda payload: None
     time: float = NOW
@@ -117,10 +117,11 @@ class World:
         return made
 
     def ask(self, question: str) -> str:
-        """The operator's next answer (none left: end of input)."""
+        """The operator's next answer (none left: end of input; a callable answers itself)."""
         if not self.answers:
             raise EOFError
-        return self.answers.pop(0)
+        answer = self.answers.pop(0)
+        return answer(question) if callable(answer) else answer
 
     def run(self, *argv: str) -> int:
         """`python -m drctl <argv> --outputs FILE`."""

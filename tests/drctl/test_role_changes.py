@@ -112,3 +112,13 @@ def test_no_role_change_while_one_is_running(
     world.topology_response = topology(PRIMARY, failing_over())
     assert world.run("switchover", "--to", DR, "--yes") == 2
     assert world.coordinator_events() == []
+
+
+def test_a_dry_run_the_coordinator_would_not_proceed_with_is_exit_1(world: World) -> None:
+    checks = [{"name": "target_in_sync", "passed": False, "detail": "pending-resync"}]
+    world.coordinator = lambda region, request: {
+        "status": "dry_run",
+        "detail": "",
+        "decision": {"verdict": "refused", "checks": checks},
+    }
+    assert world.run("switchover", "--to", DR, "--dry-run") == 1

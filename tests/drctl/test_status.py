@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -49,14 +50,35 @@ def test_python_m_drctl_help_runs_in_a_fresh_interpreter() -> None:
     assert "switchover" in done.stdout and "unlock" in done.stdout
 
 
+def put_lag(metric: str, value: float) -> None:
+    """The DR (secondary) cluster's global-database lag, as AWS/RDS publishes it there."""
+    client("cloudwatch", DR).put_metric_data(
+        Namespace="AWS/RDS",
+        MetricData=[
+            {
+                "MetricName": metric,
+                "Dimensions": [{"Name": "DBClusterIdentifier", "Value": CLUSTERS[DR]}],
+                "Timestamp": dt.datetime.fromtimestamp(NOW - 120, dt.UTC),
+                "Value": value,
+                "Unit": "Milliseconds",
+            }
+        ],
+    )
+
+
 def test_status_prints_the_writer_region_and_each_member(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    put_lag("AuroraGlobalDBReplicationLag", 850.0)
+    put_lag("AuroraGlobalDBRPOLag", 1200.0)
     code = world.run("status")
     out = capsys.readouterr().out
     assert f"writer region: {PRIMARY}" in out
     assert f"{PRIMARY:<15} writer    {CLUSTERS[PRIMARY]}" in out
-    assert f"{DR:<15} secondary {CLUSTERS[DR]}  sync connected" in out
+    assert (
+        f"{DR:<15} secondary {CLUSTERS[DR]}  sync connected  replication lag 850 ms  RPO lag 1200 ms"
+        in out
+    )
     assert "email:oncall@example.com" in out
     assert code == 0, out
 

@@ -71,9 +71,7 @@ def test_unlock_deletes_nothing_when_the_item_changed_after_it_was_shown(
         put_lock("failed", owner="req-2", updated=NOW - 5)
         return "yes"
 
-    from drctl import cli
-
-    cli.RUNTIME.ask = another_attempt_meanwhile
+    world.answers = [another_attempt_meanwhile]
     assert world.run("unlock") == 1
     assert "changed since it was shown" in capsys.readouterr().out
     assert lock_item()["Owner"]["S"] == "req-2"
