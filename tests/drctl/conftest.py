@@ -187,6 +187,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         monkeypatch.setenv(key, value)
     for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)  # a drill's default results file lands here, not in the repository
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(stack_outputs()))
     state = World(outputs_file=outputs)

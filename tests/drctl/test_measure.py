@@ -37,6 +37,14 @@ def test_each_direction_measures_its_own_gap_and_its_own_losses() -> None:
     assert (back.rows_lost, back.lost_seqs, back.rpo_seconds) == (1, (58,), 1.0)
 
 
+def test_the_outage_is_the_longest_gap_not_the_first_one_in_the_window() -> None:
+    # the drain and the switchover call start well before writes stop
+    commits = every_second(0, 60, skip=range(24, 31))
+    (result,) = measure(commits, {c.seq for c in commits}, [Window("a -> b", 15.5, 45.0)])
+    assert (result.last_commit_before, result.first_commit_after) == (23.0, 31.0)
+    assert result.unavailable_seconds == 8.0
+
+
 def test_writes_that_never_resumed_are_unmeasured_not_zero() -> None:
     commits = every_second(0, 20)
     (result,) = measure(commits, {c.seq for c in commits}, [Window("a -> b", 20.5, 40.0)])
