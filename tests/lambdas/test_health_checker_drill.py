@@ -138,3 +138,39 @@ def test_rows_of_a_run_only(postgres_server, drill_database: str) -> None:
 def test_malformed_drill_events_are_refused(event: dict, message: str) -> None:
     with pytest.raises(drill.DrillEventError, match=message):
         drill.parse_drill_event(event)
+
+
+def test_the_handler_runs_drill_events_at_the_secrets_host_and_publishes_nothing(
+    cloud, postgres_server, lambda_context, monkeypatch
+) -> None:
+    """GIVEN the checker's environment, whose secret's host (the global writer endpoint) is the
+    test server WHEN drctl's drill events arrive THEN heartbeats are written there and read back,
+    and no health metric is published (a drill is not a health check)."""
+    from drcommon import contract
+    from health_checker import handler
+    from tests.lambdas.conftest import HEALTH_SECRET_ID
+
+    env = {
+        "ENVIRONMENT_SUFFIX": "dev",
+        "LOCAL_REGION": "us-east-1",
+        "PEER_REGION": "us-west-2",
+        "GLOBAL_CLUSTER_IDENTIFIER": "aurora-dr-dev",
+        "DB_SECRET_ID": HEALTH_SECRET_ID,
+        # Unreachable on purpose: the drill must not use the regional endpoints.
+        "CLUSTER_ENDPOINT": "192.0.2.1:5432",
+        "READER_ENDPOINT": "192.0.2.1:5432",
+        "PEER_CLUSTER_ENDPOINT": "192.0.2.1:5432",
+        "DB_CA_BUNDLE": postgres_server.ca_path,
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(handler, "CLOCK", FakeClock())
+    handler.CREDENTIALS.invalidate()
+    run_id = "handler-run"
+    written = handler.lambda_handler(
+        {"drill": "write", "runId": run_id, "firstSeq": 0, "seconds": 3}, lambda_context
+    )
+    assert [row["seq"] for row in written["committed"]] == [0, 1, 2] and written["failed"] == []
+    stored = handler.lambda_handler({"drill": "rows", "runId": run_id}, lambda_context)
+    assert stored == {"runId": run_id, "seqs": [0, 1, 2]}
+    assert cloud.cw.list_metrics(Namespace=contract.NAMESPACE)["Metrics"] == []
