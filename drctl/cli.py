@@ -15,9 +15,11 @@ import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from drctl import commands
-from drctl.clients import ClientFactory, boto_factory
-from drctl.commands import EXIT_REFUSED
+from drctl.clients import ClientFactory, InvokeFailed, boto_factory
+from drctl.commands import EXIT_ATTENTION, EXIT_REFUSED
 from drctl.outputs import OutputsError
 
 IAM = """\
@@ -143,3 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OutputsError, commands.Refused) as exc:
         print(f"drctl {args.command}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except (ClientError, BotoCoreError, InvokeFailed) as exc:
+        # E.g. the coordinator busy (TooManyRequestsException: reserved concurrency) or a
+        # permission the operator lacks: what AWS said, and no traceback.
+        print(f"drctl {args.command}: AWS: {exc}", file=sys.stderr)
+        return EXIT_ATTENTION

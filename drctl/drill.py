@@ -37,6 +37,9 @@ class HeartbeatLike(Protocol):
     def stop(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Stop; the writer's answers and the invocation errors."""
 
+    def writing(self) -> bool:
+        """Still invoking the writer (it gives up after repeated invocation errors)."""
+
 
 class DrillAborted(RuntimeError):
     """The drill stopped before it finished (the message says where and why)."""
@@ -105,6 +108,10 @@ class Heartbeat:
         """Start writing."""
         self._thread.start()
 
+    def writing(self) -> bool:
+        """Still invoking the writer."""
+        return self._thread.is_alive()
+
     def stop(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Stop after the running invocation and return everything written."""
         self._stop.set()
@@ -161,6 +168,7 @@ def _role_changes(
     deps: DrillDeps,
     outputs: StackOutputs,
     options: DrillOptions,
+    heartbeat: HeartbeatLike,
     done: tuple[list[measure.Window], list[dict[str, Any]]],
 ) -> None:
     """Away to the DR region and back; each finished role change is added to `done` at once, so
@@ -183,6 +191,9 @@ def _role_changes(
     for plan in (away, back):
         if plan is back and options.unplanned:
             _wait_in_sync(deps, outputs, outputs.primary_region)
+        if not heartbeat.writing():
+            # No measurement without the writer: do not move the writer for nothing.
+            raise DrillAborted(f"the heartbeat writer stopped before '{plan.summary}'")
         window, answer = _role_change(deps, outputs, plan)
         done[0].append(window)
         done[1].append(answer)
@@ -200,7 +211,7 @@ def run_drill(deps: DrillDeps, outputs: StackOutputs, options: DrillOptions) -> 
     aborted = None
     try:
         deps.sleep(WARMUP_SECONDS)
-        _role_changes(deps, outputs, options, (windows, answers))
+        _role_changes(deps, outputs, options, heartbeat, (windows, answers))
     except DrillAborted as exc:
         aborted = str(exc)
     finally:

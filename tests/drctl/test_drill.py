@@ -29,6 +29,9 @@ class FakeHeartbeat:
     def start(self) -> None:
         self.started = self.world.time
 
+    def writing(self) -> bool:
+        return getattr(self.world, "heartbeat_writing", True)
+
     def stop(self) -> tuple[list[dict[str, Any]], list[str]]:
         rows, seq, at = [], 0, self.started
         while at < self.world.time:
@@ -145,3 +148,25 @@ def test_an_aborted_drill_keeps_the_direction_it_measured(drilling: World, tmp_p
     document = json.loads(results.read_text())
     assert "RDS refused" in document["aborted"]
     assert [d["measuredUnavailableSeconds"] for d in document["directions"]] == [7.0]
+
+
+def test_no_role_change_without_a_heartbeat_writer(drilling: World, tmp_path: Path) -> None:
+    drilling.heartbeat_writing = False  # type: ignore[attr-defined]
+    results = tmp_path / "drill.json"
+    assert drilling.run("drill", "--stack", "dev", "--yes", "--results", str(results)) == 1
+    assert drilling.coordinator_events() == []
+    assert "heartbeat writer stopped" in json.loads(results.read_text())["aborted"]
+
+
+def test_aws_errors_are_reported_without_a_traceback(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botocore.exceptions import ClientError
+
+    def busy(region: str, request: Request) -> dict:
+        error = {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}
+        raise ClientError(error, "Invoke")
+
+    world.coordinator = busy
+    assert world.run("switchover", "--to", DR, "--yes") == 1
+    assert "TooManyRequestsException" in capsys.readouterr().err
