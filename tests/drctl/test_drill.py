@@ -170,3 +170,14 @@ def test_aws_errors_are_reported_without_a_traceback(
     world.coordinator = busy
     assert world.run("switchover", "--to", DR, "--yes") == 1
     assert "TooManyRequestsException" in capsys.readouterr().err
+
+
+def test_the_modeled_figures_are_drplans_budget_for_the_stack(plans) -> None:
+    from drctl.commands import modeled_seconds
+    from drplan.budget import recovery_budget
+
+    budget = recovery_budget(plans["dev"])
+    assert modeled_seconds("dev") == {
+        "planned": budget.planned.seconds,
+        "unplanned": budget.unplanned.seconds,
+    }
