@@ -229,6 +229,9 @@ def drill_table(document: dict[str, Any]) -> str:
     lines = [f"drill {document['runId']} ({document['kind']}) on {document['stack']}"]
     if document["aborted"]:
         lines.append(f"ABORTED: {document['aborted']}")
+        lines.append(
+            "  the writer may still be in the DR region: check `drctl status`, then `drctl failback`"
+        )
     lines.append(f"  {'direction':<28} {'write unavailable':>18} {'modeled':>10} {'rows lost':>10}")
     for d in document["directions"]:
         lines.append(
