@@ -22,6 +22,9 @@ from lambdas.drcommon.topology import GlobalClusterSnapshot
 SCHEMA_VERSION = 1
 BATCH_SECONDS = 20.0  # each invocation of the 30 s health checker writes for at most this long
 WARMUP_SECONDS = 10.0  # rows before the first role change: the baseline cadence
+# The first answer of the writer comes after one batch (plus a cold start): until then nobody
+# knows whether it can commit at all, and a drill that cannot measure must not move the writer.
+WARMUP_LIMIT_SECONDS = BATCH_SECONDS + 40.0
 SETTLE_SECONDS = 20.0  # rows after each role change: writes must be seen to resume
 SYNC_POLL_SECONDS = 15.0
 SYNC_WAIT_SECONDS = 1800.0  # after an unplanned failover the old primary must rejoin first
@@ -39,6 +42,9 @@ class HeartbeatLike(Protocol):
 
     def writing(self) -> bool:
         """Still invoking the writer (it gives up after repeated invocation errors)."""
+
+    def committed(self) -> int:
+        """Rows acknowledged so far (in the answers returned so far)."""
 
 
 class DrillAborted(RuntimeError):
@@ -70,14 +76,19 @@ class DrillDeps:
 
 
 def run_batches(
-    invoke: Callable[[dict[str, Any]], Any], run_id: str, stop: threading.Event
+    invoke: Callable[[dict[str, Any]], Any],
+    run_id: str,
+    stop: threading.Event,
+    batches: list[dict[str, Any]] | None = None,
+    errors: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """Invoke the heartbeat writer back to back until `stop` is set; its answers and errors.
+    """Invoke the heartbeat writer back to back until `stop` is set; its answers and errors
+    (appended to `batches` and `errors` as they come, when given).
 
     Gives up after `MAX_BATCH_ERRORS` failed invocations in a row (the drill then reports that
     its measurement is incomplete)."""
-    batches: list[dict[str, Any]] = []
-    errors: list[str] = []
+    batches = [] if batches is None else batches
+    errors = [] if errors is None else errors
     next_seq, failures = 0, 0
     while not stop.is_set() and failures < MAX_BATCH_ERRORS:
         event = {"drill": "write", "runId": run_id, "firstSeq": next_seq, "seconds": BATCH_SECONDS}
@@ -98,11 +109,12 @@ class Heartbeat:
 
     def __init__(self, invoke: Callable[[dict[str, Any]], Any], run_id: str) -> None:
         self._stop = threading.Event()
-        self._result: tuple[list[dict[str, Any]], list[str]] = ([], [])
+        self._batches: list[dict[str, Any]] = []
+        self._errors: list[str] = []
         self._thread = threading.Thread(target=self._run, args=(invoke, run_id), daemon=True)
 
     def _run(self, invoke: Callable[[dict[str, Any]], Any], run_id: str) -> None:
-        self._result = run_batches(invoke, run_id, self._stop)
+        run_batches(invoke, run_id, self._stop, self._batches, self._errors)
 
     def start(self) -> None:
         """Start writing."""
@@ -112,11 +124,15 @@ class Heartbeat:
         """Still invoking the writer."""
         return self._thread.is_alive()
 
+    def committed(self) -> int:
+        """Rows acknowledged in the answers so far."""
+        return sum(len(batch.get("committed", [])) for batch in list(self._batches))
+
     def stop(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Stop after the running invocation and return everything written."""
         self._stop.set()
         self._thread.join()
-        return self._result
+        return self._batches, self._errors
 
 
 def check_ready(snapshot: GlobalClusterSnapshot, outputs: StackOutputs) -> str | None:
@@ -147,6 +163,19 @@ def _role_change(
     deps.sleep(SETTLE_SECONDS)
     direction = f"{outputs.peer_of(plan.target_region)} -> {plan.target_region}"
     return measure.Window(direction, started, answered), result
+
+
+def _warm_up(deps: DrillDeps, heartbeat: HeartbeatLike) -> None:
+    """Baseline rows first; no role change before the writer is seen to commit."""
+    deadline = deps.time() + WARMUP_LIMIT_SECONDS
+    deps.sleep(WARMUP_SECONDS)
+    while heartbeat.committed() == 0:
+        if deps.time() >= deadline or not heartbeat.writing():
+            raise DrillAborted(
+                "the heartbeat writer committed no row: nothing could be measured (its tick "
+                "errors are in the results: TLS or network to the global writer endpoint?)"
+            )
+        deps.sleep(1.0)
 
 
 def _wait_in_sync(deps: DrillDeps, outputs: StackOutputs, region: str) -> None:
@@ -210,7 +239,7 @@ def run_drill(deps: DrillDeps, outputs: StackOutputs, options: DrillOptions) -> 
     answers: list[dict[str, Any]] = []
     aborted = None
     try:
-        deps.sleep(WARMUP_SECONDS)
+        _warm_up(deps, heartbeat)
         _role_changes(deps, outputs, options, heartbeat, (windows, answers))
     except DrillAborted as exc:
         aborted = str(exc)
@@ -270,6 +299,7 @@ def results_document(
             "invocations": len(batches),
             "committed": sum(len(b.get("committed", [])) for b in batches),
             "failedTicks": sum(len(b.get("failed", [])) for b in batches),
+            "tickErrors": sorted({f["error"] for b in batches for f in b.get("failed", [])})[:5],
             "invocationErrors": errors,
         },
         "directions": directions,

@@ -32,6 +32,9 @@ class FakeHeartbeat:
     def writing(self) -> bool:
         return getattr(self.world, "heartbeat_writing", True)
 
+    def committed(self) -> int:
+        return getattr(self.world, "heartbeat_committed", 10)
+
     def stop(self) -> tuple[list[dict[str, Any]], list[str]]:
         rows, seq, at = [], 0, self.started
         while at < self.world.time:
@@ -181,3 +184,13 @@ def test_the_modeled_figures_are_drplans_budget_for_the_stack(plans) -> None:
         "planned": budget.planned.seconds,
         "unplanned": budget.unplanned.seconds,
     }
+
+
+def test_no_role_change_before_the_heartbeat_writer_has_committed_a_row(
+    drilling: World, tmp_path: Path
+) -> None:
+    drilling.heartbeat_committed = 0  # type: ignore[attr-defined]  # e.g. TLS to the endpoint fails
+    results = tmp_path / "drill.json"
+    assert drilling.run("drill", "--stack", "dev", "--yes", "--results", str(results)) == 1
+    assert drilling.coordinator_events() == []
+    assert "committed no row" in json.loads(results.read_text())["aborted"]
