@@ -324,29 +324,36 @@ def test_plan_spares_by_reason_in_a_fixed_order():
     }
 
 
-class RefusingConnection:
-    """Lists two application sessions; terminating pid 11 is refused by the server."""
+class ScriptedConnection:
+    """Lists one application session per pid of `outcomes`; terminating each answers as
+    scripted: True (gone), False (not confirmed gone) or "refused" (the server raises)."""
+
+    def __init__(self, outcomes: dict[int, bool | str]) -> None:
+        self.outcomes = outcomes
+        self.terminated: list[int] = []
 
     def run(self, sql: str, **params: Any) -> list[list[Any]]:
         if "pg_backend_pid()" in sql and "pg_stat_activity" not in sql:
             return [[1]]
         if "pg_stat_activity" in sql:
-            return [
-                [10, "app", "appdb", CLIENT_BACKEND, False],
-                [11, "app", "appdb", CLIENT_BACKEND, False],
-            ]
-        if params.get("pid") == 11:
+            return [[pid, "app", "appdb", CLIENT_BACKEND, False] for pid in self.outcomes]
+        pid = params["pid"]
+        self.terminated.append(pid)
+        if self.outcomes[pid] == "refused":
             raise pg8000.native.DatabaseError({"C": "42501", "M": "permission denied"})
-        return [[True]]
+        return [[self.outcomes[pid]]]
 
 
 def test_a_refused_termination_is_counted_and_the_drain_goes_on():
-    """GIVEN the server refuses to terminate one session WHEN draining THEN failed=1, terminated=1."""
+    """GIVEN the server refuses the first two terminations and two sessions are not seen to go
+    WHEN draining THEN every session was still tried, and each outcome is counted."""
+    outcomes: dict[int, bool | str] = {10: "refused", 11: "refused", 12: True, 13: False}
+    outcomes.update({14: False, 15: True})
+    conn = ScriptedConnection(outcomes)
     request = DrainRequest(region=PRIMARY, endpoint=Endpoint("x"), grace_period_seconds=0)
-    report = drain(
-        RefusingConnection(), request, protected_users=frozenset(), sleep=RecordingSleep()
-    )
-    assert (report.terminated, report.failed) == (1, 1)
+    report = drain(conn, request, protected_users=frozenset(), sleep=RecordingSleep())
+    assert conn.terminated == [10, 11, 12, 13, 14, 15]
+    assert (report.candidates, report.terminated, report.failed, report.unconfirmed) == (6, 2, 2, 2)
 
 
 # --- events and settings -------------------------------------------------------------------------
