@@ -24,6 +24,13 @@ from stack.sizing import Sizing
 # Membership in the global cluster is runtime state after day one (switchover, failover and
 # detach-and-promote all change it), and the master password belongs to the rotation Lambda.
 MEMBERSHIP_FIELDS = ["globalClusterIdentifier", "replicationSourceIdentifier"]
+# The engine version is the global cluster's: upgrading it, "the provider will attempt to in-place
+# upgrade the engine versions of all associated clusters", and a member that also diffs on it
+# fails with "Provider produced inconsistent final plan"; pulumi-aws 7.51.1's GlobalCluster docs
+# ("Upgrading Engine Versions") put `ignore_changes=["engineVersion"]` on the member clusters. An
+# instance's own engine version cannot upgrade it either ("it must be done on the rds.Cluster",
+# ClusterInstance docs), so the instances follow their cluster the same way.
+ENGINE_VERSION_FIELDS = ["engineVersion"]
 # The member clusters' part of their resources' logical names (so of their URNs): the DR
 # region's cluster is the global database's secondary.
 MEMBER_NAMES: dict[Role, str] = {PRIMARY: "primary", DR: "secondary"}
@@ -232,7 +239,11 @@ class GlobalAurora(pulumi.ComponentResource):
             opts=self._opts(region).merge(
                 pulumi.ResourceOptions(
                     protect=sizing.protect,
-                    ignore_changes=[*MEMBERSHIP_FIELDS, *(["masterPassword"] if primary else [])],
+                    ignore_changes=[
+                        *MEMBERSHIP_FIELDS,
+                        *ENGINE_VERSION_FIELDS,
+                        *(["masterPassword"] if primary else []),
+                    ],
                     depends_on=[*depends_on, log_group],
                 )
             ),
@@ -298,7 +309,9 @@ class GlobalAurora(pulumi.ComponentResource):
                 monitoring_interval=sizing.monitoring_interval_seconds,
                 monitoring_role_arn=self.monitoring_role_arn,
                 copy_tags_to_snapshot=True,
-                opts=self._opts(region),
+                opts=self._opts(region).merge(
+                    pulumi.ResourceOptions(ignore_changes=ENGINE_VERSION_FIELDS)
+                ),
             )
             for index, zone in enumerate(zones)
         ]
