@@ -53,7 +53,7 @@ monitoring = regions.map(
             account,
             keys[region.role].arn,
             database.members[region.role],
-            settings.alert_email,
+            settings.alert_subscribers,
         ),
     )
 )

@@ -14,6 +14,7 @@ from decisions import alarms
 from decisions.alarms import AlarmSpec
 from decisions.iam import topic_publish_policy
 from stack.account import Account
+from stack.config import AlertSubscriber
 from stack.naming import Namer
 from stack.regions import Region
 from stack.sizing import Sizing
@@ -31,11 +32,13 @@ class MonitoringArgs:
     """The region's key: encrypts the topic."""
     member: AuroraMember
     """This region's member cluster and its instances."""
-    alert_email: str | None = None
+    subscribers: tuple[AlertSubscriber, ...] = ()
+    """Who the topic reaches (the stack settings' `alert_subscribers`)."""
 
 
 class Monitoring(pulumi.ComponentResource):
-    """A KMS-encrypted SNS topic (with an email subscription when configured), alarms with alarm
+    """A KMS-encrypted SNS topic (with an email and an HTTPS subscription when configured), alarms
+    with alarm
     and OK actions on it, RDS event subscriptions for the cluster and its instances, and an
     EventBridge rule for global failover / switchover events."""
 
@@ -60,8 +63,15 @@ class Monitoring(pulumi.ComponentResource):
         self.register_outputs({"topicArn": self.topic.arn})
 
     def exports(self) -> dict[str, pulumi.Output[str]]:
-        """Stack outputs: `primaryAlertTopicArn` / `drAlertTopicArn`."""
-        return {f"{self.region.role}AlertTopicArn": self.topic.arn}
+        """Stack outputs: `primaryAlertTopicArn` / `drAlertTopicArn`, and who each topic
+        reaches, as `AlertSubscriber.shown` says (`primaryAlertSubscribers` /
+        `drAlertSubscribers`: an email address whole, an HTTPS endpoint by its host)."""
+        return {
+            f"{self.region.role}AlertTopicArn": self.topic.arn,
+            f"{self.region.role}AlertSubscribers": pulumi.Output.from_input(
+                [subscriber.shown for subscriber in self._args.subscribers]
+            ),
+        }
 
     def _named(self, *parts: str) -> str:
         return self._args.namer.regional(self.region.name, *parts)
@@ -82,12 +92,18 @@ class Monitoring(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        if args.alert_email:
+        for subscriber in args.subscribers:
+            # An email subscription stays pending until its recipient confirms it; an HTTPS one
+            # until the endpoint confirms it (SNS posts a SubscriptionConfirmation first).
             aws.sns.TopicSubscription(
-                f"{self._name}-alerts-email",
+                f"{self._name}-alerts-{subscriber.protocol}",
                 topic=self.topic.arn,
-                protocol="email",
-                endpoint=args.alert_email,
+                protocol=subscriber.protocol,
+                endpoint=(
+                    pulumi.Output.secret(subscriber.endpoint)
+                    if subscriber.protocol == "https"
+                    else subscriber.endpoint
+                ),
                 opts=self._child,
             )
 

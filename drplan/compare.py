@@ -44,8 +44,8 @@ COUNT_DRIVERS: Mapping[str, tuple[str, ...]] = {
     "aws:backup/vaultLockConfiguration:VaultLockConfiguration": ("aws_backup",),
     "aws:backup/plan:Plan": ("aws_backup",),
     "aws:backup/selection:Selection": ("aws_backup",),
-    # the email subscription exists only when alertEmail is set
-    "aws:sns/topicSubscription:TopicSubscription": ("alertEmail",),
+    # a subscription per region for each of alertEmail and alertHttpsEndpoint that is set
+    "aws:sns/topicSubscription:TopicSubscription": ("alertEmail", "alertHttpsEndpoint"),
     # Security Hub's six interface endpoints per VPC, when complianceEndpoints is true
     "aws:ec2/vpcEndpoint:VpcEndpoint": ("complianceEndpoints",),
 }
@@ -58,6 +58,7 @@ COMPARED_SETTINGS: Mapping[str, str] = {
     "drVpcCidr": "dr_vpc_cidr",
     "engineVersion": "engine_version",
     "alertEmail": "alert_email",
+    "alertHttpsEndpoint": "alert_https_endpoint",
     "dnsZoneName": "dns_zone_name",
     "rtoTargetSeconds": "rto_target_seconds",
     "complianceEndpoints": "compliance_endpoints",
@@ -120,7 +121,8 @@ def knob_values(settings: StackSettings) -> dict[str, str]:
     }
     for key, attribute in COMPARED_SETTINGS.items():
         value = getattr(settings, attribute)
-        values[key] = ("set" if value else "unset") if key == "alertEmail" else str(value)
+        shown_as_set = key in ("alertEmail", "alertHttpsEndpoint")
+        values[key] = ("set" if value else "unset") if shown_as_set else str(value)
     return values
 
 

@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -88,6 +89,27 @@ class Tags:
 
 
 @dataclass(frozen=True)
+class AlertSubscriber:
+    """Someone every alarm, RDS event and failed report of the stack reaches: one SNS
+    subscription of each region's alert topic."""
+
+    protocol: str
+    """The SNS protocol: `email` or `https`."""
+    endpoint: str
+    """What SNS delivers to. An incident tool's URL often carries its integration key: the
+    program passes an `https` endpoint as a secret."""
+
+    @property
+    def shown(self) -> str:
+        """How outputs, plans and operators see it: an email address whole; a URL as its scheme
+        and host only (its path and query may be the key)."""
+        if self.protocol != "https":
+            return f"{self.protocol}:{self.endpoint}"
+        host = urlsplit(self.endpoint).hostname
+        return f"https://{host}/..." if host else "https:(not shown)"
+
+
+@dataclass(frozen=True)
 class DatabaseSettings:
     """What the global database runs and is called: the part of the settings `GlobalAurora`
     reads."""
@@ -128,6 +150,8 @@ class StackSettings:
     the sizing's `rto_target_seconds`)."""
     compliance_endpoints: bool = False
     """Security Hub's interface endpoints (EC2.10/55-58/60) in both VPCs: nothing calls them."""
+    alert_https_endpoint: str | None = None
+    """An incident tool's HTTPS endpoint, subscribed to both alert topics (`alertHttpsEndpoint`)."""
     undecrypted: tuple[str, ...] = ()
     """Keys whose values could not be decrypted (the offline plan only; see
     `is_unknown_secret`): they are planned with a stand-in, unvalidated."""
@@ -141,6 +165,19 @@ class StackSettings:
     def network(self) -> NetworkSettings:
         """Engine version and compliance endpoints, together."""
         return NetworkSettings(self.engine_version, self.compliance_endpoints)
+
+    @property
+    def alert_subscribers(self) -> tuple[AlertSubscriber, ...]:
+        """Who each region's alert topic reaches: the email, then the HTTPS endpoint, if set."""
+        subscribers = [
+            AlertSubscriber(protocol, endpoint)
+            for protocol, endpoint in (
+                ("email", self.alert_email),
+                ("https", self.alert_https_endpoint),
+            )
+            if endpoint
+        ]
+        return tuple(subscribers)
 
     @property
     def private_zone_name(self) -> str:
@@ -266,6 +303,32 @@ def _check_alert_email(alert_email: str | None) -> list[str]:
     ]
 
 
+def _check_alert_https_endpoint(endpoint: str | None) -> list[str]:
+    if endpoint is None:
+        return []
+    parts = urlsplit(endpoint)
+    if parts.scheme == "https" and parts.hostname:
+        return []
+    return [
+        "alertHttpsEndpoint is not an https URL: use the incident tool's SNS integration URL "
+        "(`pulumi config set --secret alertHttpsEndpoint https://...`), or `pulumi config rm "
+        "alertHttpsEndpoint`."
+    ]
+
+
+def _check_someone_is_alerted(sizing: str, subscribed: bool) -> list[str]:
+    """A sizing that requires a subscriber (prod) refuses a stack whose alarms reach no one."""
+    entry = SIZING.get(sizing)
+    if entry is None or not entry.alert_subscriber_required or subscribed:
+        return []
+    return [
+        f"sizing {sizing!r} requires someone its alarms reach, and neither alertEmail nor "
+        "alertHttpsEndpoint is set: `pulumi config set alertEmail oncall@yourcompany.com` "
+        "(a monitored address; confirm the email SNS sends), or `pulumi config set --secret "
+        "alertHttpsEndpoint https://...` for an incident tool's SNS integration."
+    ]
+
+
 def _check_dns_zone_name(dns_zone_name: str) -> list[str]:
     if DNS_NAME_PATTERN.match(dns_zone_name):
         return []
@@ -351,6 +414,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
 
     suffix = (raw.get("environmentSuffix") or "").strip()
     alert_email = (raw.get("alertEmail") or "").strip() or None
+    alert_https_endpoint = (raw.get("alertHttpsEndpoint") or "").strip() or None
     dns_zone_name = get("dnsZoneName").rstrip(".")
     tag_values = {k: get(k) for k in ("repository", "commitAuthor", "prNumber", "team")}
     rto_target = _rto_target(raw, get("sizing"))
@@ -364,6 +428,10 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         *network_problems,
         *_check_database(get("databaseName"), get("masterUsername"), get("engineVersion")),
         *_check_alert_email(None if "alertEmail" in undecrypted else alert_email),
+        *_check_alert_https_endpoint(
+            None if "alertHttpsEndpoint" in undecrypted else alert_https_endpoint
+        ),
+        *_check_someone_is_alerted(get("sizing"), bool(alert_email or alert_https_endpoint)),
         *_check_dns_zone_name(dns_zone_name),
         *_check_tag_values(tag_values),
         *_check_rto_target(rto_target),
@@ -385,6 +453,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         dns_zone_name=dns_zone_name,
         rto_target_seconds=int(rto_target),
         compliance_endpoints=BOOLEANS[get("complianceEndpoints").lower()],
+        alert_https_endpoint=alert_https_endpoint,
         undecrypted=undecrypted,
         tags=Tags(
             environment=suffix,
@@ -396,7 +465,13 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
     )
 
 
-CONFIG_KEYS = ("environmentSuffix", "alertEmail", *DEFAULTS, *SIZING_DEFAULTS)
+CONFIG_KEYS = (
+    "environmentSuffix",
+    "alertEmail",
+    "alertHttpsEndpoint",
+    *DEFAULTS,
+    *SIZING_DEFAULTS,
+)
 
 
 def load_settings() -> StackSettings:

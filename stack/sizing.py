@@ -271,6 +271,9 @@ class Sizing:
     """Heartbeat lag observed by the health checker (alarm above). The writer beats once a
     minute, so a secondary's observed lag includes up to 60 s of schedule delay: keep this
     above 60 000 plus the replication lag you tolerate."""
+    alert_subscriber_required: bool
+    """The stack must name someone its alarms reach (`alertEmail` or `alertHttpsEndpoint`):
+    config validation refuses it otherwise. Off for a test stack, whose alarms may go unread."""
 
     # --- DNS -----------------------------------------------------------------------------------
     dns_ttl_seconds: int
@@ -425,6 +428,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             max_used_transaction_ids_threshold=1_000_000_000,
             probe_latency_threshold_ms=5_000,
             heartbeat_lag_threshold_ms=150_000,
+            alert_subscriber_required=False,
             dns_ttl_seconds=60,
             rto_target_seconds=300,
             health_check_rate_minutes=1,
@@ -489,6 +493,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             max_used_transaction_ids_threshold=1_000_000_000,
             probe_latency_threshold_ms=2_000,
             heartbeat_lag_threshold_ms=90_000,
+            alert_subscriber_required=True,
             dns_ttl_seconds=30,
             rto_target_seconds=120,
             health_check_rate_minutes=1,

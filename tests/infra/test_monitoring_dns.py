@@ -216,6 +216,34 @@ def test_email_subscription_exists_only_when_configured(plans: dict[str, PlanRun
     assert {s.inputs["endpoint"] for s in subscriptions} == {"oncall@example.com"}
 
 
+def test_prod_reaches_someone_in_both_regions_and_an_https_endpoint_stays_secret(
+    plans: dict[str, PlanRun],
+):
+    subscription = "aws:sns/topicSubscription:TopicSubscription"
+    roles = region_roles(plans["prod"])
+    # GIVEN prod as committed: its placeholder address is subscribed to both regions' topics
+    committed = plans["prod"].of_type(subscription)
+    assert sorted(s.region for s in committed) == sorted(roles.values())
+    assert {s.inputs["endpoint"].endswith("@example.com") for s in committed} == {True}
+    # GIVEN prod with an incident tool's endpoint as well
+    url = "https://events.example.com/integration/KEY123/enqueue"
+    both = run_program("prod", {"alertHttpsEndpoint": url})
+    https = [s for s in both.of_type(subscription) if s.inputs["protocol"] == "https"]
+    # THEN each region posts to it, and its URL is a secret input (the path is the key)
+    assert sorted(s.region for s in https) == sorted(roles.values())
+    for registration in https:
+        assert registration.inputs["endpoint"] == url
+        assert "endpoint" in registration.secret_inputs
+    # AND the stack outputs show each region's subscribers without the key
+    for role in roles:
+        shown = both.outputs[f"{role}AlertSubscribers"]
+        assert shown == [
+            "email:oncall-placeholder@example.com",
+            "https://events.example.com/...",
+        ]
+    assert not any("KEY123" in str(value) for value in both.outputs.values())
+
+
 def test_the_private_zone_is_created_and_associated_with_both_vpcs(plan: PlanRun):
     (zone,) = plan.of_type("aws:route53/zone:Zone")
     roles = region_roles(plan)

@@ -173,7 +173,12 @@ def test_only_the_plans_marker_skips_validation_never_a_plain_value():
     assert settings.dr_vpc_cidr == "10.1.0.0/16" and settings.undecrypted == ("drVpcCidr",)
     # AND one whose default is the sizing's is planned with the sizing's
     settings = parse_settings(
-        {"environmentSuffix": "dev", "sizing": "prod", "rtoTargetSeconds": UnknownSecret()}
+        {
+            "environmentSuffix": "dev",
+            "sizing": "prod",
+            "alertEmail": "oncall@example.com",
+            "rtoTargetSeconds": UnknownSecret(),
+        }
     )
     assert settings.rto_target_seconds == 120 and settings.undecrypted == ("rtoTargetSeconds",)
     # BUT the same text as a plain value (what `pulumi up` passes) is validated as always

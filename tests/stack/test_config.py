@@ -41,8 +41,9 @@ def test_defaults_follow_the_design():
 @pytest.mark.parametrize(("sizing", "target"), [("test", 300), ("prod", 120)])
 def test_the_rto_target_defaults_to_the_sizings_and_config_overrides_it(sizing, target):
     # GIVEN no rtoTargetSeconds: the sizing's objective; GIVEN one: that one
-    assert parse_settings({"environmentSuffix": "x", "sizing": sizing}).rto_target_seconds == target
-    configured = {"environmentSuffix": "x", "sizing": sizing, "rtoTargetSeconds": "900"}
+    stack = {"environmentSuffix": "x", "sizing": sizing, "alertEmail": "oncall@example.com"}
+    assert parse_settings(stack).rto_target_seconds == target
+    configured = {**stack, "rtoTargetSeconds": "900"}
     assert parse_settings(configured).rto_target_seconds == 900
 
 
@@ -130,6 +131,16 @@ BAD_CONFIG = [
     ({"dnsZoneName": "bad_zone"}, "dnsZoneName 'bad_zone'", "db.internal"),
     ({"rtoTargetSeconds": "5m"}, "rtoTargetSeconds '5m'", "60 to 86400"),
     ({"complianceEndpoints": "yes"}, "complianceEndpoints 'yes' is not a boolean", "true or false"),
+    (
+        {"alertHttpsEndpoint": "http://events.example.com/x"},
+        "alertHttpsEndpoint is not an https URL",
+        "config set --secret alertHttpsEndpoint",
+    ),
+    (
+        {"sizing": "prod"},
+        "sizing 'prod' requires someone its alarms reach",
+        "pulumi config set alertEmail",
+    ),
 ]
 
 
@@ -236,3 +247,52 @@ def test_alert_email_is_optional_and_validated():
     assert parse_settings({"environmentSuffix": "d", "alertEmail": ""}).alert_email is None
     settings = parse_settings({"environmentSuffix": "d", "alertEmail": "oncall@example.com"})
     assert settings.alert_email == "oncall@example.com"
+
+
+PROD = {"environmentSuffix": "p", "sizing": "prod"}
+
+
+@pytest.mark.parametrize(
+    "subscriber",
+    [
+        {"alertEmail": "oncall@example.com"},
+        {"alertHttpsEndpoint": "https://events.example.com/integration/KEY/enqueue"},
+    ],
+)
+def test_prod_accepts_either_subscriber(subscriber):
+    # GIVEN the prod sizing with an email address or an incident tool's endpoint: accepted
+    settings = parse_settings({**PROD, **subscriber})
+    assert len(settings.alert_subscribers) == 1
+
+
+def test_prod_without_a_subscriber_names_both_keys_and_how_to_set_them():
+    # GIVEN the prod sizing and neither key (empty values count as unset)
+    with pytest.raises(ConfigError) as error:
+        parse_settings({**PROD, "alertEmail": "", "alertHttpsEndpoint": " "})
+    # THEN one problem names both keys and the command that fixes it
+    (problem,) = error.value.problems
+    assert "neither alertEmail nor alertHttpsEndpoint is set" in problem
+    assert "`pulumi config set alertEmail" in problem
+    # AND a test stack may go without (its alarms may go unread)
+    assert parse_settings({"environmentSuffix": "d"}).alert_subscribers == ()
+
+
+def test_subscribers_are_shown_without_an_endpoints_path():
+    # GIVEN both subscribers; the URL's path carries the incident tool's integration key
+    settings = parse_settings(
+        {
+            **PROD,
+            "alertEmail": "oncall@example.com",
+            "alertHttpsEndpoint": "https://events.example.com/integration/KEY123/enqueue",
+        }
+    )
+    shown = [s.shown for s in settings.alert_subscribers]
+    # THEN the email is shown whole and the endpoint by its host only
+    assert shown == ["email:oncall@example.com", "https://events.example.com/..."]
+    assert not any("KEY123" in text for text in shown)
+
+
+def test_a_bad_https_endpoint_is_refused_without_echoing_it():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({**PROD, "alertHttpsEndpoint": "events.example.com/KEY123"})
+    assert not any("KEY123" in problem for problem in error.value.problems)
