@@ -8,6 +8,8 @@ from typing import Any
 from drplan.harness import PlanRun, Registration
 
 GLOBAL = "global"
+# The region roles, as the stack outputs name them (`primaryRegion`, `drAlertSubscribers`, ...).
+ROLES = ("primary", "dr")
 # Input property that carries a resource's physical name, where it is not `name`.
 NAME_PROPERTY_BY_TYPE = {
     "aws:rds/globalCluster:GlobalCluster": "globalClusterIdentifier",
@@ -57,6 +59,8 @@ class Inventory:
     totals: dict[str, int]
     outputs: dict[str, Any]
     secret_outputs: list[str]
+    alert_subscribers: dict[str, list[str]] = field(default_factory=dict)
+    """Region -> who its alert topic reaches, as the stack outputs show them (no secrets)."""
 
     @property
     def resource_count(self) -> int:
@@ -87,7 +91,23 @@ def build_inventory(run: PlanRun) -> Inventory:
         key: ("[secret]" if key in run.secret_outputs else value)
         for key, value in run.outputs.items()
     }
-    return Inventory(run.stack, ordered, dict(sorted(totals.items())), outputs, run.secret_outputs)
+    return Inventory(
+        run.stack,
+        ordered,
+        dict(sorted(totals.items())),
+        outputs,
+        run.secret_outputs,
+        alert_subscribers(run.outputs),
+    )
+
+
+def alert_subscribers(outputs: dict[str, Any]) -> dict[str, list[str]]:
+    """Region -> the subscribers its Monitoring exports (`<role>AlertSubscribers`)."""
+    return {
+        outputs[f"{role}Region"]: list(outputs.get(f"{role}AlertSubscribers") or [])
+        for role in ROLES
+        if f"{role}Region" in outputs
+    }
 
 
 def short_type(type_token: str) -> str:

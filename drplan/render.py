@@ -254,11 +254,24 @@ def warnings_lines(review: StackReview) -> list[str]:
     return [*_heading("Warnings"), *(f"- {w}" for w in review.warnings), ""]
 
 
+def alerts_reach(inventory: Inventory, region: str) -> str | None:
+    """Who the region's alarms reach, as one line (None for a region without an alert topic:
+    the global pseudo-region)."""
+    if region not in inventory.alert_subscribers:
+        return None
+    subscribers = inventory.alert_subscribers[region]
+    if not subscribers:
+        return "alarms reach: no one (set alertEmail or alertHttpsEndpoint)"
+    return "alarms reach: " + ", ".join(subscribers)
+
+
 def inventory_lines(inventory: Inventory) -> list[str]:
-    """Per region, per component: counts by type."""
+    """Per region, per component: counts by type, and who the region's alarms reach."""
     lines = _heading(f"Inventory: {inventory.resource_count} resources")
     for region, components in inventory.regions.items():
         lines += [f"**{region}** ({region_total(inventory, region)} resources)", ""]
+        if reach := alerts_reach(inventory, region):
+            lines += [reach, ""]
         rows = [[c.component, resource_counts(c.counts)] for c in components.values()]
         lines += [*_table(["component", "resources"], rows), ""]
     lines.append("")

@@ -31,6 +31,22 @@ class StackReview:
     decrypted offline, ESC environments not read. Never a failure."""
 
 
+# Domains reserved for documentation (RFC 2606): mail to them is never delivered, so an address
+# there is a placeholder (the committed prod stack carries one until its operators replace it).
+RESERVED_EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+def placeholder_warnings(settings: StackSettings) -> list[str]:
+    """A subscriber at a reserved example domain reaches no one: say which key to replace."""
+    return [
+        f"alertEmail {subscriber.endpoint} is a placeholder (a reserved example domain): the "
+        "stack's alarms reach no one until you `pulumi config set alertEmail <address>`"
+        for subscriber in settings.alert_subscribers
+        if subscriber.protocol == "email"
+        and subscriber.endpoint.rsplit("@", 1)[-1].lower().endswith(RESERVED_EXAMPLE_DOMAINS)
+    ]
+
+
 def raw_settings(
     config: StackConfig, overrides: Mapping[str, str | None] | None = None
 ) -> dict[str, str | None]:
@@ -64,7 +80,7 @@ def review(run: PlanRun, overrides: dict[str, str | None] | None = None) -> Stac
         inventory=build_inventory(run),
         cost=estimate_cost(run, settings.sizing),
         budget=recovery_budget(run),
-        warnings=config_warnings(config, overrides or {}),
+        warnings=[*config_warnings(config, overrides or {}), *placeholder_warnings(settings)],
     )
     unplanned = result.budget.unplanned
     if not unplanned.automatic:

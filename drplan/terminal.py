@@ -72,6 +72,8 @@ def print_inventory(console: Console, review: StackReview) -> None:
     _heading(console, f"Inventory: {inventory.resource_count} resources")
     for region, components in inventory.regions.items():
         _heading(console, f"{region} ({render.region_total(inventory, region)} resources)", 2)
+        if reach := render.alerts_reach(inventory, region):
+            console.print(reach)
         table = _table(console, ["component", "resources and their names"])
         for summary in components.values():
             cell = Text(render.resource_counts(summary.counts, separator="\n", width=3))

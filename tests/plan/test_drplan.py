@@ -258,3 +258,25 @@ def test_compare_names_a_setting_as_the_reason_when_no_sizing_knob_differs(plans
     for row in diff.counts:
         assert row.counts[1] - row.counts[0] == len(COMPLIANCE_ENDPOINT_SERVICES)
     assert [k.knob for k in diff.knobs] == ["complianceEndpoints"]
+
+
+@pytest.mark.usefixtures("served_runs")
+def test_the_plan_shows_who_each_regions_alarms_reach_and_flags_the_placeholder(capsys):
+    # GIVEN prod as committed (its alertEmail is the example.com placeholder)
+    assert main(["--stack", "prod", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    # THEN each region lists its subscribers, and a warning names the key to replace
+    assert document["inventory"]["alert_subscribers"] == {
+        region: ["email:oncall-placeholder@example.com"] for region in ("us-east-1", "us-west-2")
+    }
+    assert any(
+        "alertEmail oncall-placeholder@example.com is a placeholder" in w
+        for w in document["warnings"]
+    )
+    # AND the text plan says it under each region, and dev's says its alarms reach no one
+    assert main(["--stack", "prod"]) == 0
+    assert capsys.readouterr().out.count("alarms reach: email:oncall-placeholder@") == 2
+    assert main(["--stack", "dev"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("alarms reach: no one (set alertEmail or alertHttpsEndpoint)") == 2
+    assert "is a placeholder" not in out
