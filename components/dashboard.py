@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.global_aurora import AuroraMember
-from decisions import alarms
+from decisions import dashboard
 from stack.naming import Namer
 from stack.regions import Region
 from stack.roles import Pair
@@ -27,7 +27,9 @@ class DashboardArgs:
 
 
 class Dashboard(pulumi.ComponentResource):
-    """Replication and RPO lag, health metrics, CPU and connections of both regions."""
+    """Both regions side by side: replication and RPO lag, health metrics, commits,
+    connections, CPU, backup verification and snapshot age, failover history
+    (`decisions.dashboard`)."""
 
     def __init__(
         self, name: str, args: DashboardArgs, opts: pulumi.ResourceOptions | None = None
@@ -44,10 +46,12 @@ class Dashboard(pulumi.ComponentResource):
         )
         body = columns.apply(
             lambda resolved: json.dumps(
-                alarms.dashboard_body(
+                dashboard.dashboard_body(
                     args.namer.suffix,
                     [
-                        (member.region.name, ids[0], ids[1:])
+                        dashboard.DashboardColumn(
+                            member.region.name, member.region.role, ids[0], ids[1:]
+                        )
                         for member, ids in zip(members, resolved, strict=True)
                     ],
                 )

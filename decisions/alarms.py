@@ -1,5 +1,5 @@
-"""Pure specifications of what `Monitoring` watches: alarms, RDS event subscriptions, the
-EventBridge pattern for failover events, and the dashboard body.
+"""Pure specifications of what `Monitoring` watches: alarms, RDS event subscriptions and the
+EventBridge pattern for failover events (the dashboard's body is `decisions.dashboard`).
 
 Health alarms are built from the shared health-metric contract (`lambdas/drcommon/contract.py`),
 never from repeated metric names. Values may be Pulumi inputs (cluster and instance identifiers);
@@ -8,7 +8,7 @@ everything else here is plain data, tested without Pulumi.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -388,76 +388,3 @@ def failover_event_pattern() -> dict[str, Any]:
 def detection_seconds(spec: AlarmSpec) -> int:
     """Time from the first bad datapoint until the alarm fires (period x datapoints)."""
     return spec.period * spec.datapoints_to_alarm
-
-
-# Dashboard geometry: CloudWatch dashboards are 24 units wide; every widget is 6 units high and
-# shows one-minute maxima.
-DASHBOARD_WIDTH = 24
-WIDGET_HEIGHT = 6
-WIDGET_PERIOD_SECONDS = 60
-DashboardColumn = tuple[str, str, Sequence[str]]
-"""One region on the dashboard: (region, cluster id, instance ids)."""
-
-
-def _lag_metrics(cluster: str) -> list[list[str]]:
-    return [
-        [RDS_NAMESPACE, "AuroraGlobalDBReplicationLag", "DBClusterIdentifier", cluster],
-        [RDS_NAMESPACE, "AuroraGlobalDBRPOLag", "DBClusterIdentifier", cluster],
-    ]
-
-
-def _health_metrics(environment: str, region: str, peer: str) -> list[list[str]]:
-    return [
-        [
-            contract.NAMESPACE,
-            metric.name,
-            contract.DIMENSION_ENVIRONMENT,
-            environment,
-            contract.DIMENSION_CLUSTER_REGION,
-            peer if metric.peer else region,
-        ]
-        for metric in contract.ALL_METRICS
-        if metric.availability
-    ]
-
-
-def _instance_metrics(metric: str, instances: Sequence[str]) -> list[list[str]]:
-    return [[RDS_NAMESPACE, metric, "DBInstanceIdentifier", i] for i in instances]
-
-
-def dashboard_body(environment: str, regions: Sequence[DashboardColumn]) -> dict[str, Any]:
-    """Dashboard JSON: one column per region (`(region, cluster id, instance ids)`), rows for
-    replication and RPO lag, health metrics, CPU and connections."""
-    width = DASHBOARD_WIDTH // max(1, len(regions))
-    names = [region for region, _, _ in regions]
-    peers = {r: next((o for o in names if o != r), r) for r in names}
-    rows: list[tuple[str, Callable[[str, str, Sequence[str]], list[list[str]]]]] = [
-        ("Global replication / RPO lag (ms)", lambda _, cluster, __: _lag_metrics(cluster)),
-        (
-            "Health (1 = healthy)",
-            lambda region, _, __: _health_metrics(environment, region, peers[region]),
-        ),
-        ("CPU utilisation (%)", lambda _, __, ids: _instance_metrics("CPUUtilization", ids)),
-        ("Database connections", lambda _, __, ids: _instance_metrics("DatabaseConnections", ids)),
-    ]
-    widgets: list[dict[str, Any]] = []
-    for row, (title, metrics) in enumerate(rows):
-        for column, (region, cluster, instances) in enumerate(regions):
-            widgets.append(
-                {
-                    "type": "metric",
-                    "x": column * width,
-                    "y": row * WIDGET_HEIGHT,
-                    "width": width,
-                    "height": WIDGET_HEIGHT,
-                    "properties": {
-                        "title": f"{title} - {region}",
-                        "region": region,
-                        "stat": "Maximum",
-                        "period": WIDGET_PERIOD_SECONDS,
-                        "view": "timeSeries",
-                        "metrics": metrics(region, cluster, instances),
-                    },
-                }
-            )
-    return {"widgets": widgets}

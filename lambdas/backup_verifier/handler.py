@@ -115,7 +115,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     points = report.metrics()
     if stored is not None:
         result["storedReport"] = stored.to_dict()
-        points.append(MetricPoint("ReportStored", "Count", 1.0 if stored.ok else 0.0))
+        points.append(MetricPoint(contract.REPORT_STORED, "Count", 1.0 if stored.ok else 0.0))
         if not stored.ok:
             logger.error("verification report not stored", extra={"stored": stored.to_dict()})
     add_outcome_metrics(metrics, points, environment=settings.environment)

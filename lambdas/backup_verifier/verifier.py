@@ -29,7 +29,14 @@ from backup_verifier.settings import Settings
 from backup_verifier.snapshots import Freshness, Snapshot, assess, newest_available, run_identifier
 from drcommon import alerts, topology
 from drcommon.aws import ClientFactory, Clock, Deadline, LambdaContext
-from drcommon.contract import VERIFICATION_SUCCEEDED
+from drcommon.contract import (
+    COPY_SUCCEEDED,
+    EXPORT_STARTED,
+    RESTORE_SUCCEEDED,
+    SNAPSHOT_AGE_SECONDS,
+    SNAPSHOT_FRESH,
+    VERIFICATION_SUCCEEDED,
+)
 from drcommon.observability import MetricPoint, get_logger
 
 logger = get_logger(SERVICE)
@@ -98,19 +105,19 @@ class Report:
         ]
         if self.freshness is not None:
             points.append(
-                MetricPoint("SnapshotFresh", "Count", 1.0 if self.freshness.fresh else 0.0)
+                MetricPoint(SNAPSHOT_FRESH, "Count", 1.0 if self.freshness.fresh else 0.0)
             )
             if self.freshness.age_seconds is not None:
                 points.append(
-                    MetricPoint("SnapshotAgeSeconds", "Seconds", self.freshness.age_seconds)
+                    MetricPoint(SNAPSHOT_AGE_SECONDS, "Seconds", self.freshness.age_seconds)
                 )
         if self.copy.status != "skipped":
-            points.append(MetricPoint("CopySucceeded", "Count", 1.0 if self.copy.ok else 0.0))
+            points.append(MetricPoint(COPY_SUCCEEDED, "Count", 1.0 if self.copy.ok else 0.0))
         if self.restore.status != "skipped":
             restored = self.restore.ok and self.probe is not None and self.probe.ok
-            points.append(MetricPoint("RestoreSucceeded", "Count", 1.0 if restored else 0.0))
+            points.append(MetricPoint(RESTORE_SUCCEEDED, "Count", 1.0 if restored else 0.0))
         if self.export.status != "skipped":
-            points.append(MetricPoint("ExportStarted", "Count", 1.0 if self.export.ok else 0.0))
+            points.append(MetricPoint(EXPORT_STARTED, "Count", 1.0 if self.export.ok else 0.0))
         return points
 
 

@@ -193,6 +193,30 @@ AUTOMATION_NAMESPACE = "AuroraDR/Automation"
 DIMENSION_SERVICE = "service"
 # 1 when a backup verifier run found nothing wrong, else 0; one datapoint per run.
 VERIFICATION_SUCCEEDED = "VerificationSucceeded"
+# The verifier's other metrics: the age of the writer's newest automated snapshot (seconds) and
+# whether it is within the sizing's age (1/0), and 1/0 per step it attempted (a skipped step
+# emits nothing): the copy into the DR region, the restore test, the S3 export, the report.
+SNAPSHOT_AGE_SECONDS = "SnapshotAgeSeconds"
+SNAPSHOT_FRESH = "SnapshotFresh"
+COPY_SUCCEEDED = "CopySucceeded"
+RESTORE_SUCCEEDED = "RestoreSucceeded"
+EXPORT_STARTED = "ExportStarted"
+REPORT_STORED = "ReportStored"
+
+
+class CoordinatorOutcome(StrEnum):
+    """The coordinator's outcome metrics: one datapoint per invocation each, 1 when the
+    invocation ended that way, else 0 (`Invocations` is always 1). `RdsGlobalFailoverEvents`
+    counts the RDS global-failover events it recorded (a failover it did not start itself)."""
+
+    INVOCATIONS = "Invocations"
+    FAILOVER_STARTED = "FailoverStarted"
+    FAILOVER_COMPLETED = "FailoverCompleted"
+    FAILOVER_FAILED = "FailoverFailed"
+    FAILOVER_REFUSED = "FailoverRefused"
+    FAILOVER_BLOCKED = "FailoverBlocked"
+    FAILOVER_SUPERSEDED = "FailoverSuperseded"
+    RDS_GLOBAL_FAILOVER_EVENTS = "RdsGlobalFailoverEvents"
 
 
 def automation_dimensions(environment: str, service: str) -> dict[str, str]:

@@ -34,6 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from drcommon import topology
 from drcommon.aws import ClientFactory, Clock, Deadline, LambdaContext, error_code
+from drcommon.contract import CoordinatorOutcome as Outcome
 from drcommon.observability import MetricPoint, get_logger
 from failover_coordinator import SERVICE, actions
 from failover_coordinator.decision import (
@@ -164,16 +165,16 @@ class Result:
 
     def metrics(self) -> list[MetricPoint]:
         """The metrics this outcome emits (namespace and dimensions are the handler's)."""
-        points = [MetricPoint("Invocations", "Count", 1)]
+        points = [MetricPoint(Outcome.INVOCATIONS, "Count", 1)]
         flags = {
-            "FailoverStarted": self.status in ("completed", "unconfirmed")
+            Outcome.FAILOVER_STARTED: self.status in ("completed", "unconfirmed")
             or (self.status == "failed" and "role_change_ms" in self.durations_ms),
-            "FailoverCompleted": self.status == "completed",
-            "FailoverFailed": not self.ok,
-            "FailoverRefused": self.status == "refused",
-            "FailoverBlocked": self.status == "blocked",
-            "FailoverSuperseded": self.status == "superseded",
-            "RdsGlobalFailoverEvents": self.status == "recorded",
+            Outcome.FAILOVER_COMPLETED: self.status == "completed",
+            Outcome.FAILOVER_FAILED: not self.ok,
+            Outcome.FAILOVER_REFUSED: self.status == "refused",
+            Outcome.FAILOVER_BLOCKED: self.status == "blocked",
+            Outcome.FAILOVER_SUPERSEDED: self.status == "superseded",
+            Outcome.RDS_GLOBAL_FAILOVER_EVENTS: self.status == "recorded",
         }
         points += [MetricPoint(name, "Count", 1.0 if on else 0.0) for name, on in flags.items()]
         units = {
