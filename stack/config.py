@@ -329,6 +329,20 @@ def _check_someone_is_alerted(sizing: str, subscribed: bool) -> list[str]:
     ]
 
 
+def _check_alerts(
+    sizing: str, email: str | None, https_endpoint: str | None, undecrypted: tuple[str, ...]
+) -> list[str]:
+    """The subscribers' values (an undecrypted one is not checked), and that someone is
+    subscribed when the sizing requires it."""
+    return [
+        *_check_alert_email(None if "alertEmail" in undecrypted else email),
+        *_check_alert_https_endpoint(
+            None if "alertHttpsEndpoint" in undecrypted else https_endpoint
+        ),
+        *_check_someone_is_alerted(sizing, bool(email or https_endpoint)),
+    ]
+
+
 def _check_dns_zone_name(dns_zone_name: str) -> list[str]:
     if DNS_NAME_PATTERN.match(dns_zone_name):
         return []
@@ -427,11 +441,7 @@ def parse_settings(raw: Mapping[str, str | None]) -> StackSettings:
         *_check_regions(get("primaryRegion"), get("drRegion")),
         *network_problems,
         *_check_database(get("databaseName"), get("masterUsername"), get("engineVersion")),
-        *_check_alert_email(None if "alertEmail" in undecrypted else alert_email),
-        *_check_alert_https_endpoint(
-            None if "alertHttpsEndpoint" in undecrypted else alert_https_endpoint
-        ),
-        *_check_someone_is_alerted(get("sizing"), bool(alert_email or alert_https_endpoint)),
+        *_check_alerts(get("sizing"), alert_email, alert_https_endpoint, undecrypted),
         *_check_dns_zone_name(dns_zone_name),
         *_check_tag_values(tag_values),
         *_check_rto_target(rto_target),
