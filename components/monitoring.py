@@ -62,14 +62,14 @@ class Monitoring(pulumi.ComponentResource):
         self._failover_events()
         self.register_outputs({"topicArn": self.topic.arn})
 
-    def exports(self) -> dict[str, pulumi.Output[str]]:
+    def exports(self) -> dict[str, pulumi.Output[str] | pulumi.Output[list[str]]]:
         """Stack outputs: `primaryAlertTopicArn` / `drAlertTopicArn`, and who each topic
         reaches, as `AlertSubscriber.shown` says (`primaryAlertSubscribers` /
         `drAlertSubscribers`: an email address whole, an HTTPS endpoint by its host)."""
         return {
             f"{self.region.role}AlertTopicArn": self.topic.arn,
-            f"{self.region.role}AlertSubscribers": pulumi.Output.from_input(
-                [subscriber.shown for subscriber in self._args.subscribers]
+            f"{self.region.role}AlertSubscribers": pulumi.Output.all(
+                *(subscriber.shown for subscriber in self._args.subscribers)
             ),
         }
 
