@@ -12,6 +12,7 @@ import pytest
 from decisions import aurora
 from drplan.harness import ALLOWED_INVOKES, PlanRun, run_program
 from stack.config import DEFAULTS
+from tests.infra.queries import KMS_KEY, VPC
 from tests.infra.test_global_aurora import CLUSTER, GLOBAL_CLUSTER, INSTANCE, clusters_by_role
 
 CLUSTER_PARAMETERS = "aws:rds/clusterParameterGroup:ClusterParameterGroup"
@@ -51,28 +52,31 @@ def test_after_a_failover_membership_password_and_engine_version_are_not_fought(
         assert field not in clusters["dr"].inputs
 
 
-def test_swapping_primary_and_dr_region_after_a_failover_would_move_every_member():
+def test_swapping_primary_and_dr_region_after_a_failover_would_move_every_member(
+    plans: dict[str, PlanRun],
+):
     # GIVEN dev as committed, and dev with primaryRegion and drRegion swapped (what an operator
     # might try so that the configuration "matches" AWS after a failover)
-    as_committed = run_program("dev")
+    as_committed = plans["dev"]
     swapped = run_program(
         "dev", {"primaryRegion": DEFAULTS["drRegion"], "drRegion": DEFAULTS["primaryRegion"]}
     )
-    before = {r.urn: r for r in as_committed.of_type(CLUSTER) + as_committed.of_type(INSTANCE)}
-    after = {r.urn: r for r in swapped.of_type(CLUSTER) + swapped.of_type(INSTANCE)}
+    regional = (CLUSTER, INSTANCE, VPC, KMS_KEY)
+    before = {r.urn: r for t in regional for r in as_committed.of_type(t)}
+    after = {r.urn: r for t in regional for r in swapped.of_type(t)}
     # THEN the logical names (so the URNs) are the same: they name roles, not regions
     assert before.keys() == after.keys()
-    # AND every member cluster and instance would be declared in the other region under its old
-    # URN: a replacement of the database in both regions, not a relabelling. The runbook says to
-    # leave both keys alone.
+    # AND every member cluster, instance, VPC and key would be declared in the other region under
+    # its old URN: a replacement of the stack in both regions, not a relabelling. The runbook says
+    # to leave both config keys alone.
     for urn, registration in before.items():
         assert after[urn].region != registration.region, urn
 
 
 @pytest.fixture(scope="module")
-def upgraded() -> tuple[PlanRun, PlanRun]:
+def upgraded(plans: dict[str, PlanRun]) -> tuple[PlanRun, PlanRun]:
     """GIVEN dev as committed and dev with the engine's major version bumped."""
-    return run_program("dev"), run_program("dev", {"engineVersion": ENGINE_MAJOR_BUMP})
+    return plans["dev"], run_program("dev", {"engineVersion": ENGINE_MAJOR_BUMP})
 
 
 def test_a_major_engine_version_reaches_the_global_cluster(upgraded: tuple[PlanRun, PlanRun]):
