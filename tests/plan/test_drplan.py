@@ -280,3 +280,6 @@ def test_the_plan_shows_who_each_regions_alarms_reach_and_flags_the_placeholder(
     out = capsys.readouterr().out
     assert out.count("alarms reach: no one (set alertEmail or alertHttpsEndpoint)") == 2
     assert "is a placeholder" not in out
+    # AND so does the markdown a pull request shows
+    assert main(["--stack", "prod", "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.count("alarms reach: email:oncall-placeholder@") == 2
