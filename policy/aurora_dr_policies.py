@@ -39,6 +39,10 @@ GLOBAL_DATABASE_CLASS_PREFIXES = ("db.r5.", "db.r6g.", "db.r6i.", "db.r7g.", "db
 GLOBAL_DATABASE_SERVERLESS_CLASS = "db.serverless"
 # Membership of the global cluster is runtime state after a switchover or failover.
 MEMBERSHIP_FIELDS = ("globalClusterIdentifier", "replicationSourceIdentifier")
+# The global cluster upgrades its members' engine: a member that also diffs on it fails with
+# "Provider produced inconsistent final plan" (pulumi-aws GlobalCluster docs, "Upgrading Engine
+# Versions").
+GLOBAL_CLUSTER_OWNED_FIELDS = ("engineVersion",)
 SECONDARY_FORBIDDEN_INPUTS = ("masterUsername", "masterPassword", "databaseName")
 # Security Hub FSBP Lambda.2: supported Python runtimes.
 SUPPORTED_PYTHON_RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
@@ -142,6 +146,13 @@ def _global_database_members(args: ResourceValidationArgs, report: ReportViolati
         report(
             "Global-database members must ignore changes to their membership (it changes at "
             f"run time with every switchover): add {', '.join(missing)} to ignore_changes.",
+            None,
+        )
+    unowned = [field for field in GLOBAL_CLUSTER_OWNED_FIELDS if field not in ignored]
+    if unowned:
+        report(
+            "Global-database members must leave their engine version to the global cluster, "
+            f"which upgrades them: add {', '.join(unowned)} to ignore_changes.",
             None,
         )
     if args.props.get("sourceRegion"):

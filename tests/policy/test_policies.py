@@ -21,6 +21,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
+from components import global_aurora
 from drplan.harness import PlanRun, Registration
 from policy import aurora_dr_policies as pack
 from stack import sizing
@@ -177,9 +178,10 @@ def test_global_database_members_reject_a_secondary_with_credentials_and_no_igno
         pick=lambda r: "sourceRegion" in r.inputs,
     )
     messages = [m for _, u, m in violations(POLICIES["global-database-members"], run) if u == urn]
-    assert len(messages) == 2
+    assert len(messages) == 3
     assert "globalClusterIdentifier, replicationSourceIdentifier to ignore_changes" in messages[0]
-    assert messages[1].endswith("remove masterPassword.")
+    assert messages[1].endswith("which upgrades them: add engineVersion to ignore_changes.")
+    assert messages[2].endswith("remove masterPassword.")
 
 
 def test_global_database_instance_classes_reject_a_burstable_class(plans):
@@ -255,6 +257,8 @@ def test_the_packs_facts_are_the_programs(plans):
     # The pack cannot import the program (it runs in its own virtualenv): its copies must agree.
     assert pack.GLOBAL_DATABASE_CLASS_PREFIXES == sizing.GLOBAL_DATABASE_CLASS_PREFIXES
     assert pack.GLOBAL_DATABASE_SERVERLESS_CLASS == sizing.GLOBAL_DATABASE_SERVERLESS_CLASS
+    assert list(pack.GLOBAL_CLUSTER_OWNED_FIELDS) == global_aurora.ENGINE_VERSION_FIELDS
+    assert list(pack.MEMBERSHIP_FIELDS) == global_aurora.MEMBERSHIP_FIELDS
     for provider in plans["dev"].of_type("pulumi:providers:aws"):
         assert set(pack.REQUIRED_TAGS) == set(provider_default_tags(provider))
 
