@@ -363,7 +363,8 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ),
     _resource_policy(
         "global-database-members",
-        "Members ignore membership changes; a secondary carries no credentials but its own key.",
+        "Members ignore membership and engine-version changes; a secondary carries no credentials "
+        "but its own key.",
         _global_database_members,
     ),
     _resource_policy(
