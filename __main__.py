@@ -57,7 +57,10 @@ monitoring = regions.map(
         ),
     )
 )
-dashboard = Dashboard("dashboard", DashboardArgs(regions.primary, namer, database.members))
+dashboard = Dashboard(
+    "dashboard",
+    DashboardArgs(regions.primary, namer, database.members, sizing.serverless is not None),
+)
 dns = FailoverDns(
     "dns",
     FailoverDnsArgs(

@@ -24,6 +24,8 @@ class DashboardArgs:
     namer: Namer
     members: Pair[AuroraMember]
     """One column per member cluster, primary first."""
+    serverless: bool = False
+    """The instances are db.serverless: their capacity gets a row."""
 
 
 class Dashboard(pulumi.ComponentResource):
@@ -54,6 +56,7 @@ class Dashboard(pulumi.ComponentResource):
                         )
                         for member, ids in zip(members, resolved, strict=True)
                     ],
+                    serverless=args.serverless,
                 )
             )
         )

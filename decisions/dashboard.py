@@ -112,10 +112,19 @@ def _pairs(dimensions: dict[str, str]) -> list[str]:
     return [part for pair in dimensions.items() for part in pair]
 
 
-def dashboard_rows(environment: str, regions: Sequence[DashboardColumn]) -> list[DashboardRow]:
-    """The rows, in on-call order (see the module docstring)."""
+def dashboard_rows(
+    environment: str, regions: Sequence[DashboardColumn], serverless: bool = False
+) -> list[DashboardRow]:
+    """The rows, in on-call order (see the module docstring); with `serverless` instances, a
+    row of their capacity (`ServerlessDatabaseCapacity`, ACUs) after CPU."""
     names = [column.region for column in regions]
     peers = {r: next((o for o in names if o != r), r) for r in names}
+    capacity = DashboardRow(
+        "Serverless capacity (ACU)",
+        "Maximum",
+        MINUTE_SECONDS,
+        _rds_instances("ServerlessDatabaseCapacity"),
+    )
     return [
         DashboardRow(
             "Global replication / RPO lag (ms)",
@@ -143,6 +152,7 @@ def dashboard_rows(environment: str, regions: Sequence[DashboardColumn]) -> list
         DashboardRow(
             "CPU utilisation (%)", "Maximum", MINUTE_SECONDS, _rds_instances("CPUUtilization")
         ),
+        *([capacity] if serverless else []),
         DashboardRow(
             "Backup verification (1 = passed)",
             "Minimum",
@@ -164,12 +174,14 @@ def dashboard_rows(environment: str, regions: Sequence[DashboardColumn]) -> list
     ]
 
 
-def dashboard_body(environment: str, regions: Sequence[DashboardColumn]) -> dict[str, Any]:
+def dashboard_body(
+    environment: str, regions: Sequence[DashboardColumn], serverless: bool = False
+) -> dict[str, Any]:
     """Dashboard JSON: one column per region, one row per `dashboard_rows` entry; a region
     where a row has nothing to show (the verifier runs in one region) leaves its cell empty."""
     width = DASHBOARD_WIDTH // max(1, len(regions))
     widgets: list[dict[str, Any]] = []
-    for row_index, row in enumerate(dashboard_rows(environment, regions)):
+    for row_index, row in enumerate(dashboard_rows(environment, regions, serverless)):
         for column_index, column in enumerate(regions):
             metrics = row.metrics(column)
             if not metrics:

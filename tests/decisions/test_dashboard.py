@@ -100,3 +100,19 @@ def test_the_deployed_dashboard_has_both_regions_with_their_own_clusters(plan: P
     for region, metrics in shown.items():
         assert metrics["AuroraGlobalDBRPOLag"][0][3] == clusters[region]
     assert contract.VERIFICATION_SUCCEEDED in shown[region_roles(plan)["dr"]]
+
+
+def test_serverless_capacity_gets_a_row_only_when_the_instances_are_serverless(plans):
+    # GIVEN the same columns with provisioned and with serverless instances
+    provisioned = widgets_by_region(dashboard_body("prod", COLUMNS))
+    serverless = widgets_by_region(dashboard_body("prod", COLUMNS, serverless=True))
+    for column in COLUMNS:
+        assert "ServerlessDatabaseCapacity" not in provisioned[column.region]
+        lines = serverless[column.region]["ServerlessDatabaseCapacity"]
+        assert sorted(line[3] for line in lines) == sorted(column.instance_ids)
+    # AND the stacks get the row as their sizing says (dev runs db.serverless, prod does not)
+    for stack, expected in (("dev", True), ("prod", False)):
+        (dashboard,) = plans[stack].of_type("aws:cloudwatch/dashboard:Dashboard")
+        body = json.loads(dashboard.inputs["dashboardBody"])
+        shown = {m for ms in widgets_by_region(body).values() for m in ms}
+        assert ("ServerlessDatabaseCapacity" in shown) is expected, stack
