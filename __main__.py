@@ -57,10 +57,7 @@ monitoring = regions.map(
         ),
     )
 )
-dashboard = Dashboard(
-    "dashboard",
-    DashboardArgs(regions.primary, namer, database.members, sizing.serverless is not None),
-)
+dashboard = Dashboard("dashboard", DashboardArgs(regions.primary, namer, database.members, sizing))
 dns = FailoverDns(
     "dns",
     FailoverDnsArgs(

@@ -13,6 +13,7 @@ from decisions import dashboard
 from stack.naming import Namer
 from stack.regions import Region
 from stack.roles import Pair
+from stack.sizing import Sizing
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class DashboardArgs:
     namer: Namer
     members: Pair[AuroraMember]
     """One column per member cluster, primary first."""
-    serverless: bool = False
-    """The instances are db.serverless: their capacity gets a row."""
+    sizing: Sizing
+    """Its `serverless` bounds, when set, give the instances' capacity a row."""
 
 
 class Dashboard(pulumi.ComponentResource):
@@ -56,7 +57,7 @@ class Dashboard(pulumi.ComponentResource):
                         )
                         for member, ids in zip(members, resolved, strict=True)
                     ],
-                    serverless=args.serverless,
+                    serverless=args.sizing.serverless is not None,
                 )
             )
         )
