@@ -19,6 +19,7 @@ from drctl.lockview import LockView, parse_lock
 from drctl.outputs import StackOutputs
 from lambdas.drcommon import contract
 from lambdas.drcommon.topology import GlobalClusterSnapshot, TopologyError, describe_global_cluster
+from stack.config import AlertSubscriber
 
 T = TypeVar("T")
 # The global-database lag metrics (AWS/RDS, per DB cluster; published by the secondary).
@@ -181,10 +182,12 @@ def read_decision(cloudwatch: Any, outputs: StackOutputs, now: dt.datetime) -> L
 
 
 def read_subscribers(sns: Any, topic_arn: str) -> list[str]:
-    """The confirmed subscriptions of the alert topic, as `protocol:endpoint`."""
+    """The confirmed subscriptions of the alert topic, shown as the stack outputs show them: an
+    email address whole, an HTTPS endpoint by its host only (an incident tool's URL path often
+    carries its integration key, which must not reach a terminal or a `--json` file)."""
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic_arn).get("Subscriptions", [])
     return [
-        f"{s['Protocol']}:{s['Endpoint']}"
+        AlertSubscriber(s["Protocol"], s["Endpoint"]).shown
         for s in subscriptions
         if s.get("SubscriptionArn", "").startswith("arn:")
     ]

@@ -83,6 +83,24 @@ def test_status_prints_the_writer_region_and_each_member(
     assert code == 0, out
 
 
+def test_status_shows_an_https_subscriber_by_its_host_only(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an incident tool subscribed with its integration key in the URL's path
+    sns = client("sns", DR)
+    topic = sns.list_topics()["Topics"][0]["TopicArn"]
+    sns.subscribe(
+        TopicArn=topic, Protocol="https", Endpoint="https://events.example.com/int/KEY-123"
+    )
+    # WHEN an operator asks for the status (text and JSON) / THEN the key is in neither
+    world.run("status")
+    text = capsys.readouterr().out
+    world.run("status", "--json")
+    document = capsys.readouterr().out
+    assert "https://events.example.com/..." in text and "https://events.example.com/..." in document
+    assert "KEY-123" not in text + document
+
+
 def test_status_json_is_for_machines(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     world.run("status", "--json")
     document = json.loads(capsys.readouterr().out)
