@@ -1,9 +1,10 @@
 """The snapshot export: a copy of the data outside RDS, as Parquet files in S3.
 
-At most one export every `SNAPSHOT_EXPORT_EVERY_DAYS`, of the snapshot this run just verified,
-into the backup bucket of the snapshot's own region ("The S3 bucket to export to must be in the
-same AWS Region as the snapshot", Aurora user guide), encrypted with that region's key. The
-primary bucket replicates into the DR one, so an export of the primary's snapshot reaches both.
+At most one export every `SNAPSHOT_EXPORT_EVERY_DAYS`, and never twice of the same snapshot, of
+the snapshot this run just verified in the verifier's region, into that region's backup bucket
+("The S3 bucket to export to must be in the same AWS Region as the snapshot", Aurora user guide),
+encrypted with that region's key. The exports stay there: the replication of the primary bucket
+covers the reports only, so the data is stored once outside RDS, in the region that survives.
 
 When the previous export is due is read from RDS itself (`DescribeExportTasks` on the bucket):
 the verifier keeps no state. An export runs for a long time after this run has returned; its
@@ -37,6 +38,7 @@ class PreviousExport:
     status: str
     started: datetime | None
     failure: str
+    source_arn: str = ""
 
     @classmethod
     def from_api(cls, task: dict[str, Any]) -> PreviousExport:
@@ -46,6 +48,7 @@ class PreviousExport:
             status=str(task.get("Status", "")).upper(),
             started=task.get("TaskStartTime"),
             failure=task.get("FailureCause") or "no cause given",
+            source_arn=task.get("SourceArn") or "",
         )
 
 
@@ -62,12 +65,21 @@ def previous_export(rds: Any, bucket: str, stem: str) -> PreviousExport | None:
     return max(tasks, key=lambda t: t.started or datetime.min.replace(tzinfo=UTC), default=None)
 
 
-def _not_due(previous: PreviousExport | None, every_days: int, now: datetime) -> Step | None:
-    """A skip when the previous export is unfinished or recent enough, else None."""
+def _not_due(
+    previous: PreviousExport | None, every_days: int, now: datetime, source_arn: str
+) -> Step | None:
+    """A skip when the previous export is unfinished, recent enough, or of this very snapshot
+    (a copy that arrives less often than the export cadence is exported once), else None."""
     if previous is None:
         return None
     if previous.status in UNFINISHED:
         return Step("skipped", f"export {previous.identifier} is still {previous.status}")
+    if previous.source_arn == source_arn and previous.status not in FAILED:
+        return Step(
+            "skipped",
+            f"export {previous.identifier} already holds this snapshot",
+            previous.identifier,
+        )
     recent = previous.started is not None and now - previous.started < timedelta(days=every_days)
     if recent and previous.status not in FAILED:
         return Step(
@@ -94,7 +106,7 @@ def export_snapshot(
     bucket, key = export.buckets[region], export.kms_keys[region]
     try:
         previous = previous_export(rds, bucket, stem)
-        skip = _not_due(previous, export.every_days, now)
+        skip = _not_due(previous, export.every_days, now, snapshot.arn)
         if skip is not None:
             return skip
         rds.start_export_task(

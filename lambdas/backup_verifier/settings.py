@@ -31,6 +31,8 @@ DEFAULT_MAX_SNAPSHOT_AGE_HOURS = 26.0
 # Longer than one run (15 min) so a sweep never deletes what a concurrent run just created.
 DEFAULT_SWEEP_AFTER_HOURS = 6.0
 DEFAULT_POLL_INTERVAL_SECONDS = 30.0
+# The stack sets it from the AWS Backup plan's copy cadence (stack/sizing.py); a week by default.
+DEFAULT_BACKUP_COPY_MAX_AGE_HOURS = 7 * 24.0
 
 _SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
 _KMS_KEY = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
@@ -77,6 +79,10 @@ class Settings:
     max_snapshot_age_hours: float
     sweep_after_hours: float
     poll_interval_seconds: float
+    backup_vault: str | None = None
+    """This region's AWS Backup vault: verify its newest copy of the writer (None: no AWS Backup)."""
+    backup_copy_max_age_hours: float = DEFAULT_BACKUP_COPY_MAX_AGE_HOURS
+    """The vault's newest recovery point of the writer may be this old (the copy cadence)."""
     report_bucket: str | None = None
     """This region's backup bucket: each run's report is stored there (None: not stored)."""
     export: ExportSettings | None = None
@@ -102,6 +108,7 @@ class Settings:
                 f"in {region}"
             )
         restore = _restore_test(env)
+        vault = envconfig.optional(env, Env.BACKUP_VAULT_NAME)
         return cls(
             region=region,
             peer_region=peer_region,
@@ -124,6 +131,14 @@ class Settings:
             ),
             poll_interval_seconds=envconfig.number(
                 env, Env.POLL_INTERVAL_SECONDS, DEFAULT_POLL_INTERVAL_SECONDS, 1.0, 300.0
+            ),
+            backup_vault=vault,
+            backup_copy_max_age_hours=envconfig.number(
+                env,
+                Env.BACKUP_COPY_MAX_AGE_HOURS,
+                DEFAULT_BACKUP_COPY_MAX_AGE_HOURS,
+                1.0,
+                24.0 * 36_500,
             ),
             report_bucket=_bucket(env, Env.REPORT_BUCKET),
             export=_snapshot_export(env, (region, peer_region)),
@@ -178,11 +193,13 @@ def _restore_test(env: Mapping[str, str]) -> _RestoreTest:
         security_group_ids=envconfig.name_list(env, Env.RESTORE_SECURITY_GROUP_IDS),
         instance_class=envconfig.optional(env, Env.RESTORE_INSTANCE_CLASS),
     )
-    if restore.enabled and not envconfig.flag(env, Env.COPY_SNAPSHOT_ENABLED, default=True):
-        # The writer is usually in the other region: its snapshot is restored from the copy.
+    copies = envconfig.flag(env, Env.COPY_SNAPSHOT_ENABLED, default=True)
+    if restore.enabled and not copies and not envconfig.optional(env, Env.BACKUP_VAULT_NAME):
+        # The writer is usually in the other region: its snapshot is restored from a copy here.
         raise SettingsError(
             f"environment variable {Env.RESTORE_TEST_ENABLED} is true but "
-            f"{Env.COPY_SNAPSHOT_ENABLED} is false: the restore test restores the copy"
+            f"{Env.COPY_SNAPSHOT_ENABLED} is false and {Env.BACKUP_VAULT_NAME} is unset: the "
+            "restore test restores a copy in this region"
         )
     if restore.enabled:
         for name, value in (

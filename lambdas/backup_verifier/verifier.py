@@ -3,11 +3,14 @@
 1. sweep leftovers of earlier runs (before creating anything, so nothing of ours is touched);
 2. find the *current* writer from the global cluster topology (roles move after a switchover);
 3. its newest available automated snapshot must be younger than `MAX_SNAPSHOT_AGE_HOURS`;
-4. copy it into this region with this region's KMS key (skipped when the writer is local, or
-   when the sizing turns the copy off); the copy is kept as an off-global-cluster backup until
-   a later run's sweep removes it;
-5. when enabled, restore it into a throw-away cluster + instance, probe, delete both;
-6. when the stack exports snapshots and one is due, export the verified snapshot to S3;
+4. the snapshot in this region: with AWS Backup (prod), the newest recovery point of the writer
+   in this region's vault, which must be younger than the copy cadence allows (the writer's
+   plan copies it there: the one cross-region copy); without it, a copy the run makes with this
+   region's KMS key (skipped when the writer is local, or when the sizing turns the copy off),
+   kept until a later run's sweep removes it;
+5. when enabled, restore that snapshot into a throw-away cluster + instance, probe, delete both;
+6. when the stack exports snapshots and one is due, export that snapshot to this region's
+   bucket (the region that survives the primary's loss);
 7. report: returned, logged, stored in the region's bucket and as metrics (the stack alarms on
    `VerificationSucceeded`); a failed run also publishes its report to this region's alert
    topic, so it pages at once rather than when the alarm next evaluates. Every step is bounded
@@ -16,13 +19,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backup_verifier import SERVICE, export, resources
+from backup_verifier import SERVICE, export, resources, vault
 from backup_verifier.probe import ProbeResult, RestoreProbe, availability_probe
 from backup_verifier.resources import Step
 from backup_verifier.settings import Settings
@@ -197,10 +200,15 @@ class _Verification:
         if newest is None:
             return
         run_id = run_identifier(self.deps.settings.name_stem, self.now)
-        restore_from = self.copy_here(writer, newest, run_id)
-        if restore_from is not None:
-            self.restore_test(newest, restore_from, run_id)
-        self.export_verified(writer, newest, run_id)
+        if self.deps.settings.backup_vault is not None:
+            here = self.vault_copy(writer, newest)
+        else:
+            here = self.copy_here(writer, newest, run_id)
+        if here is None:
+            self.report.export = Step("skipped", "not exported: no verified snapshot here")
+            return
+        self.restore_test(here, run_id)
+        self.export_verified(here, run_id)
 
     def writer(self) -> topology.GlobalMember | None:
         """The current writer member, from the topology (roles move after a switchover)."""
@@ -234,12 +242,14 @@ class _Verification:
             return None
         return newest
 
-    def copy_here(self, writer: topology.GlobalMember, newest: Snapshot, run_id: str) -> str | None:
+    def copy_here(
+        self, writer: topology.GlobalMember, newest: Snapshot, run_id: str
+    ) -> LocalSnapshot | None:
         """The snapshot to restore from in this region: the writer's own when it is local,
         else this run's copy (None when the copy failed or is turned off)."""
         if writer.region == self.deps.settings.region:
             self.report.copy = Step("skipped", "the writer is in this region: nothing to copy")
-            return newest.identifier
+            return LocalSnapshot(newest.identifier, newest)
         if not self.deps.settings.copy_enabled:
             self.report.copy = Step("skipped", "copy to this region disabled for this sizing")
             return None
@@ -255,9 +265,33 @@ class _Verification:
         if not self.report.copy.ok:
             self.report.problems.append(self.report.copy.detail)
             return None
-        return run_id
+        return LocalSnapshot(run_id, copied_here(newest, self.deps.settings.region, run_id))
 
-    def restore_test(self, newest: Snapshot, restore_from: str, run_id: str) -> None:
+    def vault_copy(self, writer: topology.GlobalMember, newest: Snapshot) -> LocalSnapshot | None:
+        """The newest recovery point of the writer's cluster in this region's AWS Backup vault
+        (copied there by the writer's plan, or the local plan's own when the writer is here),
+        when it is recent enough for the copy cadence; the run makes no copy of its own."""
+        settings, report = self.deps.settings, self.report
+        vault_name = settings.backup_vault or ""
+        backup = self.deps.factory("backup", settings.region)
+        found = vault.newest_copy(backup, vault_name, writer.arn, newest)
+        age = assess(found, self.now, settings.backup_copy_max_age_hours)
+        if found is None:
+            report.copy = Step(
+                "failed", f"no completed recovery point of the writer in {vault_name}"
+            )
+        elif not age.fresh:
+            report.copy = Step(
+                "failed", f"AWS Backup copy in {vault_name}: {age.detail}", found.arn
+            )
+        else:
+            report.copy = Step("ok", f"AWS Backup copy in {vault_name}: {age.detail}", found.arn)
+        if found is None or not report.copy.ok:
+            report.problems.append(report.copy.detail)
+            return None
+        return LocalSnapshot(found.arn, found)
+
+    def restore_test(self, here: LocalSnapshot, run_id: str) -> None:
         """Restore, probe and tear down, when enabled and there is time for it."""
         report, deadline = self.report, self.deadline
         if not self.deps.settings.restore_enabled:
@@ -273,8 +307,8 @@ class _Verification:
             return
         outcome = resources.restore_and_probe(
             self.local_rds,
-            snapshot_ref=restore_from,
-            snapshot=newest,
+            snapshot_ref=here.reference,
+            snapshot=here.snapshot,
             cluster_id=run_id,
             settings=self.deps.settings,
             clock=self.deps.clock,
@@ -291,9 +325,11 @@ class _Verification:
         elif outcome.probe is not None and not outcome.probe.ok:
             report.problems.append(f"probe failed: {outcome.probe.detail}")
 
-    def export_verified(self, writer: topology.GlobalMember, newest: Snapshot, run_id: str) -> None:
-        """Export the snapshot to S3 in the writer's region, when the stack exports and this
-        run found nothing wrong with it (only a verified snapshot is exported)."""
+    def export_verified(self, here: LocalSnapshot, run_id: str) -> None:
+        """Export the verified snapshot in this region to this region's bucket, when the stack
+        exports and this run found nothing wrong with it (only a verified snapshot is exported).
+        This region is the one that outlives the primary's loss: one copy of the data outside
+        RDS, where it survives, and nothing to replicate."""
         settings, report = self.deps.settings, self.report
         if settings.export is None:
             report.export = Step("skipped", "snapshot export disabled for this sizing")
@@ -302,9 +338,9 @@ class _Verification:
             report.export = Step("skipped", "not exported: the snapshot did not pass")
             return
         report.export = export.export_snapshot(
-            self.deps.factory("rds", writer.region),
-            newest,
-            region=writer.region,
+            self.local_rds,
+            here.snapshot,
+            region=settings.region,
             export=settings.export,
             stem=settings.name_stem,
             task_id=run_id,
@@ -312,3 +348,19 @@ class _Verification:
         )
         if report.export.status == "failed":
             report.problems.append(report.export.detail)
+
+
+@dataclass(frozen=True)
+class LocalSnapshot:
+    """The verified snapshot in the verifier's region: what RDS restores it by, and itself
+    (its ARN is what an export names)."""
+
+    reference: str
+    snapshot: Snapshot
+
+
+def copied_here(source: Snapshot, region: str, identifier: str) -> Snapshot:
+    """This run's copy of `source` in `region`, as a snapshot of its own."""
+    partition, account = source.arn.split(":")[1], source.arn.split(":")[4]
+    arn = f"arn:{partition}:rds:{region}:{account}:cluster-snapshot:{identifier}"
+    return replace(source, identifier=identifier, arn=arn, snapshot_type="manual")

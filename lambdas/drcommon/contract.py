@@ -445,6 +445,12 @@ class VerifierEnv(EnvName):
     # true; the sizing decides). The restore test of a remote writer's snapshot needs the copy.
     COPY_SNAPSHOT_ENABLED = "COPY_SNAPSHOT_ENABLED", Presence.OPTIONAL
     RESOURCE_PREFIX = "RESOURCE_PREFIX", Presence.OPTIONAL  # default VERIFIER_RESOURCES.prefix
+    # AWS Backup (prod): this region's vault. When set, the verifier checks, restores and
+    # exports the newest recovery point of the writer's cluster in it (the writer's plan copies
+    # one there) instead of copying a snapshot itself; older than BACKUP_COPY_MAX_AGE_HOURS
+    # (the copy rule's cadence, from the sizing) fails the run.
+    BACKUP_VAULT_NAME = "BACKUP_VAULT_NAME", Presence.OPTIONAL
+    BACKUP_COPY_MAX_AGE_HOURS = "BACKUP_COPY_MAX_AGE_HOURS", Presence.OPTIONAL
     RESTORE_TEST_ENABLED = "RESTORE_TEST_ENABLED", Presence.OPTIONAL
     # This region's health checker: when set, it probes the restored cluster with SQL (the
     # verifier runs outside the VPC and never holds a credential); otherwise the probe checks
@@ -456,9 +462,11 @@ class VerifierEnv(EnvName):
     # This region's backup bucket: each run's report is stored there under
     # `BACKUP_BUCKET.verification_reports` (unset: the report is only returned and logged).
     REPORT_BUCKET = "REPORT_BUCKET", Presence.OPTIONAL
-    # The snapshot export (prod): at most one export every this many days, of the writer's
-    # newest verified snapshot, into its own region's backup bucket (S3 must be in the snapshot's
-    # region) under `BACKUP_BUCKET.snapshot_exports`, by the export role, with that region's key.
+    # The snapshot export (prod): at most one export every this many days, of the verified
+    # snapshot in the verifier's own region (the AWS Backup copy, its own copy, or the writer's
+    # snapshot when the writer is local), into this region's backup bucket (S3 must be in the
+    # snapshot's region) under `BACKUP_BUCKET.snapshot_exports`, by the export role, with this
+    # region's key.
     # The bucket and key maps are JSON objects {"<region>": "<bucket name | key ARN>"}.
     SNAPSHOT_EXPORT_EVERY_DAYS = "SNAPSHOT_EXPORT_EVERY_DAYS", Presence.OPTIONAL
     SNAPSHOT_EXPORT_ROLE_ARN = "SNAPSHOT_EXPORT_ROLE_ARN", Presence.OPTIONAL

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -842,22 +842,118 @@ def _export_requests(world: BackupWorld) -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.mark.usefixtures("moto_aws")
-def test_a_verified_snapshot_is_exported_in_the_writers_region() -> None:
+def test_a_verified_copy_is_exported_in_the_verifiers_region_not_the_writers() -> None:
     # GIVEN a fresh snapshot of the primary writer and the export configured
     world = BackupWorld().build()
 
-    # WHEN the verifier runs
+    # WHEN the verifier (in DR) runs
     report = world.run(world.settings(**_export_env(world)))
 
-    # THEN the writer's snapshot is exported into the primary bucket with the primary key
+    # THEN its own copy in DR, not the primary's snapshot, is exported into the DR bucket with
+    # the DR key: the export outlives the primary region without being replicated
     assert report.ok, report.problems
     ((region, params),) = _export_requests(world)
-    assert region == PRIMARY
-    assert params["SourceArn"] == report.snapshot
-    assert params["S3BucketName"] == "aurora-dr-backups-use1-dev"
-    assert params["KmsKeyId"] == world.primary_key
+    assert region == DR
+    assert (
+        params["SourceArn"]
+        == f"arn:aws:rds:{DR}:{ACCOUNT}:cluster-snapshot:{report.copy.identifier}"
+    )
+    assert params["S3BucketName"] == "aurora-dr-backups-usw2-dev"
+    assert params["KmsKeyId"] == world.dr_key
     assert report.export.status == "ok"
     assert _metrics(report)["ExportStarted"] == 1
+
+
+# --- AWS Backup's copy instead of the verifier's own -----------------------------------------
+
+VAULT = "aurora-dr-vault-usw2-dev"
+
+
+def _writer_arn() -> str:
+    return client("rds", PRIMARY).describe_db_clusters(DBClusterIdentifier=WRITER)["DBClusters"][0][
+        "DBClusterArn"
+    ]
+
+
+def _vault_with(world: BackupWorld, *, age_hours: float | None) -> tuple[Stubber, str]:
+    """This region's vault (a Stubber backup client) holding one completed recovery point of the
+    writer, `age_hours` old (None: none at all)."""
+    stub = world.factory.stubbed("backup", DR)
+    # The copy AWS Backup made: an RDS cluster snapshot in DR under the DR key (moto refuses the
+    # colon of AWS Backup's `awsbackup:copyjob-...` identifiers; the ARN is what matters).
+    (automated,) = client("rds", PRIMARY).describe_db_cluster_snapshots(
+        DBClusterIdentifier=WRITER, SnapshotType="automated"
+    )["DBClusterSnapshots"]
+    point_arn = client("rds", DR).copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier=automated["DBClusterSnapshotArn"],
+        TargetDBClusterSnapshotIdentifier="awsbackup-copyjob-0123",
+        SourceRegion=PRIMARY,
+        KmsKeyId=world.dr_key,
+    )["DBClusterSnapshot"]["DBClusterSnapshotArn"]
+    points = []
+    if age_hours is not None:
+        points.append(
+            {
+                "RecoveryPointArn": point_arn,
+                "ResourceArn": _writer_arn(),
+                "ResourceType": "Aurora",
+                "Status": "COMPLETED",
+                "CreationDate": datetime.fromtimestamp(world.clock.time(), tz=UTC)
+                - timedelta(hours=age_hours),
+                "BackupVaultName": VAULT,
+                "BackupVaultArn": f"arn:aws:backup:{DR}:{ACCOUNT}:backup-vault:{VAULT}",
+            }
+        )
+    stub.add_response(
+        "list_recovery_points_by_backup_vault",
+        {"RecoveryPoints": points},
+        {"BackupVaultName": VAULT, "ByResourceArn": _writer_arn(), "ByResourceType": "Aurora"},
+    )
+    return stub, point_arn
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_with_aws_backup_the_verifier_exports_the_vault_copy_and_makes_no_copy_of_its_own() -> None:
+    # GIVEN AWS Backup's copy of the writer in the DR vault, 3 days old, a 17-day cadence
+    world = BackupWorld().build()
+    stub, point_arn = _vault_with(world, age_hours=72)
+    env = {"BACKUP_VAULT_NAME": VAULT, "BACKUP_COPY_MAX_AGE_HOURS": "432", **_export_env(world)}
+
+    # WHEN the verifier runs
+    report = world.run(world.settings(**env))
+
+    # THEN no second cross-region copy is made, and the vault copy is what is exported, in DR
+    assert report.ok, report.problems
+    stub.assert_no_pending_responses()
+    assert "CopyDBClusterSnapshot" not in world.factory.operations()
+    assert report.copy.identifier == point_arn
+    ((region, params),) = _export_requests(world)
+    assert (region, params["SourceArn"]) == (DR, point_arn)
+    assert params["S3BucketName"] == "aurora-dr-backups-usw2-dev"
+
+
+@pytest.mark.parametrize(
+    ("age_hours", "problem"),
+    [
+        (433.0, "is 433.0 h old (maximum 432 h)"),
+        (None, f"no completed recovery point of the writer in {VAULT}"),
+    ],
+)
+@pytest.mark.usefixtures("moto_aws")
+def test_a_vault_copy_older_than_its_cadence_or_missing_fails_the_run(
+    age_hours: float | None, problem: str
+) -> None:
+    # GIVEN the DR vault's newest copy of the writer just past the cadence's limit, or none
+    world = BackupWorld().build()
+    _vault_with(world, age_hours=age_hours)
+    env = {"BACKUP_VAULT_NAME": VAULT, "BACKUP_COPY_MAX_AGE_HOURS": "432", **_export_env(world)}
+
+    # WHEN the verifier runs / THEN the run fails (it pages), and nothing is exported
+    report = world.run(world.settings(**env))
+    assert not report.ok
+    assert any(problem in p for p in report.problems), report.problems
+    assert _metrics(report)["CopySucceeded"] == 0
+    assert _export_requests(world) == []
 
 
 @pytest.mark.usefixtures("moto_aws")
@@ -886,4 +982,4 @@ def test_a_failed_copy_stops_the_export_too() -> None:
     report = world.run(settings)
     assert report.copy.status == "failed"
     assert _export_requests(world) == []
-    assert report.export.detail == "not exported: the snapshot did not pass"
+    assert report.export.detail == "not exported: no verified snapshot here"

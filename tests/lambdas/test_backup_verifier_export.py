@@ -51,13 +51,16 @@ START_PARAMS = {
 }
 
 
-def previous(identifier: str, status: str, days_ago: float, cause: str = "") -> dict[str, Any]:
+def previous(
+    identifier: str, status: str, days_ago: float, cause: str = "", source: str = ""
+) -> dict[str, Any]:
     """One `ExportTasks` element as DescribeExportTasks returns it."""
     task: dict[str, Any] = {
         "ExportTaskIdentifier": identifier,
         "Status": status,
         "TaskStartTime": NOW - timedelta(days=days_ago),
         "S3Bucket": BUCKETS[PRIMARY],
+        "SourceArn": source or f"{SNAPSHOT.arn}-older",
     }
     if cause:
         task["FailureCause"] = cause
@@ -107,6 +110,21 @@ SCENARIOS = (
         True,
         "failed",
         f"the last export {STEM}-20260609120000 FAILED: S3 access denied; started export",
+    ),
+    Scenario(
+        # the copy arrives less often than the export cadence: exported once, not twice
+        "last one, long ago, holds this very snapshot",
+        (previous(f"{STEM}-20260520120000", "COMPLETE", 21, source=SNAPSHOT.arn),),
+        False,
+        "skipped",
+        "already holds this snapshot",
+    ),
+    Scenario(
+        "last one of this snapshot failed",
+        (previous(f"{STEM}-20260520120000", "FAILED", 21, "S3 access denied", SNAPSHOT.arn),),
+        True,
+        "failed",
+        "FAILED: S3 access denied; started export",
     ),
     Scenario(
         "someone else's recent export",
