@@ -14,13 +14,16 @@ from components.backup_bucket import BackupBucket, BackupBucketArgs
 from components.global_aurora import GlobalAurora
 from components.region_key import RegionKey
 from decisions.iam import ReplicationEnds, assume_role_policy, replication_policy
+from lambdas.drcommon.contract import BACKUP_BUCKET
 from stack.account import Account
 from stack.naming import Namer
 from stack.roles import Pair
 from stack.sizing import Sizing
 
-# A filter on the empty prefix: the rule covers the whole bucket.
-EVERY_OBJECT = ""
+# Only the reports are replicated: the snapshot exports are written in the DR bucket already
+# (the verifier exports the copy in the DR region), so replicating exports would store and pay
+# for the data twice; a report of the primary's verifier or drill is what must outlive it.
+REPLICATED_PREFIX = BACKUP_BUCKET.verification_reports
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,8 @@ class BackupsArgs:
 
 
 class Backups(pulumi.ComponentResource):
-    """A `BackupBucket` per region; S3 replication primary -> DR under a role of its own (least
-    privilege), KMS-encrypted objects included, each replica under the DR key; and, when the
+    """A `BackupBucket` per region; S3 replication of the reports primary -> DR under a role of
+    its own (least privilege), KMS-encrypted objects included, each replica under the DR key; and, when the
     sizing has an AWS Backup plan, `AwsBackup`.
 
     One component for both regions because the replication is: it needs both buckets and may
@@ -66,9 +69,11 @@ class Backups(pulumi.ComponentResource):
             )
         )
         self.configuration = self._replication(name, args.namer)
+        self.aws_backup: AwsBackup | None = None
+        """AWS Backup, when the sizing has a plan (its vaults hold the verifier's DR copy)."""
         if args.sizing.aws_backup is not None:
             plan = args.sizing.aws_backup
-            AwsBackup(
+            self.aws_backup = AwsBackup(
                 f"{name}-aws",
                 AwsBackupArgs(
                     args.namer, plan, args.sizing.protect, args.account, args.database, args.keys
@@ -125,14 +130,15 @@ class Backups(pulumi.ComponentResource):
 
     @staticmethod
     def _rule(destination: BackupBucket) -> aws.s3.BucketReplicationConfigRuleArgs:
-        """Every object, SSE-KMS ones included ("By default, Amazon S3 doesn't replicate objects
-        that are stored at rest using server-side encryption with KMS keys", PutBucketReplication),
-        re-encrypted with the DR key named by its full ARN ("we recommend using a fully qualified
-        KMS key ARN", S3 API reference, EncryptionConfiguration)."""
+        """The reports (`REPLICATED_PREFIX`), SSE-KMS ones included ("By default, Amazon S3
+        doesn't replicate objects that are stored at rest using server-side encryption with KMS
+        keys", PutBucketReplication), re-encrypted with the DR key named by its full ARN ("we
+        recommend using a fully qualified KMS key ARN", S3 API reference,
+        EncryptionConfiguration)."""
         return aws.s3.BucketReplicationConfigRuleArgs(
-            id="everything-to-dr",
+            id="reports-to-dr",
             status="Enabled",
-            filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=EVERY_OBJECT),
+            filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=REPLICATED_PREFIX),
             delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(
                 status="Disabled"
             ),

@@ -237,6 +237,13 @@ def verifier_environment(
         VerifierEnv.RESTORE_TEST_ENABLED: "true" if sizing.restore_test else "false",
         VerifierEnv.REPORT_BUCKET: here.backup_bucket.name,
     }
+    aws_backup = args.backups.aws_backup
+    if aws_backup is not None and sizing.aws_backup is not None:
+        # The writer's plan copies into this region's vault: the verifier checks that copy.
+        environment[VerifierEnv.BACKUP_VAULT_NAME] = aws_backup.vaults[here.role].name
+        environment[VerifierEnv.BACKUP_COPY_MAX_AGE_HOURS] = str(
+            sizing.aws_backup.copy_max_age_hours
+        )
     if export_role is not None and sizing.snapshot_export_every_days is not None:
         regions = (here, peer)
         environment[VerifierEnv.SNAPSHOT_EXPORT_EVERY_DAYS] = str(sizing.snapshot_export_every_days)
@@ -479,6 +486,8 @@ class DrAutomation(pulumi.ComponentResource):
             if args.sizing.restore_test:
                 arns["health_checker_arns"] = [self._deployed("health_checker", ctx.role).arn]
             arns["report_bucket_arn"] = ctx.backup_bucket.arn
+            if args.backups.aws_backup is not None:
+                arns["backup_vault_arn"] = args.backups.aws_backup.vaults[ctx.role].arn
             if self.export_role is not None:
                 arns["export_role_arn"] = self.export_role.arn
         if spec.key == "failover_coordinator":

@@ -326,6 +326,9 @@ class StackArns:
     """The backup bucket of the function's region (the verifier stores its reports there)."""
     export_role_arn: str = ""
     """The snapshot-export role the verifier passes to RDS ("" when the sizing exports none)."""
+    backup_vault_arn: str = ""
+    """The AWS Backup vault of the function's region ("" without AWS Backup): the verifier reads
+    and restores the writer's recovery points in it."""
 
 
 def replica_arn(arn: str, region: str) -> str:
@@ -516,6 +519,18 @@ def _verifier_reports_and_exports(arns: StackArns) -> list[Statement]:
     if arns.health_checker_arns:
         # The restore test's SQL probe, by the region's health checker.
         statements.append(statement(["lambda:InvokeFunction"], list(arns.health_checker_arns)))
+    if arns.backup_vault_arn:
+        # Listing is scoped to the vault (the backupVault resource type of the action); the
+        # recovery points are RDS cluster snapshots named `awsbackup:...` ("Snapshots that were
+        # created with AWS Backup have names with awsbackup:job-AWS-Backup-job-number", Aurora
+        # user guide, Using AWS Backup): restored and exported like the verifier's own.
+        statements += [
+            statement(["backup:ListRecoveryPointsByBackupVault"], [arns.backup_vault_arn]),
+            statement(
+                ["rds:RestoreDBClusterFromSnapshot"],
+                [_rds(arns, arns.region, "cluster-snapshot:awsbackup:*")],
+            ),
+        ]
     if arns.report_bucket_arn:
         reports = f"{arns.report_bucket_arn}/{BACKUP_BUCKET.verification_reports}*"
         statements.append(statement(["s3:PutObject"], [reports]))

@@ -115,6 +115,13 @@ class AwsBackupPlan:
     """How long after its scheduled time a job may start before it is cancelled."""
     completion_window_minutes: int
     """How long a started job may run before it is cancelled."""
+    copy_max_age_hours: int
+    """The backup verifier (in the DR region) fails a run when the newest recovery point of the
+    writer in its region's vault is older than this. It follows the copy rule's cadence: the
+    longest gap between two of its runs, plus the start and completion windows, plus a day of
+    slack for the copy job itself (tests/stack/test_sizing.py holds the two together). This is
+    the RPO of the copy that outlives the primary region *and* a bad deploy: the global
+    database's secondary replicates a `DROP TABLE` within a second, the vault copy does not."""
 
 
 # Serverless v2 capacity bounds (ServerlessV2ScalingConfiguration, RDS API reference): "You can
@@ -340,14 +347,22 @@ class Sizing:
     healthy schedule always has a datapoint in it even when a run starts late or takes its whole
     15 minutes; a verifier that stops reporting alarms this long after its run was due."""
     copy_snapshot_to_dr: bool
-    """Copy the writer's newest automated snapshot into the DR region, with the DR region's key,
-    on every run while the writer is in the other region. On in `test` too: it is the only
-    rehearsal before prod of what a DR restore needs (a snapshot copied across regions that the
-    DR region decrypts with its own key), for the price of one cross-region snapshot copy a day
-    and about one copy's storage (the next run's sweep deletes the previous copy). The restore
-    test needs it: it restores the copy."""
+    """The verifier copies the writer's newest automated snapshot into the DR region itself,
+    with the DR region's key, on every run while the writer is in the other region. Each copy is
+    charged as inter-region data transfer per GB ("Copying a DB snapshot out of the source AWS
+    Region incurs Amazon RDS data transfer charges", RDS user guide, copying a DB snapshot) and
+    stored in the DR region until the next run's sweep ("Amazon bills you based upon the amount
+    of Amazon Aurora backup and snapshot data you keep", Aurora user guide, DB cluster snapshot
+    copying): a full snapshot a day, the plan prices it. Off where AWS Backup already copies the
+    writer into the DR vault (prod): the verifier verifies, restores and exports that copy, one
+    cross-region copy instead of two. Off in `test` too: a daily copy would cost about a tenth
+    of the test stack's budget, and the test stack does not restore (below); the copy path is
+    held to AWS's rules by the verifier's tests (an RDS double that refuses what AWS refuses)."""
     restore_test: bool
-    """Restore the newest snapshot into a throw-away cluster and probe it (costs instance-hours)."""
+    """Restore the verified snapshot in the DR region (AWS Backup's copy, or the verifier's own)
+    into a throw-away cluster and probe it, on every run. Costs the instance-hours and storage
+    of the throw-away cluster while it exists (within the run: it is deleted before the run
+    returns); the plan prices them."""
     restore_test_instance_class: str
     """Class of the throw-away restore-test instance: not a global-database member, so the
     cheapest burstable class is allowed."""
@@ -366,8 +381,12 @@ class Sizing:
     """`pulumi destroy` may empty and delete the backup buckets (a test stack); otherwise a
     bucket that holds objects stops the destroy (and prod's `protect` stops it first)."""
     snapshot_export_every_days: int | None
-    """Export the writer's newest verified snapshot to S3 (Parquet, the region's key) at most
-    this often; None: no export (each costs per GB of snapshot)."""
+    """Export the verified snapshot in the DR region (AWS Backup's copy there in prod) into the
+    DR bucket (Parquet, the DR key) at most this often, and never the same snapshot twice; None:
+    no export (each costs per GB of snapshot). The export is stored where it outlives the
+    primary region and is not replicated (the replication covers the reports only): one copy
+    of the data outside RDS, paid once. Set to the copy cadence: a more frequent export would
+    only find the same copy."""
     snapshot_export_retention_days: int
     """Days an export's files are kept before they expire."""
     aws_backup: AwsBackupPlan | None
@@ -444,7 +463,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             backup_max_age_hours=26,
             backup_verify_rate_hours=24,
             backup_report_slack_hours=1,
-            copy_snapshot_to_dr=True,
+            copy_snapshot_to_dr=False,
             restore_test=False,
             restore_test_instance_class="db.t4g.medium",
             reserved_concurrency=NO_RESERVATIONS,
@@ -509,7 +528,7 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             backup_max_age_hours=26,
             backup_verify_rate_hours=24,
             backup_report_slack_hours=1,
-            copy_snapshot_to_dr=True,
+            copy_snapshot_to_dr=False,
             restore_test=True,
             restore_test_instance_class="db.t4g.medium",
             reserved_concurrency=FunctionConcurrency(
@@ -523,21 +542,27 @@ SIZING: MappingProxyType[str, Sizing] = MappingProxyType(
             backup_bucket_noncurrent_days=90,
             backup_bucket_abort_multipart_days=7,
             backup_bucket_force_destroy=False,
-            snapshot_export_every_days=7,
-            snapshot_export_retention_days=14,
+            snapshot_export_every_days=14,
+            snapshot_export_retention_days=21,
             aws_backup=AwsBackupPlan(
                 rules=(
                     # Daily, kept as long as the clusters keep their own backups (free there).
                     BackupRule("daily", "cron(0 7 ? * * *)", 14, None),
-                    # Weekly, copied into the other region's vault and kept there five weeks:
-                    # an off-global-database copy that outlives a region and a bad deploy.
-                    BackupRule("weekly-copy", "cron(0 9 ? * SAT *)", 14, 35),
+                    # On the 1st and the 15th, copied into the other region's vault and kept
+                    # there three weeks: the one off-global-database copy that outlives a region
+                    # and a bad deploy. Each copy is a full snapshot charged as inter-region
+                    # transfer (~$10 per 500 GB), so the cadence is the RPO/cost trade-off: at
+                    # most 17 days of changes lost with the primary region *and* a corrupted
+                    # secondary, against ~$43 a month per region for a weekly copy's transfer.
+                    BackupRule("copy", "cron(0 9 1,15 * ? *)", 14, 21),
                 ),
                 vault_lock=VaultLock(
                     min_retention_days=7, max_retention_days=35, changeable_for_days=7
                 ),
                 start_window_minutes=120,
                 completion_window_minutes=720,
+                # 17 days (the 15th to the 1st) + 2 h + 12 h windows + a day for the copy: 18 days.
+                copy_max_age_hours=18 * 24,
             ),
         ),
     }

@@ -132,7 +132,7 @@ def test_outputs_name_both_backup_buckets(plan: PlanRun):
         assert plan.outputs[f"{role}BackupBucket"] == bucket_in(plan, roles[role]).inputs["bucket"]
 
 
-def test_replication_sends_every_object_to_dr_under_the_dr_key_after_both_versionings(
+def test_replication_sends_the_reports_not_the_exports_to_dr_under_the_dr_key_after_versioning(
     plan: PlanRun,
 ):
     roles, keys = region_roles(plan), key_arns_by_region(plan)
@@ -142,7 +142,11 @@ def test_replication_sends_every_object_to_dr_under_the_dr_key_after_both_versio
     assert replication.region == roles["primary"]
     assert replication.inputs["bucket"] == primary.inputs["bucket"]
     (rule,) = replication.inputs["rules"]
-    assert rule["status"] == "Enabled" and rule["filter"] == {"prefix": ""}
+    # (the reports only: the exports are written in the DR bucket already, so replicating them
+    # would store and pay for the data twice)
+    assert rule["status"] == "Enabled"
+    assert rule["filter"] == {"prefix": BACKUP_BUCKET.verification_reports}
+    assert not BACKUP_BUCKET.snapshot_exports.startswith(rule["filter"]["prefix"])
     assert rule["destination"]["bucket"] == dr.outputs["arn"]
     # AND KMS-encrypted objects are replicated, re-encrypted with the DR key's full ARN
     assert rule["sourceSelectionCriteria"]["sseKmsEncryptedObjects"]["status"] == "Enabled"
@@ -251,6 +255,40 @@ def test_prod_exports_snapshots_through_a_role_of_its_own_and_dev_exports_none(
 
 
 VAULT = "aws:backup/vault:Vault"
+
+
+def test_prod_verifies_the_aws_backup_copy_in_its_vault_and_makes_no_copy_of_its_own(
+    plans: dict[str, PlanRun],
+):
+    dev_env = verifier(plans["dev"]).inputs["environment"]["variables"]
+    assert "BACKUP_VAULT_NAME" not in dev_env
+    plan = plans["prod"]
+    function = verifier(plan)
+    env = function.inputs["environment"]["variables"]
+    (vault,) = [v for v in plan.of_type(VAULT) if v.region == function.region]
+    # THEN the verifier checks its own region's vault, against the copy cadence, and copies
+    # nothing itself (AWS Backup's copy is the one cross-region copy)
+    assert env["BACKUP_VAULT_NAME"] == vault.inputs["name"]
+    assert env["BACKUP_COPY_MAX_AGE_HOURS"] == str(SIZING["prod"].aws_backup.copy_max_age_hours)
+    assert env["COPY_SNAPSHOT_ENABLED"] == "false"
+    # AND it may list that vault's recovery points only, and restore AWS Backup's snapshots here
+    statements = [
+        s for p in plan.of_type(ROLE_POLICY) for s in json.loads(p.inputs["policy"])["Statement"]
+    ]
+    listing = [s for s in statements if "backup:ListRecoveryPointsByBackupVault" in s["Action"]]
+    assert [s["Resource"] for s in listing] == [[vault.outputs["arn"]]]
+    restorable = {
+        r
+        for s in statements
+        if "rds:RestoreDBClusterFromSnapshot" in s["Action"]
+        for r in s["Resource"]
+    }
+    assert (
+        f"arn:aws:rds:{function.region}:{MOCK_ACCOUNT_ID}:cluster-snapshot:awsbackup:*"
+        in restorable
+    )
+
+
 VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 PLAN = "aws:backup/plan:Plan"
 SELECTION = "aws:backup/selection:Selection"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import fields, replace
 
 import pytest
@@ -54,8 +55,9 @@ def test_backup_verification_knobs_agree_with_each_other(name):
     entry = sizing.SIZING[name]
     # one automated snapshot a day, anywhere in the backup window, plus time to become available
     assert entry.backup_max_age_hours > 24 + _window_hours(entry.backup_window)
-    # the restore test restores the copy of a remote writer's snapshot
-    assert entry.copy_snapshot_to_dr or not entry.restore_test
+    # the restore test restores a copy of a remote writer's snapshot in the DR region: the
+    # verifier's own, or AWS Backup's in the DR vault
+    assert entry.copy_snapshot_to_dr or entry.aws_backup is not None or not entry.restore_test
 
 
 @pytest.mark.parametrize("name", sorted(sizing.SIZING))
@@ -120,6 +122,44 @@ def test_every_backup_retention_fits_the_vault_lock_aws_would_enforce(name):
         if rule.copy_retention_days is not None:
             assert lock.min_retention_days <= rule.copy_retention_days <= lock.max_retention_days
     assert any(rule.copy_retention_days for rule in plan.rules), "no copy to the other region"
+
+
+def _longest_gap_days(schedule: str) -> int:
+    """Longest gap between two runs of an AWS Backup cron (`cron(m h dom month dow year)`):
+    daily, weekly on one day, or on a list of days of the month (months of up to 31 days)."""
+    _minute, _hour, day, _month, weekday, _year = schedule.removeprefix("cron(")[:-1].split()
+    if day in ("*", "?") and weekday in ("*", "?"):
+        return 1
+    if day in ("*", "?"):
+        return 7
+    days = sorted(int(d) for d in day.split(","))
+    return max([b - a for a, b in itertools.pairwise(days)] + [31 - days[-1] + days[0]])
+
+
+@pytest.mark.parametrize(
+    ("schedule", "gap"),
+    [("cron(0 7 ? * * *)", 1), ("cron(0 9 ? * SAT *)", 7), ("cron(0 9 1,15 * ? *)", 17)],
+)
+def test_the_longest_gap_of_a_backup_schedule(schedule, gap):
+    assert _longest_gap_days(schedule) == gap
+
+
+@pytest.mark.parametrize("name", sorted(BACKUP_PLANS))
+def test_the_verifiers_freshness_limit_follows_the_copy_cadence(name):
+    # The verifier fails a run when the DR vault's newest copy is older than copy_max_age_hours:
+    # never on a healthy schedule (the longest gap between two copy runs plus both job windows),
+    # always within a day of a missed copy; and a copy is kept at least that long, so the newest
+    # copy still exists when the verifier looks for it.
+    entry, plan = sizing.SIZING[name], BACKUP_PLANS[name]
+    windows_hours = (plan.start_window_minutes + plan.completion_window_minutes) / 60
+    for rule in (r for r in plan.rules if r.copy_retention_days is not None):
+        healthy_hours = _longest_gap_days(rule.schedule) * 24 + windows_hours
+        assert healthy_hours < plan.copy_max_age_hours <= healthy_hours + 24
+        assert rule.copy_retention_days * 24 >= plan.copy_max_age_hours
+    # an export is of the verified copy: exported once per copy, and kept past the next one
+    if entry.snapshot_export_every_days is not None:
+        assert entry.snapshot_export_every_days * 24 <= plan.copy_max_age_hours
+        assert entry.snapshot_export_retention_days > entry.snapshot_export_every_days
 
 
 def _minutes(hhmm: str) -> int:
