@@ -1,8 +1,12 @@
 """Monthly cost of what the stack keeps outside RDS, from what the program registers.
 
 * the backup buckets: storage and requests (usage assumptions), the snapshot exports the backup
-  verifier is configured to start (per GB of snapshot), the Parquet files they leave for as
-  long as the bucket's lifecycle keeps them, and their replication into the DR bucket;
+  verifier is configured to start (per GB of snapshot) into its region's bucket, the Parquet
+  files they leave for as long as the bucket's lifecycle keeps them, and their replication
+  where a replication rule's filter covers the exports;
+* the backup verifier: its own cross-region snapshot copy when it makes one (inter-region
+  transfer per run, one copy stored), and the restore test's throw-away cluster (instance-hours
+  and the restored volume's storage while it exists);
 * AWS Backup: per plan rule, the recovery points kept longer than the selected cluster keeps
   its own backups (within that window Aurora charges nothing for a snapshot), the copies in the
   other region's vault, and the transfer of each copy.
@@ -12,6 +16,7 @@ A schedule or registration this module cannot read is reported unpriced, never g
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -20,6 +25,7 @@ from typing import Any
 
 from drplan.harness import PlanRun, Registration
 from drplan.inventory import region_label
+from drplan.ticker import schedules
 from lambdas.drcommon.contract import BACKUP_BUCKET, VerifierEnv
 
 # (region, item, quantity, unit, price key, what, variant) -> priced?
@@ -38,18 +44,42 @@ _ANY = {"*", "?"}
 _WEEKDAYS = {"MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"}
 
 
-def runs_per_day(schedule: str) -> float | None:
-    """Runs per day of a daily (`cron(m h ? * * *)`) or weekly (`cron(m h ? * SAT *)`) cron
-    with one fixed minute and hour; None for anything else."""
+def runs_per_day(schedule: str, days_per_month: float = 365.25 / 12) -> float | None:
+    """Runs per day of a cron with one fixed minute and hour that runs daily
+    (`cron(m h ? * * *)`), weekly (`cron(m h ? * SAT *)`) or on listed days of the month
+    (`cron(m h 1,15 * ? *)`, averaged over a month of `days_per_month`); None for anything else."""
     match = _CRON.match(schedule.strip())
     if match is None:
         return None
     minute, hour, day, month, weekday, _year = match.groups()
-    if not (minute.isdigit() and hour.isdigit() and day in _ANY and month == "*"):
+    if not (minute.isdigit() and hour.isdigit() and month == "*"):
         return None
-    if weekday in _ANY:
+    if day in _ANY and weekday in _ANY:
         return 1.0
-    return 1 / 7 if weekday.upper() in _WEEKDAYS else None
+    if day in _ANY:
+        return 1 / 7 if weekday.upper() in _WEEKDAYS else None
+    days = day.split(",")
+    if weekday in _ANY and all(d.isdigit() and 1 <= int(d) <= 28 for d in days):
+        return len(set(days)) / days_per_month
+    return None
+
+
+def _replicates_exports(replication: Registration) -> bool:
+    """True when a rule of the replication configuration covers the exports prefix."""
+    for rule in replication.inputs.get("rules") or []:
+        prefix = (rule.get("filter") or {}).get("prefix", "")
+        if rule.get("status") == "Enabled" and BACKUP_BUCKET.snapshot_exports.startswith(prefix):
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """The backup verifier as registered: its function, environment and runs a month."""
+
+    function: Registration
+    env: Mapping[str, str]
+    runs_per_month: float
 
 
 @dataclass
@@ -66,7 +96,11 @@ class BackupPricer:
     def price(self) -> None:
         """Every backup line of the run."""
         self.buckets()
-        self.exports()
+        verifier = self._verifier()
+        if verifier is not None:
+            self.exports(verifier)
+            self.verifier_copy(verifier)
+            self.restore_test(verifier)
         for plan in self.run.of_type(PLAN):
             self.plan(plan)
 
@@ -91,26 +125,30 @@ class BackupPricer:
                 f"requests to {name}",
             )
 
-    def _export_every_days(self) -> float | None:
+    def _verifier(self) -> Verifier | None:
+        """The backup verifier function, its environment and its runs a month (None: none)."""
+        intervals = schedules(self.run)
         for function in self.run.of_type(FUNCTION):
+            if not str(function.inputs.get("handler", "")).startswith("backup_verifier."):
+                continue
             variables = (function.inputs.get("environment") or {}).get("variables") or {}
-            every = variables.get(str(VerifierEnv.SNAPSHOT_EXPORT_EVERY_DAYS))
-            if every:
-                return float(every)
+            interval = intervals.get(function.outputs.get("arn", ""))
+            runs = self.days_per_month * 86_400 / interval if interval else 0.0
+            return Verifier(function, {str(k): str(v) for k, v in variables.items()}, runs)
         return None
 
-    def exports(self) -> None:
-        """The configured exports, written in the primary bucket and replicated into the DR one
-        (the writer's region as configured; after a switchover the DR bucket takes them)."""
-        every = self._export_every_days()
-        replication = next(iter(self.run.of_type(REPLICATION)), None)
-        if every is None or replication is None:
+    def exports(self, verifier: Verifier) -> None:
+        """The configured exports, written in the verifier's region's bucket (the snapshot it
+        verified there), and replicated only where a replication rule's filter covers them."""
+        every_text = verifier.env.get(str(VerifierEnv.SNAPSHOT_EXPORT_EVERY_DAYS))
+        if not every_text:
             return
-        source = self._bucket_named(replication.inputs["bucket"])
-        region = region_label(source)
-        snapshot_gb = self.usage["snapshot_size_gb"]
+        every, region = float(every_text), region_label(verifier.function)
+        buckets = json.loads(verifier.env[str(VerifierEnv.SNAPSHOT_EXPORT_BUCKETS)])
+        target = self._bucket_named(buckets[region])
+        name, snapshot_gb = target.inputs["bucket"], self.usage["snapshot_size_gb"]
         per_month = self.days_per_month / every
-        what = f"snapshot exports into {replication.inputs['bucket']}"
+        what = f"snapshot exports into {name}"
         self.add(
             region,
             "Snapshot export",
@@ -119,9 +157,24 @@ class BackupPricer:
             "aurora_snapshot_export_gb",
             what,
         )
-        kept = math.ceil(self._export_retention_days(source) / every)
+        kept = math.ceil(self._export_retention_days(target) / every)
         stored_gb = kept * snapshot_gb * self.usage["export_gb_per_snapshot_gb"]
-        for bucket in (source, self._destination(replication)):
+        stored = [target]
+        for replication in self.run.of_type(REPLICATION):
+            if replication.inputs["bucket"] != name or not _replicates_exports(replication):
+                continue
+            destination = self._destination(replication)
+            stored.append(destination)
+            self.add(
+                region_label(target),
+                "S3 replication transfer",
+                per_month * snapshot_gb * self.usage["export_gb_per_snapshot_gb"],
+                "GB (exports)",
+                "s3_replication_transfer_gb",
+                f"replication of {what}",
+                region_label(destination),
+            )
+        for bucket in stored:
             self.add(
                 region_label(bucket),
                 "S3 backup buckets",
@@ -130,15 +183,56 @@ class BackupPricer:
                 "s3_standard_gb_month",
                 f"exports kept in {bucket.inputs['bucket']}",
             )
-        destination_region = region_label(self._destination(replication))
+
+    def verifier_copy(self, verifier: Verifier) -> None:
+        """The verifier's own copy of the writer's snapshot into its region, when it makes one:
+        one full snapshot per run out of the writer's (configured) region, and about one copy
+        kept (each is swept by the next run)."""
+        if verifier.env.get(str(VerifierEnv.COPY_SNAPSHOT_ENABLED), "true") != "true":
+            return
+        here, writer = region_label(verifier.function), verifier.env[str(VerifierEnv.PEER_REGION)]
+        snapshot_gb, what = self.usage["snapshot_size_gb"], "the backup verifier's snapshot copy"
+        self.add(
+            writer,
+            "Snapshot copy transfer (backup verifier)",
+            verifier.runs_per_month * snapshot_gb,
+            "GB copied",
+            "inter_region_transfer_gb",
+            what,
+            here,
+        )
+        self.add(
+            here,
+            "Snapshot copies (backup verifier)",
+            snapshot_gb,
+            "GB-month (one copy kept)",
+            "aurora_backup_storage_gb_month",
+            what,
+        )
+
+    def restore_test(self, verifier: Verifier) -> None:
+        """The restore test's throw-away cluster and instance, for as long as they exist."""
+        if verifier.env.get(str(VerifierEnv.RESTORE_TEST_ENABLED)) != "true":
+            return
+        region, what = region_label(verifier.function), "the backup verifier's restore test"
+        instance_class = verifier.env[str(VerifierEnv.RESTORE_INSTANCE_CLASS)]
+        hours = verifier.runs_per_month * self.usage["restore_test_hours_per_run"]
         self.add(
             region,
-            "S3 replication transfer",
-            per_month * snapshot_gb * self.usage["export_gb_per_snapshot_gb"],
-            "GB (exports)",
-            "s3_replication_transfer_gb",
-            f"replication of {what}",
-            destination_region,
+            "Restore test (backup verifier)",
+            hours,
+            "instance-hours",
+            "aurora_instance_hour",
+            what,
+            instance_class,
+        )
+        self.add(
+            region,
+            "Restore test (backup verifier)",
+            self.usage["snapshot_size_gb"] * hours / (self.days_per_month * 24),
+            "GB-month (restored volume)",
+            "aurora_storage_gb_month",
+            what,
         )
 
     def _bucket_named(self, name: str) -> Registration:
@@ -166,7 +260,7 @@ class BackupPricer:
         own_retention = min((c.inputs.get("backupRetentionPeriod", 0) for c in clusters), default=0)
         for rule in plan.inputs.get("rules") or []:
             what = f"{name} rule {rule.get('ruleName')}"
-            daily = runs_per_day(str(rule.get("schedule", "")))
+            daily = runs_per_day(str(rule.get("schedule", "")), self.days_per_month)
             if daily is None:
                 self.unpriced.append(f"{what} ({region}: schedule {rule.get('schedule')!r})")
                 continue

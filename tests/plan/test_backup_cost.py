@@ -4,6 +4,7 @@ buckets, the snapshot exports, their replication, AWS Backup's recovery points a
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -21,7 +22,9 @@ DAYS_PER_MONTH = 730 / 24
     [
         ("cron(0 7 ? * * *)", 1.0),
         ("cron(30 9 ? * SAT *)", 1 / 7),
-        ("cron(0 7 1 * ? *)", None),  # monthly: not read
+        ("cron(0 7 1 * ? *)", 12 / 365.25),  # monthly: once in an average month
+        ("cron(0 9 1,15 * ? *)", 2 * 12 / 365.25),
+        ("cron(0 7 31 * ? *)", None),  # a day not every month has: not read
         ("cron(0 */6 ? * * *)", None),  # several a day: not read
         ("rate(1 day)", None),
     ],
@@ -42,31 +45,90 @@ def test_dev_pays_nothing_fixed_for_its_buckets(plans: dict[str, PlanRun]):
     assert report.unpriced == []
 
 
-def test_prod_exports_are_priced_per_gb_of_snapshot_kept_and_replicated(plans: dict[str, PlanRun]):
+def test_prod_exports_are_priced_in_the_dr_bucket_once_and_not_replicated(
+    plans: dict[str, PlanRun],
+):
     prices, sizing = load_prices(), SIZING["prod"]
     usage = prices["usage_assumptions"]["prod"]
     every = sizing.snapshot_export_every_days
     assert every is not None
     report = estimate_cost(plans["prod"], "prod")
     exported_gb = DAYS_PER_MONTH / every * usage["snapshot_size_gb"]
-    primary = prices["regions"][PRIMARY]
-    # THEN each export is charged per GB of snapshot in the writer's (primary) region
-    assert report.by_item(PRIMARY)["Snapshot export"] == pytest.approx(
-        exported_gb * primary["aurora_snapshot_export_gb"]
+    # THEN each export is charged per GB of snapshot in the verifier's (DR) region
+    assert report.by_item(DR)["Snapshot export"] == pytest.approx(
+        exported_gb * prices["regions"][DR]["aurora_snapshot_export_gb"]
     )
-    # AND its files are replicated into the DR bucket
-    assert report.by_item(PRIMARY)["S3 replication transfer"] == pytest.approx(
-        exported_gb * primary["s3_replication_transfer_gb"][DR]
-    )
-    # AND both buckets keep as many exports as the lifecycle lets live
+    assert "Snapshot export" not in report.by_item(PRIMARY)
+    # AND nothing is replicated (the replication carries the reports only)
+    assert "S3 replication transfer" not in report.by_item(PRIMARY)
+    # AND only the DR bucket keeps the exports, as many as the lifecycle lets live
     kept = -(-sizing.snapshot_export_retention_days // every)
-    for region in (PRIMARY, DR):
-        line = next(
-            line
-            for line in report.lines
-            if line.region == region and line.unit == "GB-month (exports kept)"
-        )
-        assert line.quantity == pytest.approx(kept * usage["snapshot_size_gb"])
+    (line,) = [line for line in report.lines if line.unit == "GB-month (exports kept)"]
+    assert line.region == DR
+    assert line.quantity == pytest.approx(kept * usage["snapshot_size_gb"])
+
+
+def _verifier_env(run: PlanRun) -> dict[str, str]:
+    (function,) = [
+        f
+        for f in run.of_type("aws:lambda/function:Function")
+        if f.inputs["handler"].startswith("backup_verifier.")
+    ]
+    variables: dict[str, str] = function.inputs["environment"]["variables"]
+    return variables
+
+
+def test_a_replication_that_covers_the_exports_is_priced_as_transfer_and_a_second_copy(
+    plans: dict[str, PlanRun],
+):
+    # GIVEN prod with the exports written in the primary bucket and every object replicated
+    run = copy.deepcopy(plans["prod"])
+    env = _verifier_env(run)
+    buckets = json.loads(env["SNAPSHOT_EXPORT_BUCKETS"])
+    env["SNAPSHOT_EXPORT_BUCKETS"] = json.dumps({**buckets, DR: buckets[PRIMARY]})
+    (replication,) = run.of_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    replication.inputs["rules"][0]["filter"] = {"prefix": ""}
+    # WHEN it is priced / THEN the exports' replication and their replicas are charged
+    report = estimate_cost(run, "prod")
+    assert report.by_item(PRIMARY)["S3 replication transfer"] > 0
+    assert {line.region for line in report.lines if line.unit == "GB-month (exports kept)"} == {
+        PRIMARY,
+        DR,
+    }
+
+
+def test_the_verifiers_own_copy_and_restore_test_are_priced_per_run(plans: dict[str, PlanRun]):
+    prices = load_prices()
+    usage = prices["usage_assumptions"]["prod"]
+    runs = DAYS_PER_MONTH * 24 / SIZING["prod"].backup_verify_rate_hours
+    # GIVEN prod's verifier made to copy the writer's snapshot itself as well
+    run = copy.deepcopy(plans["prod"])
+    _verifier_env(run)["COPY_SNAPSHOT_ENABLED"] = "true"
+    report = estimate_cost(run, "prod")
+    # THEN each run's copy is a full snapshot out of the writer's region, one copy kept in DR
+    assert report.by_item(PRIMARY)["Snapshot copy transfer (backup verifier)"] == pytest.approx(
+        runs
+        * usage["snapshot_size_gb"]
+        * prices["regions"][PRIMARY]["inter_region_transfer_gb"][DR]
+    )
+    assert report.by_item(DR)["Snapshot copies (backup verifier)"] == pytest.approx(
+        usage["snapshot_size_gb"] * prices["regions"][DR]["aurora_backup_storage_gb_month"]
+    )
+    # AND the restore test's instance and volume, for as long as each run keeps them
+    hours = runs * usage["restore_test_hours_per_run"]
+    table = prices["regions"][DR]
+    assert report.by_item(DR)["Restore test (backup verifier)"] == pytest.approx(
+        hours * table["aurora_instance_hour"][SIZING["prod"].restore_test_instance_class]
+        + usage["snapshot_size_gb"]
+        * hours
+        / (DAYS_PER_MONTH * 24)
+        * table["aurora_storage_gb_month"]
+    )
+    # AND as configured (AWS Backup's copy instead), prod pays for no copy of the verifier's
+    assert "Snapshot copy transfer (backup verifier)" not in estimate_cost(
+        plans["prod"], "prod"
+    ).by_item(PRIMARY)
+    assert report.unpriced == []
 
 
 def test_prod_aws_backup_is_priced_as_copies_kept_and_copied_across(plans: dict[str, PlanRun]):
@@ -81,10 +143,10 @@ def test_prod_aws_backup_is_priced_as_copies_kept_and_copied_across(plans: dict[
             per * r.copy_retention_days * snapshot_gb
             for r in plan.rules
             if r.copy_retention_days is not None
-            for per in [runs_per_day(r.schedule) or 0]
+            for per in [runs_per_day(r.schedule, DAYS_PER_MONTH) or 0]
         )
         beyond = sum(
-            (runs_per_day(r.schedule) or 0)
+            (runs_per_day(r.schedule, DAYS_PER_MONTH) or 0)
             * max(0, r.retention_days - SIZING["prod"].backup_retention_days)
             * snapshot_gb
             for r in plan.rules
@@ -93,7 +155,7 @@ def test_prod_aws_backup_is_priced_as_copies_kept_and_copied_across(plans: dict[
             (copies_in + beyond) * table["aurora_backup_storage_gb_month"]
         )
         copied_gb = sum(
-            (runs_per_day(r.schedule) or 0) * DAYS_PER_MONTH * snapshot_gb
+            (runs_per_day(r.schedule, DAYS_PER_MONTH) or 0) * DAYS_PER_MONTH * snapshot_gb
             for r in plan.rules
             if r.copy_retention_days is not None
         )

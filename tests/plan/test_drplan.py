@@ -174,12 +174,12 @@ def test_compare_shows_what_differs_and_the_knobs_that_set_it_not_two_plans(caps
     test, prod, because = rows[("global", "iam:Role")]
     # the monitoring, AWS Backup and export roles, and two ticker roles per region
     assert prod == test + 3 + 2 * 2 and because == (
-        "monitoring_interval_seconds: 0 -> 60; aws_backup: none -> rules daily, weekly-copy; "
-        "snapshot_export_every_days: none -> 7; peer_watch_ticker: False -> True"
+        "monitoring_interval_seconds: 0 -> 60; aws_backup: none -> rules daily, copy; "
+        "snapshot_export_every_days: none -> 14; peer_watch_ticker: False -> True"
     )
     for where in ("primary", "dr"):
         assert rows[(where, "sfn:StateMachine")] == (0, 1, "peer_watch_ticker: False -> True")
-    assert rows[("dr", "backup:Vault")] == (0, 1, "aws_backup: none -> rules daily, weekly-copy")
+    assert rows[("dr", "backup:Vault")] == (0, 1, "aws_backup: none -> rules daily, copy")
     # AND every sizing knob that differs is listed, and a knob that does not is not
     assert "| instance_class | db.serverless | db.r6g.xlarge |" in out
     assert "| serverless | min_acu=0.5, max_acu=4.0 | none |" in out
