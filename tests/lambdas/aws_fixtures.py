@@ -173,6 +173,21 @@ def client(service: str, region: str, config: Config | None = None) -> Any:
     return _SESSION[0].client(service, region_name=region, config=config)
 
 
+_SHARED_CLIENTS: dict[tuple[str, str], Any] = {}
+
+
+def shared_client(service: str, region: str) -> Any:
+    """One default client per service and region for the fixtures' own set-up and read-back
+    calls (creating a client is ~10 ms, and a coordinator test made ~15 of them). moto answers
+    it in every test: its interceptor is a built-in handler of the shared session and routes
+    to the backends of the mock running now. Never register events on it or wrap it in a
+    Stubber: that would leak into every later test (use `client` for that)."""
+    key = (service, region)
+    if key not in _SHARED_CLIENTS:
+        _SHARED_CLIENTS[key] = client(service, region)
+    return _SHARED_CLIENTS[key]
+
+
 # One attempt and tight timeouts: a test never waits in botocore's own backoff.
 TEST_CONFIG: Config = client_config(connect_timeout=1, read_timeout=1, max_attempts=1)
 
@@ -381,7 +396,7 @@ def aws_like_snapshot_copies(rds: Any) -> None:
         if len(parts) < 7 or parts[0] != "arn" or parts[3] == here or params.get("KmsKeyId"):
             return
         # `arn:aws:rds:<region>:<account>:cluster-snapshot:<identifier, which may hold ':'>`
-        (snapshot,) = client("rds", parts[3]).describe_db_cluster_snapshots(
+        (snapshot,) = shared_client("rds", parts[3]).describe_db_cluster_snapshots(
             DBClusterSnapshotIdentifier=parts[6]
         )["DBClusterSnapshots"]
         if snapshot.get("StorageEncrypted"):
@@ -716,7 +731,7 @@ class World:
     settings: Settings = field(default_factory=lambda: Settings.from_env(ENV))
     primary_settings: Settings = field(default_factory=lambda: Settings.from_env(PRIMARY_ENV))
     rds: dict[str, Stubber] = field(default_factory=dict)
-    queue_urls: dict[str, str] = field(default_factory=dict)
+    topic_arns: dict[str, str] = field(default_factory=dict)
 
     def build(self, *, drainers: bool = True) -> World:
         """Create the moto resources of both regions and one RDS Stubber per region.
@@ -728,7 +743,7 @@ class World:
         self.factory.on_new_client.append(_aws_like_lag_reads)
         for region in (PRIMARY, DR):
             self.rds[region] = self.factory.stubbed("rds", region)
-            cloudwatch = client("cloudwatch", region)
+            cloudwatch = shared_client("cloudwatch", region)
             for name, metric in (
                 (probe_alarm(region), contract.PEER_WRITER_AVAILABLE),
                 (writer_alarm(region), contract.WRITER_AVAILABLE),
@@ -749,13 +764,13 @@ class World:
                     TreatMissingData="breaching",
                 )
         for region in (PRIMARY, DR):
-            client("dynamodb", region).create_table(
+            shared_client("dynamodb", region).create_table(
                 TableName=LOCK_TABLES[region],
                 KeySchema=[{"AttributeName": "LockId", "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": "LockId", "AttributeType": "S"}],
                 BillingMode="PAY_PER_REQUEST",
             )
-            self.queue_urls[region] = subscribed_queue(region, TOPIC_NAMES[region])
+            self.topic_arns[region] = alert_topic(region, TOPIC_NAMES[region])
         if drainers:
             self._create_functions()
         return self
@@ -765,7 +780,7 @@ class World:
         return self.settings if region == DR else self.primary_settings
 
     def _create_functions(self) -> None:
-        role = client("iam", PRIMARY).create_role(
+        role = shared_client("iam", PRIMARY).create_role(
             RoleName="drainer", AssumeRolePolicyDocument="{}"
         )["Role"]["Arn"]
         code = io.BytesIO()
@@ -775,7 +790,7 @@ class World:
             )
         for region in (PRIMARY, DR):
             for name in (drainer(region), health_checker(region)):
-                client("lambda", region).create_function(
+                shared_client("lambda", region).create_function(
                     FunctionName=name,
                     Runtime="python3.12",
                     Role=role,
@@ -787,7 +802,7 @@ class World:
 
     def set_alarm(self, name: str, region: str, state: str) -> None:
         """Put alarm `name` in `region` into `state`."""
-        client("cloudwatch", region).set_alarm_state(
+        shared_client("cloudwatch", region).set_alarm_state(
             AlarmName=name, StateValue=state, StateReason="test"
         )
 
@@ -804,7 +819,7 @@ class World:
             [[cluster, source]] if series.source_region_only else [[cluster], [cluster, source]]
         )
         now = datetime.fromtimestamp(self.clock.time(), tz=UTC)
-        client("cloudwatch", region).put_metric_data(
+        shared_client("cloudwatch", region).put_metric_data(
             Namespace="AWS/RDS",
             MetricData=[
                 {
@@ -824,7 +839,7 @@ class World:
         item: dict[str, Any] = {"LockId": {"S": GID}}
         for key, value in attributes.items():
             item[key] = {"N": str(value)} if isinstance(value, int | float) else {"S": value}
-        client("dynamodb", region).put_item(TableName=LOCK_TABLES[region], Item=item)
+        shared_client("dynamodb", region).put_item(TableName=LOCK_TABLES[region], Item=item)
 
     # -- stub queues -------------------------------------------------------------------------
 
@@ -964,12 +979,12 @@ class World:
 
     def messages(self, region: str = DR) -> list[dict[str, Any]]:
         """SNS messages published to `region`'s topic so far (bodies parsed as JSON)."""
-        return [json.loads(body) for body in drain_queue(region, self.queue_urls[region])]
+        return [json.loads(body) for body in published(self.topic_arns[region])]
 
     def lock_item(self, region: str = DR) -> dict[str, Any] | None:
         """The lock item of `region`'s table, flattened to plain values."""
         item = (
-            client("dynamodb", region)
+            shared_client("dynamodb", region)
             .get_item(TableName=LOCK_TABLES[region], Key={"LockId": {"S": GID}})
             .get("Item")
         )
@@ -983,35 +998,29 @@ class World:
             stubber.assert_no_pending_responses()
 
 
-def subscribed_queue(region: str, topic_name: str) -> str:
-    """Create the SNS topic `topic_name` in `region` with an SQS queue subscribed to it (raw
-    delivery), to read what is published; returns the queue URL."""
-    sns, sqs = client("sns", region), client("sqs", region)
-    topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
-    queue_url = sqs.create_queue(QueueName=f"{topic_name}-reader")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    sns.subscribe(
-        TopicArn=topic_arn,
-        Protocol="sqs",
-        Endpoint=queue_arn,
-        Attributes={"RawMessageDelivery": "true"},
-    )
-    return queue_url
+def alert_topic(region: str, topic_name: str) -> str:
+    """Create the SNS topic `topic_name` in `region`; returns its ARN, for `published`."""
+    return shared_client("sns", region).create_topic(Name=topic_name)["TopicArn"]
 
 
-def drain_queue(region: str, queue_url: str) -> list[str]:
-    """Every message body waiting in the queue, removed from it."""
-    sqs = client("sqs", region)
-    out = []
-    while True:
-        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not batch:
-            return out
-        for message in batch:
-            out.append(message["Body"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+_READ_SO_FAR: dict[str, tuple[list[Any], int]] = {}
+
+
+def published(topic_arn: str) -> list[str]:
+    """Every message published to the topic since the last call (the bodies, as sent).
+
+    Read from moto's SNS backend, which records each publish: the same bodies a subscribed SQS
+    queue with raw delivery would receive, without its six API calls per test.
+    """
+    from moto.sns.models import sns_backends
+
+    _, _, _, region, account, _ = topic_arn.split(":", 5)
+    sent = sns_backends[account][region].topics[topic_arn].sent_notifications
+    # Each test's mock has new backends: an offset counts only in the list it was taken from.
+    seen, offset = _READ_SO_FAR.get(topic_arn, (None, 0))
+    start = offset if seen is sent else 0
+    _READ_SO_FAR[topic_arn] = (sent, len(sent))
+    return [message for _id, message, *_ in sent[start:]]
 
 
 # How long a test waits for a rival coordinator's thread before calling it stuck.

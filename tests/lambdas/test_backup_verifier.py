@@ -26,12 +26,12 @@ from aws_fixtures import (
     FakeClock,
     FakeContext,
     TestClientFactory,
+    alert_topic,
     aws_like_rds,
     client,
     db_cluster_response,
-    drain_queue,
     moto_aws,  # noqa: F401 - fixture
-    subscribed_queue,
+    published,
 )
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
@@ -92,7 +92,6 @@ class BackupWorld:
     factory: TestClientFactory = dataclasses.field(default_factory=_aws_like_factory)
     dr_key: str = ""
     primary_key: str = ""
-    queue_url: str = ""
     probed: list[RestoredCluster] = dataclasses.field(default_factory=list)
     probe_ok: bool = True
 
@@ -106,7 +105,7 @@ class BackupWorld:
         attached)."""
         self.dr_key = client("kms", DR).create_key()["KeyMetadata"]["Arn"]
         self.primary_key = client("kms", PRIMARY).create_key()["KeyMetadata"]["Arn"]
-        self.queue_url = subscribed_queue(DR, self.topic_name)
+        alert_topic(DR, self.topic_name)
         writer_rds = client("rds", self.writer_region)
         writer_rds.create_db_cluster(
             DBClusterIdentifier=WRITER,
@@ -142,7 +141,7 @@ class BackupWorld:
 
     def messages(self) -> list[dict[str, Any]]:
         """What was published to the DR region's alert topic so far (parsed JSON bodies)."""
-        return [json.loads(body) for body in drain_queue(DR, self.queue_url)]
+        return [json.loads(body) for body in published(self.topic_arn)]
 
     def settings(self, **overrides: str) -> Settings:
         """Settings from an environment like the stack's (overrides by variable name)."""
@@ -559,7 +558,7 @@ def test_global_cluster_without_writer_is_reported() -> None:
     # GIVEN a global cluster whose only member is not marked writer
     world = BackupWorld()
     world.dr_key = client("kms", DR).create_key()["KeyMetadata"]["Arn"]
-    world.queue_url = subscribed_queue(DR, world.topic_name)
+    alert_topic(DR, world.topic_name)
     client("rds", DR).create_global_cluster(
         GlobalClusterIdentifier=GID, Engine="aurora-postgresql", EngineVersion="15.4"
     )
