@@ -29,6 +29,7 @@ from tests.lambdas.aws_fixtures import (
     TOPIC_NAMES,
     client,
     coordinator_env,
+    mocked,
     topology,
 )
 
@@ -199,6 +200,6 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         modeled=lambda stack: {"planned": 30.0, "unplanned": 90.0},
     )
     monkeypatch.setattr(cli, "RUNTIME", runtime)
-    with mock_aws():
+    with mocked(mock_aws):
         _deploy(state)
         yield state

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from aws_fixtures import mocked
 from awsfakes import PRIMARY_REGION
 from pg import PostgresServer, PostgresUnavailable, start_postgres
 
@@ -63,7 +64,7 @@ def aws(fake_aws_env: None) -> Iterator[None]:
     """moto's in-memory AWS (all services, no Docker) for the duration of one test."""
     from moto import mock_aws  # imported lazily: moto is slow to import
 
-    with mock_aws(config={"lambda": {"use_docker": False}}):
+    with mocked(mock_aws):
         yield
 
 
