@@ -345,3 +345,30 @@ def test_a_page_names_the_peer_watch_and_when_it_saw_the_loss() -> None:
         )
         in decision.checks
     )
+
+
+@pytest.mark.parametrize(
+    ("changes", "check"),
+    [
+        (
+            {"in_region": InRegionView(status="available")},
+            Check(
+                "writer_not_failing_over_in_region",
+                True,
+                "no in-region failover (cluster status available)",
+            ),
+        ),
+        (
+            {"fresh_probe": PeerProbe(ProbeOutcome.FAILED, "timed out after 2 s", 2.0)},
+            Check("writer_still_lost", True, f"fresh probe from {DR}: failed: timed out after 2 s"),
+        ),
+    ],
+)
+def test_evidence_that_confirms_the_loss_is_recorded_with_what_was_seen(
+    changes: dict[str, Any], check: Check
+) -> None:
+    # GIVEN the writer region's API shows no in-region failover / a fresh probe fails again
+    decision = decide(FAILOVER, observations(**changes), POLICY)
+    # THEN the failover proceeds, and the summary says what the gate read
+    assert decision.verdict is Verdict.PROCEED
+    assert check in decision.checks
