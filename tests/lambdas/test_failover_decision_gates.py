@@ -372,3 +372,35 @@ def test_evidence_that_confirms_the_loss_is_recorded_with_what_was_seen(
     # THEN the failover proceeds, and the summary says what the gate read
     assert decision.verdict is Verdict.PROCEED
     assert check in decision.checks
+
+
+def test_a_forced_failover_to_an_out_of_sync_target_and_an_unreported_status_are_recorded() -> None:
+    # GIVEN a forced manual failover to a target that is resyncing / THEN it says forced
+    pending = snapshot(
+        [member(PRIMARY, "p", writer=True), member(DR, "d", writer=False, sync="pending")]
+    )
+    forced = Request(Operation.FAILOVER, DR, Trigger.MANUAL, force=True)
+    decision = decide(forced, observations(topology=pending), POLICY)
+    assert Check("target_in_sync", True, "target d synchronization status is pending (forced)") in (
+        decision.checks
+    )
+    # GIVEN a target whose status AWS does not report / THEN it passes, saying so
+    unreported = snapshot(
+        [member(PRIMARY, "p", writer=True), member(DR, "d", writer=False, sync=None)]
+    )
+    decision = decide(FAILOVER, observations(topology=unreported), POLICY)
+    assert Check("target_in_sync", True, "synchronization status not reported") in decision.checks
+
+
+def test_a_page_without_its_time_names_the_peer_watch_only() -> None:
+    page = Request(Operation.FAILOVER, DR, Trigger.PAGE)
+    decision = decide(page, observations(target_probe_alarm=AlarmState.OK), POLICY)
+    assert (
+        Check(
+            "writer_unhealthy_twice",
+            True,
+            f"probe alarm in {DR}: OK (paged by the peer watch in {DR}: counts as unhealthy); "
+            f"writer alarm in {PRIMARY}: ALARM",
+        )
+        in decision.checks
+    )
