@@ -643,16 +643,23 @@ class DrAutomation(pulumi.ComponentResource):
         )
 
     def _schedule(self, key: str, ctx: RegionContext, expression: str) -> aws.cloudwatch.EventRule:
-        spec = FUNCTIONS_BY_KEY[key]
-        rule = aws.cloudwatch.EventRule(
-            self._logical(spec, ctx, "schedule"),
-            name=self._args.namer.regional(ctx.region.name, spec.short_name, "schedule"),
-            description=f"Runs {spec.key} {expression}",
-            schedule_expression=expression,
-            opts=self._opts(ctx),
+        rule = self._schedule_rule(
+            FUNCTIONS_BY_KEY[key], ctx, expression, f"Runs {key} {expression}"
         )
         self._invoked_by_events(key, ctx, "schedule", rule)
         return rule
+
+    def _schedule_rule(
+        self, spec: FunctionSpec, ctx: RegionContext, expression: str, description: str
+    ) -> aws.cloudwatch.EventRule:
+        """The EventBridge schedule rule named (logically and physically) after `spec`."""
+        return aws.cloudwatch.EventRule(
+            self._logical(spec, ctx, "schedule"),
+            name=self._args.namer.regional(ctx.region.name, spec.short_name, "schedule"),
+            description=description,
+            schedule_expression=expression,
+            opts=self._opts(ctx),
+        )
 
     def _health_check_schedules(self) -> None:
         """Each region's health-check rule runs the peer watch's health run once a minute (it
@@ -663,13 +670,7 @@ class DrAutomation(pulumi.ComponentResource):
         checker, watch = FUNCTIONS_BY_KEY["health_checker"], FUNCTIONS_BY_KEY["peer_watch"]
         for ctx in self.contexts:
             # The rule keeps the checker's name: the health check it schedules is the same.
-            rule = aws.cloudwatch.EventRule(
-                self._logical(checker, ctx, "schedule"),
-                name=self._args.namer.regional(ctx.region.name, checker.short_name, "schedule"),
-                description=f"Runs the health check {rate}",
-                schedule_expression=rate,
-                opts=self._opts(ctx),
-            )
+            rule = self._schedule_rule(checker, ctx, rate, f"Runs the health check {rate}")
             self._invoked_by_events(
                 watch.key, ctx, "health-run", rule, json.dumps(contract.HEALTH_RUN_EVENT)
             )

@@ -136,6 +136,20 @@ SCENARIOS = (
 )
 
 
+def export_in_primary(factory: TestClientFactory) -> Any:
+    """The export step for the writer's snapshot in the primary region, with the test's fixed
+    export settings, task id and clock."""
+    return export.export_snapshot(
+        factory("rds", PRIMARY),
+        SNAPSHOT,
+        region=PRIMARY,
+        export=EXPORT,
+        stem=STEM,
+        task_id=TASK_ID,
+        now=NOW,
+    )
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
 def test_an_export_starts_only_when_due_in_the_snapshots_region(scenario: Scenario) -> None:
     # GIVEN the writer's region's RDS API listing the bucket's exports
@@ -154,15 +168,7 @@ def test_an_export_starts_only_when_due_in_the_snapshots_region(scenario: Scenar
         )
 
     # WHEN the step runs for the writer's snapshot
-    step = export.export_snapshot(
-        factory("rds", PRIMARY),
-        SNAPSHOT,
-        region=PRIMARY,
-        export=EXPORT,
-        stem=STEM,
-        task_id=TASK_ID,
-        now=NOW,
-    )
+    step = export_in_primary(factory)
 
     # THEN it starts an export with exactly the writer region's bucket and key, or skips
     assert step.status == scenario.status
@@ -183,15 +189,7 @@ def test_an_export_refused_by_rds_is_a_failed_step_not_an_exception() -> None:
     )
 
     # WHEN the step runs / THEN it fails and says why
-    step = export.export_snapshot(
-        factory("rds", PRIMARY),
-        SNAPSHOT,
-        region=PRIMARY,
-        export=EXPORT,
-        stem=STEM,
-        task_id=TASK_ID,
-        now=NOW,
-    )
+    step = export_in_primary(factory)
     assert step.status == "failed"
     assert "IamRoleMissingPermissions" in step.detail
 
