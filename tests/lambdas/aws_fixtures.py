@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import threading
@@ -322,13 +323,39 @@ _DEFAULT_SESSION_AFTER_MOTO: list[bool] = []
 
 
 def mocked(mock_aws: Any) -> Any:
-    """`mock_aws` with `MOTO_CONFIG`. The first time, boto3's default session is dropped: a
-    session copies botocore's handlers when it is created, and one made before moto was
-    imported would send the tests' requests to real AWS instead of to moto."""
+    """`mock_aws` with `MOTO_CONFIG`, for botocore clients only (`_botocore_only_mock`). The
+    first time, boto3's default session is dropped: a session copies botocore's handlers when it
+    is created, and one made before moto was imported would send the tests' requests to real AWS
+    instead of to moto."""
     if not _DEFAULT_SESSION_AFTER_MOTO:
         boto3.DEFAULT_SESSION = None
         _DEFAULT_SESSION_AFTER_MOTO.append(True)
-    return mock_aws(config=MOTO_CONFIG)
+    return _botocore_only_mock()(config=MOTO_CONFIG)
+
+
+@functools.cache
+def _botocore_only_mock() -> type:
+    """moto's `MockAWS` without its `requests` patching. Every client here is botocore's, which
+    moto serves from its `before-send` handler; on each start moto would also register one
+    `responses` callback per AWS URL pattern and HTTP method (~12,000 objects, ~35 ms a test)
+    for code that calls AWS through `requests`, and none does."""
+    from moto.core.base_backend import BackendDict
+    from moto.core.model_instances import reset_model_data
+    from moto.core.models import MockAWS, botocore_stubber
+
+    class BotocoreOnlyMockAWS(MockAWS):  # type: ignore[misc]
+        def _enable_patching(self, reset: bool = True) -> None:
+            botocore_stubber.enabled = True
+            if reset:
+                BackendDict.reset()
+
+        def _disable_patching(self, remove_data: bool) -> None:
+            botocore_stubber.enabled = False
+            if remove_data:
+                BackendDict.reset()
+                reset_model_data()
+
+    return BotocoreOnlyMockAWS
 
 
 @pytest.fixture
