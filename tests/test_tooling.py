@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -95,3 +96,12 @@ def test_the_pre_commit_hooks_are_valid_and_run_the_venvs_pinned_tools():
         tool = hook["entry"].split()[0]
         assert tool == "make" or tool.startswith("venv/bin/"), hook["id"]
     pinned("requirements-dev.txt", "pre-commit")
+
+
+def test_every_module_make_mutate_plants_bugs_in_exists():
+    # A module that moved leaves a stale path behind, and mutmut then skips it without a word:
+    # the health evaluation went unmutated that way once.
+    mutmut = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["tool"]["mutmut"]
+    missing = [path for path in mutmut["source_paths"] if not (PROJECT_DIR / path).is_file()]
+    assert missing == []
+    assert "lambdas/drcommon/health.py" in mutmut["source_paths"]
