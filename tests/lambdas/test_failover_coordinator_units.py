@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aws_fixtures import (
@@ -23,6 +27,7 @@ from aws_fixtures import (
     page_event,
     rds_event,
 )
+from botocore.awsrequest import AWSResponse
 
 from drcommon import topology
 from failover_coordinator.decision import (
@@ -396,8 +401,21 @@ def test_no_writer_refuses_and_pages() -> None:
 BLOCK_SECONDS = 1800
 
 
+def _eventually_consistent_reads_miss_the_last_write(params: dict[str, Any], **_: Any) -> Any:
+    # moto answers every read from the latest write. DynamoDB does so only for a strongly
+    # consistent read; an eventually consistent one "might not reflect the results of a recently
+    # completed write operation" (DynamoDB Developer Guide, "Read consistency"). The double
+    # answers such a read as the worst case AWS allows: the item is not there yet.
+    if json.loads(params["body"]).get("ConsistentRead") is True:
+        return None
+    return AWSResponse(params["url"], 200, {}, None), {}
+
+
 def _lock(clock: FakeClock) -> FailoverLock:
     dynamodb = client("dynamodb", DR)
+    dynamodb.meta.events.register_first(
+        "before-call.dynamodb.GetItem", _eventually_consistent_reads_miss_the_last_write
+    )
     dynamodb.create_table(
         TableName=LOCK_TABLE,
         KeySchema=[{"AttributeName": "LockId", "KeyType": "HASH"}],
@@ -470,6 +488,29 @@ def test_failed_lock_blocks_unforced_requests_for_the_bound_only() -> None:
 
 
 @pytest.mark.usefixtures("moto_aws")
+def test_a_blocked_request_is_told_the_end_of_the_block_in_utc(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a coordinator whose local time zone is not UTC, and an attempt that failed at
+    # 2026-11-23 01:05:00 UTC
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        clock = FakeClock(start=datetime(2026, 11, 23, 1, 5, tzinfo=UTC).timestamp())
+        lock = _lock(clock)
+        lock.acquire(owner="a", operation="failover", target_region=DR, force=False)
+        lock.fail("a", "api refused")
+        # WHEN an unforced request comes during the block (1800 s)
+        with pytest.raises(LockUnavailable) as excinfo:
+            lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    # THEN it reads when the block ends, in UTC whatever the local zone
+    assert str(excinfo.value).endswith("; blocks unforced requests until 2026-11-23T01:35:00Z")
+
+
+@pytest.mark.usefixtures("moto_aws")
 def test_force_acts_over_a_young_failed_lock_never_over_a_live_lease() -> None:
     # GIVEN an attempt that failed a second ago
     clock = FakeClock()
@@ -537,6 +578,8 @@ def test_clear_instructions_give_the_exact_command() -> None:
         f'aurora-dr-failover-lock-usw2-dev --key \'{{"LockId":{{"S":"{GID}"}}}}\''
     ) in text
     assert "python -m drctl unlock --stack <stack> --region us-west-2" in text
+    # ... and says what force does, so nobody clears a record they could act over
+    assert text.endswith("; a manual request with force acts over it without clearing it")
 
 
 @pytest.mark.usefixtures("moto_aws")
