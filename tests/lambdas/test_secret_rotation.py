@@ -38,14 +38,21 @@ class DemotableWriter:
         self._connect = connect
         self.in_recovery = False
         self.statements: list[str] = []
+        self.connections: list[_Recorded] = []
 
     def __call__(self, credentials: db.DbCredentials) -> Any:
-        return _Recorded(self._connect(credentials), self)
+        self.connections.append(_Recorded(self._connect(credentials), self))
+        return self.connections[-1]
+
+    def left_open(self) -> int:
+        """How many of the connections handed out were never closed."""
+        return sum(not conn.closed for conn in self.connections)
 
 
 class _Recorded:
     def __init__(self, conn: Any, writer: DemotableWriter) -> None:
         self._conn, self._writer = conn, writer
+        self.closed = False
 
     def run(self, sql: str, **params: Any) -> Any:
         self._writer.statements.append(sql)
@@ -54,6 +61,7 @@ class _Recorded:
         return self._conn.run(sql, **params)
 
     def close(self) -> None:
+        self.closed = True
         self._conn.close()
 
 
@@ -201,6 +209,9 @@ def test_a_full_rotation_changes_the_password_on_the_current_writer(world):
     )
     assert current["password"] == new_password
 
+    # Every session a step opened was closed (the Lambda's connections do not outlive a step).
+    assert world.writer.connections and world.writer.left_open() == 0
+
     # Any step of a finished rotation is a no-op, without touching the database.
     statements = len(world.writer.statements)
     assert step(world, "setSecret") == "already_current"
@@ -261,7 +272,8 @@ def test_rotation_waits_while_the_global_endpoint_reaches_a_demoted_cluster(worl
     world.writer.in_recovery = False
     assert step(world, "setSecret") == "password_set"
     world.writer.in_recovery = True
-    with pytest.raises(RotationError, match="in recovery, not the writer"):
+    writer = f"{world.server.host}:{world.server.port}"
+    with pytest.raises(RotationError, match=f"^{writer} answered from a cluster in recovery"):
         step(world, "testSecret")
     with pytest.raises(RotationError, match="in recovery, not the writer"):
         step(world, "setSecret")  # "already set" is only said of the writer
@@ -318,8 +330,12 @@ def test_set_secret_fails_clearly_when_no_credentials_log_in(world):
 def test_test_secret_fails_when_the_pending_password_does_not_log_in(world):
     """GIVEN createSecret ran but setSecret did not WHEN testSecret runs THEN RotationError."""
     step(world, "createSecret")
-    with pytest.raises(RotationError, match="AWSPENDING cannot log in"):
+    with pytest.raises(RotationError, match="AWSPENDING cannot log in") as excinfo:
         step(world, "testSecret")
+    # ... naming the writer and what PostgreSQL answered
+    writer = f"{world.server.host}:{world.server.port}"
+    assert str(excinfo.value).startswith(f"AWSPENDING cannot log in to the writer {writer}: ")
+    assert "password authentication failed" in str(excinfo.value)
 
 
 def test_set_secret_sends_a_verifier_so_ddl_logging_records_no_password(world):
