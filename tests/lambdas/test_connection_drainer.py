@@ -356,6 +356,16 @@ def test_a_refused_termination_is_counted_and_the_drain_goes_on():
     assert (report.candidates, report.terminated, report.failed, report.unconfirmed) == (6, 2, 2, 2)
 
 
+@pytest.mark.parametrize(("grace", "waits"), [(0, []), (0.5, [0.5]), (1, [1]), (40, [40])])
+def test_any_positive_grace_period_is_waited_once_and_none_is_not_waited(grace, waits):
+    # GIVEN a drain request with this grace period (the events allow 0 to 40 s)
+    request = DrainRequest(region=PRIMARY, endpoint=Endpoint("x"), grace_period_seconds=grace)
+    slept = RecordingSleep()
+    # WHEN draining / THEN exactly that wait, and none at all for 0
+    drain(ScriptedConnection({10: True}), request, protected_users=frozenset(), sleep=slept)
+    assert slept.calls == waits
+
+
 # --- events and settings -------------------------------------------------------------------------
 
 
