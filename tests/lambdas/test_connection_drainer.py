@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pg8000.native
 import pytest
 
+from connection_drainer import drain as drain_module
 from connection_drainer import handler
 from connection_drainer.drain import (
     CLIENT_BACKEND,
@@ -344,7 +347,20 @@ class ScriptedConnection:
         return [[self.outcomes[pid]]]
 
 
-def test_a_refused_termination_is_counted_and_the_drain_goes_on():
+@pytest.fixture
+def drain_log() -> Iterator[list[logging.LogRecord]]:
+    """The records the drainer's logger emits during a test (its JSON handler writes to the
+    stream it was created with, which no capture fixture sees)."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    underlying = logging.getLogger(drain_module.logger.name)
+    underlying.addHandler(handler)
+    yield records
+    underlying.removeHandler(handler)
+
+
+def test_a_refused_termination_is_counted_and_the_drain_goes_on(drain_log):
     """GIVEN the server refuses the first two terminations and two sessions are not seen to go
     WHEN draining THEN every session was still tried, and each outcome is counted."""
     outcomes: dict[int, bool | str] = {10: "refused", 11: "refused", 12: True, 13: False}
@@ -352,8 +368,26 @@ def test_a_refused_termination_is_counted_and_the_drain_goes_on():
     conn = ScriptedConnection(outcomes)
     request = DrainRequest(region=PRIMARY, endpoint=Endpoint("x"), grace_period_seconds=0)
     report = drain(conn, request, protected_users=frozenset(), sleep=RecordingSleep())
+    records = drain_log
     assert conn.terminated == [10, 11, 12, 13, 14, 15]
     assert (report.candidates, report.terminated, report.failed, report.unconfirmed) == (6, 2, 2, 2)
+    # ... and each refusal is logged with the session and the server's reason: the report only
+    # counts them, the log is where on-call learns why
+    refusals = [
+        (r.levelname, r.getMessage(), r.pid, r.sqlstate, r.error)  # type: ignore[attr-defined]
+        for r in records
+        if r.getMessage() == "could not terminate session"
+    ]
+    assert refusals == [
+        (
+            "WARNING",
+            "could not terminate session",
+            pid,
+            "42501",
+            "DatabaseError: 42501 permission denied",
+        )
+        for pid in (10, 11)
+    ]
 
 
 @pytest.mark.parametrize(("grace", "waits"), [(0, []), (0.5, [0.5]), (1, [1]), (40, [40])])
