@@ -544,7 +544,9 @@ def test_a_lock_edited_by_hand_blocks_until_cleared_or_forced() -> None:
     )
 
     # WHEN an unforced request comes / THEN blocked like a failure, with no expiry
-    with pytest.raises(LockUnavailable, match="until cleared") as excinfo:
+    with pytest.raises(
+        LockUnavailable, match=r"; blocks unforced requests until cleared$"
+    ) as excinfo:
         lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
     assert excinfo.value.blocked_by_failure
     assert excinfo.value.blocked_until is None
