@@ -340,6 +340,64 @@ def test_metric_data_uses_contract_names_units_and_dimensions():
         assert by_name[metric.name]["Timestamp"] == stamp
 
 
+@pytest.mark.parametrize(
+    ("cluster", "reader", "latency", "lag"),
+    [
+        # the writer endpoint's own figures when it answered ...
+        (
+            ProbeResult("c", ok=True, latency_ms=7.0, heartbeat_lag_ms=20.0),
+            ProbeResult("r", ok=True, latency_ms=9.0, heartbeat_lag_ms=900.0),
+            7.0,
+            20.0,
+        ),
+        # ... the reader's when the writer endpoint did not, or measured nothing
+        (
+            ProbeResult.failed("c", "timed out"),
+            ProbeResult("r", ok=True, latency_ms=9.0, heartbeat_lag_ms=900.0),
+            9.0,
+            900.0,
+        ),
+        (ProbeResult("c", ok=True), ProbeResult("r", ok=True, heartbeat_lag_ms=900.0), None, 900.0),
+        (None, ProbeResult("r", ok=True, latency_ms=9.0), 9.0, None),
+        # ... and nothing when neither answered
+        (ProbeResult.failed("c", "refused"), ProbeResult.failed("r", "refused"), None, None),
+    ],
+)
+def test_latency_and_lag_come_from_the_writer_endpoint_else_from_the_reader(
+    cluster, reader, latency, lag
+):
+    """GIVEN both probes of a region WHEN its metric values are computed THEN latency and lag are
+    the writer endpoint's figures, the reader's standing in only where those are missing."""
+    observation = evaluation.Observation(
+        local_region=PRIMARY_REGION,
+        peer_region=DR_REGION,
+        writer_region=PRIMARY_REGION,
+        cluster=cluster,
+        reader=reader,
+        peer=None,
+    )
+    values = evaluation.metric_values(observation)
+    assert (values[contract.PROBE_LATENCY], values[contract.HEARTBEAT_LAG]) == (latency, lag)
+
+
+def test_an_unmeasured_metric_leaves_out_only_itself_at_standard_resolution():
+    """GIVEN the first contract metric unmeasured WHEN turned into MetricData THEN every other
+    metric is still there, each at 60 s resolution (the Route 53 health checks need
+    standard-resolution alarms; "Valid values are 1 and 60", CloudWatch API Reference,
+    MetricDatum)."""
+    first, *others = contract.ALL_METRICS
+    values = {m: 1.0 for m in others} | {first: None}
+    data = evaluation.metric_data(
+        values,
+        environment="prod",
+        local_region="us-east-1",
+        peer_region="us-west-2",
+        timestamp=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+    assert [d["MetricName"] for d in data] == [m.name for m in others]
+    assert {d["StorageResolution"] for d in data} == {60}
+
+
 # --- whole runs: moto CloudWatch + Secrets Manager, stubbed RDS, real PostgreSQL -----------------
 
 
