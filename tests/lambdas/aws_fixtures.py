@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import logging
 import threading
 import time
 import zipfile
@@ -1134,3 +1135,19 @@ class Rival:
             self.error = exc
         finally:
             self._at_lock.set()  # never leave start() waiting
+
+
+@contextmanager
+def log_records(logger: Any) -> Iterator[list[logging.LogRecord]]:
+    """The records a function's Powertools `logger` emits inside the block. Its JSON handler
+    writes to the stream it was created with, which pytest's capture fixtures do not see; the
+    records carry the message, the level and each `extra` key as an attribute."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    underlying = logging.getLogger(logger.name)
+    underlying.addHandler(handler)
+    try:
+        yield records
+    finally:
+        underlying.removeHandler(handler)

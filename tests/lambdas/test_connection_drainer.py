@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pg8000.native
 import pytest
+from aws_fixtures import log_records
 
 from connection_drainer import drain as drain_module
 from connection_drainer import handler
@@ -349,15 +350,9 @@ class ScriptedConnection:
 
 @pytest.fixture
 def drain_log() -> Iterator[list[logging.LogRecord]]:
-    """The records the drainer's logger emits during a test (its JSON handler writes to the
-    stream it was created with, which no capture fixture sees)."""
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
-    underlying = logging.getLogger(drain_module.logger.name)
-    underlying.addHandler(handler)
-    yield records
-    underlying.removeHandler(handler)
+    """The records the drainer's logger emits during a test."""
+    with log_records(drain_module.logger) as records:
+        yield records
 
 
 def test_a_refused_termination_is_counted_and_the_drain_goes_on(drain_log):

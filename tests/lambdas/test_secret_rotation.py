@@ -17,11 +17,13 @@ from typing import Any
 import boto3
 import pg8000.native
 import pytest
+from aws_fixtures import log_records
 from awsfakes import DR_REGION, GLOBAL_CLUSTER_ID, PRIMARY_REGION
 from pg8000.native import identifier, literal
 
 from drcommon import db
 from secret_rotation import handler
+from secret_rotation import rotation as rotation_module
 from secret_rotation.events import STEPS, EventError, parse_event
 from secret_rotation.rotation import EXCLUDED_PASSWORD_CHARACTERS, RotationError, Rotator
 from secret_rotation.settings import Settings, SettingsError
@@ -247,6 +249,28 @@ def test_create_secret_asks_secrets_manager_for_the_configured_length_and_every_
     ]
     pending = world.sm.get_secret_value(SecretId=SECRET_ID, VersionId=world.token)
     assert len(json.loads(pending["SecretString"])["password"]) == 40
+
+
+def test_each_step_logs_its_outcome_and_a_current_version_says_there_is_nothing_to_do(world):
+    # GIVEN a rotation's first step, then its version made current (as a finished rotation
+    # leaves it)
+    with log_records(rotation_module.logger) as records:
+        step(world, "createSecret")
+        old = next(v for v, s in stages(world).items() if "AWSCURRENT" in s)
+        world.sm.update_secret_version_stage(
+            SecretId=SECRET_ID,
+            VersionStage="AWSCURRENT",
+            MoveToVersionId=world.token,
+            RemoveFromVersionId=old,
+        )
+        # WHEN a step of it is invoked again
+        assert step(world, "setSecret") == "already_current"
+    # THEN the log has each step's outcome, the audit trail of a rotation
+    logged = [(r.getMessage(), r.step, getattr(r, "action", None)) for r in records]  # type: ignore[attr-defined]
+    assert logged == [
+        ("rotation step done", "createSecret", "created"),
+        ("version is already AWSCURRENT: nothing to do", "setSecret", None),
+    ]
 
 
 def test_set_secret_targets_the_global_writer_endpoint(world):
