@@ -398,6 +398,62 @@ def test_an_unmeasured_metric_leaves_out_only_itself_at_standard_resolution():
     assert {d["StorageResolution"] for d in data} == {60}
 
 
+_GOOD_PROBE = {
+    "endpoint": "c",
+    "ok": True,
+    "is_writer": True,
+    "heartbeat_written": True,
+    "heartbeat_lag_ms": 4.0,
+    "latency_ms": 7.0,
+    "error": None,
+}
+_KEYS = "['endpoint', 'error', 'heartbeat_lag_ms', 'heartbeat_written', 'is_writer', 'latency_ms', 'ok']"
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ([], "a health probe answer has exactly the keys ['errors', 'probes']"),
+        ({"probes": {}}, "a health probe answer has exactly the keys ['errors', 'probes']"),
+        (
+            {"probes": [], "errors": {}},
+            "a health probe answer's probes are among ['cluster', 'reader', 'peer']",
+        ),
+        (
+            {"probes": {"writer": _GOOD_PROBE}, "errors": {}},
+            "a health probe answer's probes are among ['cluster', 'reader', 'peer']",
+        ),
+        ({"probes": {}, "errors": []}, "a health probe answer's errors are an object"),
+        (
+            {"probes": {"cluster": {"ok": True}}, "errors": {}},
+            f"a probe result has exactly the keys {_KEYS}",
+        ),
+        (
+            {"probes": {"cluster": {**_GOOD_PROBE, "ok": "yes"}}, "errors": {}},
+            "a probe result's 'ok' is a boolean and its 'endpoint' a string",
+        ),
+        (
+            {"probes": {"cluster": {**_GOOD_PROBE, "endpoint": 5}}, "errors": {}},
+            "a probe result's 'ok' is a boolean and its 'endpoint' a string",
+        ),
+    ],
+)
+def test_a_malformed_checker_answer_is_refused_naming_what_is_wrong(answer, message):
+    """GIVEN an answer from the VPC health checker that breaks its shape in one place WHEN the
+    health run reads it THEN it is refused, and the error says which rule it broke (each
+    rule is checked on its own: one good part does not excuse a bad one)."""
+    with pytest.raises(evaluation.AnswerError) as excinfo:
+        evaluation.probes_from_answer(answer)
+    assert str(excinfo.value) == message
+
+
+def test_a_well_formed_checker_answer_reads_back_as_it_was_sent():
+    answer = {"probes": {"cluster": _GOOD_PROBE}, "errors": {"peer": "not probed"}}
+    probes, errors = evaluation.probes_from_answer(answer)
+    assert probes == {"cluster": ProbeResult(**_GOOD_PROBE)}
+    assert errors == {"peer": "not probed"}
+
+
 # --- whole runs: moto CloudWatch + Secrets Manager, stubbed RDS, real PostgreSQL -----------------
 
 
