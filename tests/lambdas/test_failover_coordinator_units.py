@@ -444,6 +444,10 @@ def test_lock_lifecycle_and_lease_expiry() -> None:
     with pytest.raises(LockUnavailable) as excinfo:
         lock.acquire(owner="b", operation="failover", target_region=DR, force=True)
     assert not excinfo.value.blocked_by_failure
+    # ... told who holds it, and nothing about a block: a live lease is not a failure
+    assert str(excinfo.value) == (
+        f"lock {GID} is in_progress (owner a, failover to {DR}): no detail"
+    )
     # ... the lease is live up to its last second (900 s), stale only after it
     clock.advance(900)
     with pytest.raises(LockUnavailable):
@@ -552,6 +556,25 @@ def test_a_lock_edited_by_hand_blocks_until_cleared_or_forced() -> None:
     assert excinfo.value.blocked_until is None
     # ... and a forced one acts over it
     lock.acquire(owner="op", operation="failover", target_region=DR, force=True)
+
+
+@pytest.mark.usefixtures("moto_aws")
+def test_a_lock_item_without_a_state_blocks_like_a_failure() -> None:
+    # GIVEN a lock item that carries only its key (written by hand, or by another tool)
+    clock = FakeClock()
+    lock = _lock(clock)
+    lock.dynamodb.put_item(TableName=LOCK_TABLE, Item={"LockId": {"S": GID}})
+    # WHEN an unforced request comes / THEN it is blocked until cleared, as an unknown state is
+    with pytest.raises(LockUnavailable, match=r"; blocks unforced requests until cleared$") as exc:
+        lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
+    assert exc.value.blocked_by_failure and exc.value.blocked_until is None
+
+
+def test_a_refusal_without_a_record_says_the_lock_is_held() -> None:
+    # GIVEN / WHEN the lock was refused but its item could not be read back / THEN plain words
+    refusal = LockUnavailable(None)
+    assert str(refusal) == "lock is held"
+    assert not refusal.blocked_by_failure
 
 
 @pytest.mark.parametrize(
