@@ -568,6 +568,17 @@ def test_a_lock_item_without_a_state_blocks_like_a_failure() -> None:
     with pytest.raises(LockUnavailable, match=r"; blocks unforced requests until cleared$") as exc:
         lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
     assert exc.value.blocked_by_failure and exc.value.blocked_until is None
+    # ... and it reads as a failed record whose missing attributes are empty, never None
+    assert lock.read() == LockRecord(
+        lock_id=GID,
+        state=LockState.FAILED,
+        owner="",
+        operation="",
+        target_region="",
+        expires_at=None,
+        detail="",
+        updated_at=None,
+    )
 
 
 def test_a_refusal_without_a_record_says_the_lock_is_held() -> None:
