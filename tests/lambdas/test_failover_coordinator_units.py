@@ -458,10 +458,14 @@ def test_lock_lifecycle_and_lease_expiry() -> None:
 
     # THEN the stale owner can no longer finish; the live one releases with a record kept
     assert lock.complete("a", "late") is False
-    assert lock.complete("b", "done") is True
+    long_detail = "promoted us-west-2; " * 60  # 1,200 characters
+    assert lock.complete("b", long_detail) is True
     record = lock.read()
     assert record is not None
     assert record.state is LockState.COMPLETED
+    # ... with its detail cut to the lock's bound of 1,000 characters, stamped with the time
+    assert record.detail == long_detail[:1000]
+    assert record.updated_at == int(clock.time())
     assert record.expires_at is not None and record.expires_at > clock.time() + 6 * 86400
 
 
