@@ -470,6 +470,44 @@ def test_lock_lifecycle_and_lease_expiry() -> None:
 
 
 @pytest.mark.usefixtures("moto_aws")
+def test_a_taken_lock_records_who_took_it_for_what_and_when() -> None:
+    # GIVEN a free lock, then one whose attempt failed (so that force may take it)
+    clock = FakeClock(start=1_800_000_000)
+    lock = _lock(clock)
+    # WHEN a coordinator takes it, unforced / THEN the item says who, what and when, as
+    # `drctl unlock` shows it before deleting it
+    lock.acquire(owner="coord-1", operation="failover", target_region=DR, force=False)
+    raw = lock.dynamodb.get_item(
+        TableName=LOCK_TABLE, Key={"LockId": {"S": GID}}, ConsistentRead=True
+    )["Item"]
+    assert raw == {
+        "LockId": {"S": GID},
+        "State": {"S": "in_progress"},
+        "Owner": {"S": "coord-1"},
+        "Operation": {"S": "failover"},
+        "TargetRegion": {"S": DR},
+        "AcquiredAt": {"N": "1800000000"},
+        "UpdatedAt": {"N": "1800000000"},
+        "ExpiresAt": {"N": str(1_800_000_000 + 900)},
+        "Detail": {"S": ""},
+    }
+    # WHEN an operator forces a request over the failed attempt / THEN the item says so
+    lock.fail("coord-1", "api refused")
+    clock.advance(60)
+    lock.acquire(owner="operator", operation="switchover", target_region=PRIMARY, force=True)
+    assert lock.read() == LockRecord(
+        lock_id=GID,
+        state=LockState.IN_PROGRESS,
+        owner="operator",
+        operation="switchover",
+        target_region=PRIMARY,
+        expires_at=1_800_000_060 + 900,
+        detail="forced",
+        updated_at=1_800_000_060,
+    )
+
+
+@pytest.mark.usefixtures("moto_aws")
 def test_failed_lock_blocks_unforced_requests_for_the_bound_only() -> None:
     # GIVEN an attempt that failed
     clock = FakeClock()
