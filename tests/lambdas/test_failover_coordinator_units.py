@@ -508,6 +508,23 @@ def test_a_taken_lock_records_who_took_it_for_what_and_when() -> None:
 
 
 @pytest.mark.usefixtures("moto_aws")
+def test_a_refused_acquire_learns_the_holder_from_the_refusal_itself() -> None:
+    # GIVEN a lock another coordinator holds
+    clock = FakeClock()
+    lock = _lock(clock)
+    lock.acquire(owner="a", operation="failover", target_region=DR, force=False)
+    reads: list[str] = []
+    lock.dynamodb.meta.events.register(
+        "before-call.dynamodb.GetItem", lambda **_: reads.append("GetItem")
+    )
+    # WHEN a second one tries / THEN the refused write carries the holder (ALL_OLD on a failed
+    # condition): it names it without a second read, which a racing release could change
+    with pytest.raises(LockUnavailable, match="owner a"):
+        lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
+    assert reads == []
+
+
+@pytest.mark.usefixtures("moto_aws")
 def test_failed_lock_blocks_unforced_requests_for_the_bound_only() -> None:
     # GIVEN an attempt that failed
     clock = FakeClock()
