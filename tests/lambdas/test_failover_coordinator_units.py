@@ -30,6 +30,7 @@ from aws_fixtures import (
 from botocore.awsrequest import AWSResponse
 
 from drcommon import topology
+from drcommon.aws import Deadline
 from failover_coordinator.decision import (
     AlarmState,
     LagReading,
@@ -56,6 +57,7 @@ from failover_coordinator.lock import (
     LockUnavailable,
     clear_instructions,
 )
+from failover_coordinator.observe import Observer
 from failover_coordinator.settings import Env, Settings, SettingsError
 
 SETTINGS = Settings.from_env(ENV)
@@ -224,6 +226,41 @@ def test_malformed_page_is_rejected_naming_the_problem(
     with pytest.raises(InvalidEvent, match=message) as excinfo:
         parse_event(event, SETTINGS, now=NOW)
     assert not isinstance(excinfo.value, StalePage)
+
+
+# -- observation --------------------------------------------------------------------------------
+
+
+def test_a_read_that_breaks_is_observed_as_unreachable_never_as_missing_or_absent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the global cluster as usual, and an alarm, lag and cluster read that each raise
+    # something no read handles (a bug, or a response of an unexpected shape)
+    snapshot = topology.parse_global_cluster(
+        global_cluster_response(
+            GID, [member(PRIMARY, "p", writer=True), member(DR, "d", writer=False)]
+        )["GlobalClusters"][0]
+    )
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("unexpected response shape")
+
+    for read in ("alarm_state", "lag", "target_cluster"):
+        monkeypatch.setattr(Observer, read, broken)
+    monkeypatch.setattr(Observer, "global_cluster", lambda self: snapshot)
+    clock = FakeClock()
+    observer = Observer(SETTINGS, lambda *_, **__: None, clock, Deadline(clock, 1e9))
+    request = Request(Operation.SWITCHOVER, DR, Trigger.MANUAL)
+    # WHEN the coordinator observes
+    seen = observer.observe(request)
+    # THEN each broken alarm reads as UNREACHABLE (which the gates never take as a healthy
+    # writer), the lag as unknown with the reason, and the target cluster as not read
+    assert (seen.target_probe_alarm, seen.writer_alarm) == (
+        AlarmState.UNREACHABLE,
+        AlarmState.UNREACHABLE,
+    )
+    assert seen.lag == LagReading(None, "lag read broke")
+    assert seen.target_cluster is None
 
 
 # -- decision (pure) ---------------------------------------------------------------------------
