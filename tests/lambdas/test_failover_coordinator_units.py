@@ -31,6 +31,7 @@ from botocore.awsrequest import AWSResponse
 
 from drcommon import topology
 from drcommon.aws import Deadline
+from failover_coordinator import observe as observe_module
 from failover_coordinator.decision import (
     AlarmState,
     LagReading,
@@ -261,6 +262,34 @@ def test_a_read_that_breaks_is_observed_as_unreachable_never_as_missing_or_absen
     )
     assert seen.lag == LagReading(None, "lag read broke")
     assert seen.target_cluster is None
+
+
+def test_the_in_region_read_looks_back_twice_the_excuse_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the writer's cluster, and the excuse Aurora gets for an in-region failover
+    snapshot = topology.parse_global_cluster(
+        global_cluster_response(
+            GID, [member(PRIMARY, "p", writer=True), member(DR, "d", writer=False)]
+        )["GlobalClusters"][0]
+    )
+    asked: list[dict[str, object]] = []
+    monkeypatch.setattr(
+        observe_module.inregion,
+        "read_in_region",
+        lambda client, cluster_id, **kwargs: asked.append({"cluster": cluster_id, **kwargs}),
+    )
+    clock = FakeClock()
+    observer = Observer(SETTINGS, lambda *_, **__: None, clock, Deadline(clock, 1e9))
+    # WHEN it reads the writer's in-region failover state
+    assert snapshot.writer is not None
+    observer.in_region(snapshot.writer, now=5000.0)
+    # THEN its failover events are read back over twice the excuse window, so a failover that
+    # began within the window is seen together with its start
+    assert asked == [
+        {"cluster": "p", "now": 5000.0, "lookback_seconds": 2 * SETTINGS.in_region_excuse_seconds}
+    ]
+    assert SETTINGS.in_region_excuse_seconds > 1  # so that 2x and 3x, or x/2, differ
 
 
 # -- decision (pure) ---------------------------------------------------------------------------
