@@ -31,6 +31,8 @@ from botocore.awsrequest import AWSResponse
 
 from drcommon import topology
 from drcommon.aws import Deadline
+from drcommon.inregion import InRegionView
+from drcommon.peerprobe import PeerProbe, ProbeOutcome
 from failover_coordinator import observe as observe_module
 from failover_coordinator.decision import (
     AlarmState,
@@ -232,11 +234,12 @@ def test_malformed_page_is_rejected_naming_the_problem(
 # -- observation --------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("operation", [Operation.FAILOVER, Operation.SWITCHOVER])
 def test_a_read_that_breaks_is_observed_as_unreachable_never_as_missing_or_absent(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, operation: Operation
 ) -> None:
-    # GIVEN the global cluster as usual, and an alarm, lag and cluster read that each raise
-    # something no read handles (a bug, or a response of an unexpected shape)
+    # GIVEN the global cluster as usual, and every other read raising something no read
+    # handles (a bug, or a response of an unexpected shape)
     snapshot = topology.parse_global_cluster(
         global_cluster_response(
             GID, [member(PRIMARY, "p", writer=True), member(DR, "d", writer=False)]
@@ -246,14 +249,13 @@ def test_a_read_that_breaks_is_observed_as_unreachable_never_as_missing_or_absen
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("unexpected response shape")
 
-    for read in ("alarm_state", "lag", "target_cluster"):
+    for read in ("alarm_state", "lag", "target_cluster", "in_region", "fresh_probe"):
         monkeypatch.setattr(Observer, read, broken)
     monkeypatch.setattr(Observer, "global_cluster", lambda self: snapshot)
     clock = FakeClock()
     observer = Observer(SETTINGS, lambda *_, **__: None, clock, Deadline(clock, 1e9))
-    request = Request(Operation.SWITCHOVER, DR, Trigger.MANUAL)
-    # WHEN the coordinator observes
-    seen = observer.observe(request)
+    # WHEN the coordinator observes for a request of this kind
+    seen = observer.observe(Request(operation, DR, Trigger.MANUAL))
     # THEN each broken alarm reads as UNREACHABLE (which the gates never take as a healthy
     # writer), the lag as unknown with the reason, and the target cluster as not read
     assert (seen.target_probe_alarm, seen.writer_alarm) == (
@@ -262,6 +264,13 @@ def test_a_read_that_breaks_is_observed_as_unreachable_never_as_missing_or_absen
     )
     assert seen.lag == LagReading(None, "lag read broke")
     assert seen.target_cluster is None
+    # ... and only a failover reads the writer's in-region state and a fresh probe, each
+    # broken read standing as "no evidence", never as a healthy answer
+    if operation is Operation.FAILOVER:
+        assert seen.in_region == InRegionView(error="read broke")
+        assert seen.fresh_probe == PeerProbe(ProbeOutcome.UNAVAILABLE, "fresh probe broke", 0.0)
+    else:
+        assert (seen.in_region, seen.fresh_probe) == (None, None)
 
 
 def test_the_in_region_read_looks_back_twice_the_excuse_window(
