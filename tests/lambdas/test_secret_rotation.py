@@ -206,14 +206,11 @@ def test_a_full_rotation_changes_the_password_on_the_current_writer(world):
     assert "AWSCURRENT" in stages(world)[world.token]
     assert "AWSPREVIOUS" in stages(world)[old_version]
     assert step(world, "finishSecret") == "already_current"
-    current = json.loads(
-        world.sm.get_secret_value(SecretId=SECRET_ID, VersionStage="AWSCURRENT")["SecretString"]
-    )
-    assert current["password"] == new_password
+    current = json.loads(world.sm.get_secret_value(SecretId=SECRET_ID)["SecretString"])
+    assert current["password"] == new_password  # the AWSCURRENT value (the default stage)
 
-    # Every session a step opened was closed (the Lambda's connections do not outlive a step).
+    # Every session a step opened was closed: the Lambda's connections do not outlive a step.
     assert world.writer.connections and world.writer.left_open() == 0
-
     # Any step of a finished rotation is a no-op, without touching the database.
     statements = len(world.writer.statements)
     assert step(world, "setSecret") == "already_current"
