@@ -28,8 +28,10 @@ def mutant_name_as_imported(relative_source_path: Path, mutant_method_name: str)
     )
 
 
-for _module in (format_utils, mutmut_main, mutmut_file_mutation):
-    _module.get_mutant_name = mutant_name_as_imported
+# Each module that imported the function by name holds its own reference: replace all three.
+format_utils.get_mutant_name = mutant_name_as_imported
+mutmut_main.get_mutant_name = mutant_name_as_imported
+mutmut_file_mutation.get_mutant_name = mutant_name_as_imported
 
 if __name__ == "__main__":
     sys.exit(mutmut_main.cli())

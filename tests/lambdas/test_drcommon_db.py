@@ -298,6 +298,81 @@ def test_connect_to_a_silent_endpoint_fails_on_its_socket_timeout(postgres_serve
             )
 
 
+def _record_opened_sockets(monkeypatch) -> list[tuple[socket.socket, int]]:
+    """Each socket `socket.create_connection` opens from now on, with its descriptor number (TLS
+    takes the descriptor over from the socket object it wraps)."""
+    opened: list[tuple[socket.socket, int]] = []
+    real = socket.create_connection
+
+    def create_connection(*args, **kwargs):
+        sock = real(*args, **kwargs)
+        opened.append((sock, sock.fileno()))
+        return sock
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    return opened
+
+
+def test_sessions_turn_nagle_off_and_keep_alive_on(postgres_server, monkeypatch):
+    """GIVEN a login over TLS WHEN `connect` opens its socket THEN TCP_NODELAY is on (with Nagle
+    on, every login waited ~40 ms for a delayed ACK) and keep-alive is on, as pg8000 sets it."""
+    opened = _record_opened_sockets(monkeypatch)
+    creds = DbCredentials.from_secret(postgres_server.secret_dict())
+
+    conn = db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=3)
+    try:
+        assert conn.run("SELECT 1") == [[1]]
+        ((_, fd),) = opened  # one socket: the one the session runs on
+        # Look at the session's socket through a duplicate of its descriptor.
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as session:
+            assert session.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+            assert session.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    finally:
+        conn.close()
+
+
+def test_the_socket_timeout_is_the_connect_timeout():
+    """GIVEN a listening port WHEN `open_tcp_socket` connects with 3 s THEN every later read on
+    it is bounded by 3 s too (pg8000 sets no timeout on a socket it is handed)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        sock = db.open_tcp_socket("127.0.0.1", listener.getsockname()[1], 3)
+        with sock:
+            assert sock.gettimeout() == 3
+
+
+def test_a_refused_connection_is_pg8000s_interface_error_naming_the_endpoint(postgres_server):
+    """GIVEN a loopback port nobody listens on WHEN connecting THEN pg8000's InterfaceError, naming
+    host and port, as before `connect` opened its own sockets (callers catch exactly that)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+    creds = DbCredentials.from_secret(postgres_server.secret_dict()).at(Endpoint("127.0.0.1", port))
+
+    with pytest.raises(
+        pg8000.native.InterfaceError, match=rf"host 127\.0\.0\.1 and port {port} "
+    ) as excinfo:
+        db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=2)
+    assert isinstance(excinfo.value.__cause__, ConnectionRefusedError)
+
+
+def test_a_start_up_that_fails_before_pg8000_takes_the_socket_closes_it(
+    postgres_server, monkeypatch
+):
+    """GIVEN pg8000 failing before it wraps the socket WHEN connecting THEN the socket `connect`
+    opened is closed, not left to the garbage collector."""
+    opened = _record_opened_sockets(monkeypatch)
+
+    def failing_connection(**kwargs):
+        raise pg8000.native.InterfaceError("rejected a parameter")
+
+    monkeypatch.setattr(pg8000.native, "Connection", failing_connection)
+    creds = DbCredentials.from_secret(postgres_server.secret_dict())
+
+    with pytest.raises(pg8000.native.InterfaceError, match="rejected a parameter"):
+        db.connect(creds, ssl_context=db.build_ssl_context(postgres_server.ca_path), timeout=2)
+    ((sock, _),) = opened
+    assert sock.fileno() == -1  # closed
+
+
 def test_timeouts_must_be_positive():
     """GIVEN no timeout WHEN connecting THEN refused: a connection must never block forever."""
     with pytest.raises(ValueError, match="timeout"):
