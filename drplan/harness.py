@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import runpy
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,11 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 import pulumi.runtime.config
+import pulumi.runtime.resource
 import pulumi.runtime.settings
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
@@ -525,6 +528,22 @@ def _evict_project_modules(project_dir: Path) -> None:
             del sys.modules[module_name]
 
 
+@contextmanager
+def _no_source_stack_traces() -> Iterator[None]:
+    """Resources register without the Python stack that created them.
+
+    The SDK walks the whole stack for each resource (`traceback.extract_stack`, then a file
+    URI per frame) and sends it to the engine, which shows it in diagnostics. The mock monitor
+    records none of it, and the walk was a fifth of a whole-stack run (0.57 of 2.9 s profiled).
+    """
+    walk = pulumi.runtime.resource._get_stack_trace
+    pulumi.runtime.resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        pulumi.runtime.resource._get_stack_trace = walk
+
+
 def _run(
     program: Callable[[], None],
     stack: str,
@@ -550,7 +569,8 @@ def _run(
         program()
 
     try:
-        _sync_await(run_in_stack(program_in_stack))
+        with _no_source_stack_traces():
+            _sync_await(run_in_stack(program_in_stack))
     except Exception as error:
         raise ProgramFailed(error, monitor.registrations) from error
     root = stacks[0] if stacks else None

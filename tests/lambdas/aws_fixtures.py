@@ -344,6 +344,8 @@ def _botocore_only_mock() -> type:
     from moto.core.model_instances import reset_model_data
     from moto.core.models import MockAWS, botocore_stubber
 
+    _reuse_kms_key_material()
+
     class BotocoreOnlyMockAWS(MockAWS):  # type: ignore[misc]
         def _enable_patching(self, reset: bool = True) -> None:
             botocore_stubber.enabled = True
@@ -357,6 +359,15 @@ def _botocore_only_mock() -> type:
                 reset_model_data()
 
     return BotocoreOnlyMockAWS
+
+
+def _reuse_kms_key_material() -> None:
+    """moto gives every KMS key a private key of its own, an RSA-2048 one even for the default
+    symmetric key, which the tests only ever name as an ARN: ~80 ms of CPU per CreateKey, 47
+    of them a run. Each key spec gets its key material made once; no test signs with it."""
+    import moto.kms.models
+
+    moto.kms.models.generate_private_key = functools.cache(moto.kms.models.generate_private_key)
 
 
 @pytest.fixture
