@@ -18,4 +18,3 @@ def test_a_run_puts_the_sdks_stack_walk_back_even_when_the_program_fails():
 
     # THEN the walk is the SDK's again, for whatever runs the SDK next in this process
     assert pulumi.runtime.resource._get_stack_trace is walk
-
