@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -71,3 +72,29 @@ def test_a_server_of_another_major_is_refused(version_num, refused):
         return
     with pytest.raises(pg.WrongPostgresMajor, match=r"PostgreSQL 15 but the stack deploys"):
         pg._check_major(server)
+
+
+def test_servers_keep_their_data_in_memory_only_when_there_is_room(monkeypatch, tmp_path):
+    # GIVEN a memory file system with room: the servers' data goes there
+    monkeypatch.setattr(pg, "SCRATCH_IN_MEMORY", str(tmp_path))
+    monkeypatch.setattr(pg, "SCRATCH_MIN_FREE_BYTES", 1)
+    assert pg.scratch_dir() == str(tmp_path)
+    # WHEN it has less room than a run needs (a container's 64 MB /dev/shm) or is not there
+    # THEN the temporary directory is used
+    monkeypatch.setattr(pg, "SCRATCH_MIN_FREE_BYTES", 2**62)
+    assert pg.scratch_dir() == tempfile.gettempdir()
+    monkeypatch.setattr(pg, "SCRATCH_IN_MEMORY", str(tmp_path / "absent"))
+    monkeypatch.setattr(pg, "SCRATCH_MIN_FREE_BYTES", 1)
+    assert pg.scratch_dir() == tempfile.gettempdir()
+
+
+def test_each_server_starts_from_its_own_copy_of_one_initdb_output(postgres_server):
+    # GIVEN the session's server, started from the machine's initdb template
+    data_dir = Path(postgres_server.socket_dir).parent / "data"
+    templates = list(Path(pg.scratch_dir()).glob(f"aurora-dr-pg-initdb-{os.geteuid()}-*/data"))
+    assert templates
+    # THEN its data directory is a copy beside the server's other files, not the template itself
+    assert (data_dir / "PG_VERSION").read_text() == "16\n"
+    assert data_dir.resolve() not in {path.resolve() for path in templates}
+    # AND the template was never started: it holds no server's lock file
+    assert not any((path / "postmaster.pid").exists() for path in templates)
