@@ -458,6 +458,32 @@ def test_rotation_refuses_a_token_that_is_not_staged(world):
     assert stages(world) == before
 
 
+def test_rotation_refuses_a_secret_that_has_no_version_yet():
+    """GIVEN rotation on a secret that has no value yet (DescribeSecret then leaves out
+    VersionIdsToStages) WHEN a step runs THEN the same RotationError as for an unknown token,
+    and nothing is read or written."""
+    token = str(uuid.uuid4())
+    calls: list[str] = []
+
+    class SecretWithoutVersions:
+        def describe_secret(self, SecretId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+            calls.append("DescribeSecret")
+            return {"ARN": SecretId, "Name": SecretId, "RotationEnabled": True}
+
+        def __getattr__(self, operation: str) -> Any:
+            pytest.fail(f"no {operation} expected")
+
+    rotator = Rotator(
+        Settings(local_region=PRIMARY_REGION),
+        secretsmanager=SecretWithoutVersions(),
+        connect=lambda creds: pytest.fail("no database access expected"),
+    )
+    event = {"SecretId": SECRET_ID, "ClientRequestToken": token, "Step": "createSecret"}
+    with pytest.raises(RotationError, match=f"version {token} .* has no stage for rotation"):
+        rotator.rotate(parse_event(event))
+    assert calls == ["DescribeSecret"]
+
+
 def test_rotation_refuses_a_version_that_is_not_staged_awspending(world):
     """GIVEN a token whose version carries another stage (not AWSPENDING, not AWSCURRENT) WHEN each
     step runs THEN RotationError saying so, before RDS, the database or any stage is touched."""
