@@ -19,8 +19,11 @@ from aws_fixtures import (
     alarm_event,
     client,
     cluster_arn,
+    db_cluster_response,
+    db_instances_response,
     global_cluster_response,
     health_checker,
+    log_records,
     manual_event,
     member,
     moto_aws,  # noqa: F401 - fixture
@@ -28,10 +31,12 @@ from aws_fixtures import (
     rds_event,
 )
 from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
 
 from drcommon import topology
 from drcommon.aws import Deadline
 from drcommon.inregion import InRegionView
+from drcommon.parallel import Outcome
 from drcommon.peerprobe import PeerProbe, ProbeOutcome
 from failover_coordinator import observe as observe_module
 from failover_coordinator.decision import (
@@ -299,6 +304,93 @@ def test_the_in_region_read_looks_back_twice_the_excuse_window(
         {"cluster": "p", "now": 5000.0, "lookback_seconds": 2 * SETTINGS.in_region_excuse_seconds}
     ]
     assert SETTINGS.in_region_excuse_seconds > 1  # so that 2x and 3x, or x/2, differ
+
+
+def _snapshot() -> topology.GlobalClusterSnapshot:
+    return topology.parse_global_cluster(
+        global_cluster_response(
+            GID, [member(PRIMARY, "p", writer=True), member(DR, "d", writer=False)]
+        )["GlobalClusters"][0]
+    )
+
+
+@pytest.mark.parametrize(("left", "waited"), [(30.0, 30.0), (0.25, 1.0)])
+def test_the_reads_wait_what_is_left_of_the_run_but_at_least_a_second(
+    monkeypatch: pytest.MonkeyPatch, left: float, waited: float
+) -> None:
+    # GIVEN `left` seconds of the run's budget
+    timeouts: list[float] = []
+
+    def gather(tasks: dict[str, object], *, timeout_seconds: float) -> dict[str, Outcome]:
+        timeouts.append(timeout_seconds)
+        return {name: Outcome(value=None) for name in tasks}
+
+    monkeypatch.setattr(observe_module, "gather", gather)
+    monkeypatch.setattr(Observer, "global_cluster", lambda self: _snapshot())
+    clock = FakeClock()
+    observer = Observer(
+        SETTINGS, lambda *_, **__: None, clock, Deadline(clock, clock.monotonic() + left)
+    )
+    # WHEN the coordinator observes
+    observer.observe(Request(Operation.FAILOVER, DR, Trigger.MANUAL))
+    # THEN its concurrent reads get what is left, and never less than a second: a read still
+    # running then counts as broken, which no gate takes for a healthy answer
+    assert timeouts == [waited]
+
+
+def _throttled_then_answered(region: str) -> Any:
+    """An RDS client in `region` that is throttled once, then describes cluster `d`."""
+    rds = client("rds", region)
+    stubber = Stubber(rds)
+    stubber.add_client_error(
+        "describe_db_clusters", service_error_code="Throttling", http_status_code=400
+    )
+    stubber.add_response(
+        "describe_db_clusters", db_cluster_response(region, "d", "available", ["d1"])
+    )
+    stubber.add_response("describe_db_instances", db_instances_response("d", {"d1": "available"}))
+    stubber.activate()
+    return rds
+
+
+def test_a_throttled_target_cluster_read_is_retried_on_the_injected_clock_and_logged() -> None:
+    # GIVEN the target cluster's region throttling the first read
+    rds = _throttled_then_answered(DR)
+    clock = FakeClock()
+    observer = Observer(SETTINGS, lambda *_, **__: rds, clock, Deadline(clock, 1e9))
+    snapshot = _snapshot()
+    target = snapshot.member_in(DR)
+    assert target is not None
+    # WHEN the coordinator reads it
+    with log_records(observe_module.logger) as records:
+        status = observer.target_cluster(target)
+    # THEN it waited the first backoff on its own clock, said so, and read the cluster there
+    assert clock.sleeps == [1.0]
+    assert [(r.getMessage(), r.operation) for r in records] == [
+        ("throttled, retrying", "describe_db_clusters")
+    ]
+    assert status is not None
+    assert (status.identifier, status.region, status.status) == ("d", DR, "available")
+
+
+def test_a_target_cluster_read_is_not_retried_past_the_runs_deadline() -> None:
+    # GIVEN throttling, and less time left than the first backoff
+    rds = _throttled_then_answered(DR)
+    clock = FakeClock()
+    observer = Observer(
+        SETTINGS, lambda *_, **__: rds, clock, Deadline(clock, clock.monotonic() + 0.5)
+    )
+    target = _snapshot().member_in(DR)
+    assert target is not None
+    # WHEN the coordinator reads it
+    with log_records(observe_module.logger) as records:
+        status = observer.target_cluster(target)
+    # THEN it gives up at once: the target reads as not read (the gate then refuses), and the
+    # log says why
+    assert status is None
+    assert clock.sleeps == []
+    ((record,),) = [[r for r in records if r.getMessage() == "target cluster unreadable"]]
+    assert "Throttling" in record.error
 
 
 # -- decision (pure) ---------------------------------------------------------------------------
