@@ -466,7 +466,7 @@ def test_rotation_refuses_a_secret_that_has_no_version_yet():
     calls: list[str] = []
 
     class SecretWithoutVersions:
-        def describe_secret(self, SecretId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        def describe_secret(self, SecretId: str) -> dict[str, Any]:
             calls.append("DescribeSecret")
             return {"ARN": SecretId, "Name": SecretId, "RotationEnabled": True}
 
