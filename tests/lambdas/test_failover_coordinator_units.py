@@ -393,6 +393,106 @@ def test_a_target_cluster_read_is_not_retried_past_the_runs_deadline() -> None:
     assert "Throttling" in record.error
 
 
+ALARM_READ = {"AlarmNames": ["writer-alarm"], "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]}
+
+
+def _cloudwatch_answering(*answers: dict[str, object] | str) -> Any:
+    """A CloudWatch client in DR whose DescribeAlarms calls, each for exactly `ALARM_READ`,
+    get `answers` in turn (an error code for a throttled call)."""
+    cloudwatch = client("cloudwatch", DR)
+    stubber = Stubber(cloudwatch)
+    for answer in answers:
+        if isinstance(answer, str):
+            stubber.add_client_error(
+                "describe_alarms", service_error_code=answer, expected_params=ALARM_READ
+            )
+        else:
+            stubber.add_response("describe_alarms", answer, ALARM_READ)
+    stubber.activate()
+    return cloudwatch
+
+
+@pytest.mark.parametrize(
+    ("answer", "state"),
+    [
+        ({"MetricAlarms": [{"AlarmName": "writer-alarm", "StateValue": "ALARM"}]}, "ALARM"),
+        ({"CompositeAlarms": [{"AlarmName": "writer-alarm", "StateValue": "OK"}]}, "OK"),
+        (
+            {
+                "MetricAlarms": [],
+                "CompositeAlarms": [{"AlarmName": "writer-alarm", "StateValue": "ALARM"}],
+            },
+            "ALARM",
+        ),
+        ({"MetricAlarms": [{"AlarmName": "writer-alarm", "StateValue": "WEIRD"}]}, "MISSING"),
+    ],
+)
+def test_an_alarm_is_read_as_a_metric_or_a_composite_alarm(
+    answer: dict[str, object], state: str
+) -> None:
+    # GIVEN CloudWatch answering with the alarm as one kind or the other (AWS leaves out the
+    # list of a kind it was not asked for or has none of)
+    cloudwatch = _cloudwatch_answering(answer)
+    clock = FakeClock()
+    observer = Observer(SETTINGS, lambda *_, **__: cloudwatch, clock, Deadline(clock, 1e9))
+    # WHEN the coordinator reads it, asking for both kinds by name
+    # THEN its state is the answer's; a state CloudWatch does not document is no evidence
+    assert observer.alarm_state(DR, "writer-alarm") is AlarmState(state)
+
+
+def test_an_alarm_that_is_not_there_is_missing_and_logged_as_a_wiring_fault() -> None:
+    # GIVEN no alarm of that name in the region
+    cloudwatch = _cloudwatch_answering({"MetricAlarms": [], "CompositeAlarms": []})
+    clock = FakeClock()
+    observer = Observer(SETTINGS, lambda *_, **__: cloudwatch, clock, Deadline(clock, 1e9))
+    # WHEN the coordinator reads it
+    with log_records(observe_module.logger) as records:
+        state = observer.alarm_state(DR, "writer-alarm")
+    # THEN MISSING (never evidence), and the log names the region and the alarm
+    assert state is AlarmState.MISSING
+    assert [(r.getMessage(), r.levelname, r.region, r.alarm) for r in records] == [
+        ("alarm not found", "ERROR", DR, "writer-alarm")
+    ]
+
+
+def test_a_throttled_alarm_read_is_retried_on_the_injected_clock_and_logged() -> None:
+    # GIVEN the region's CloudWatch throttling the first read
+    cloudwatch = _cloudwatch_answering(
+        "Throttling", {"MetricAlarms": [{"AlarmName": "writer-alarm", "StateValue": "OK"}]}
+    )
+    clock = FakeClock()
+    observer = Observer(SETTINGS, lambda *_, **__: cloudwatch, clock, Deadline(clock, 1e9))
+    # WHEN the coordinator reads the alarm
+    with log_records(observe_module.logger) as records:
+        state = observer.alarm_state(DR, "writer-alarm")
+    # THEN it waited the first backoff on its own clock, said so, and read the state
+    assert state is AlarmState.OK
+    assert clock.sleeps == [1.0]
+    assert [(r.getMessage(), r.operation) for r in records] == [
+        ("throttled, retrying", "describe_alarms")
+    ]
+
+
+def test_an_alarm_read_is_not_retried_past_the_deadline_and_counts_as_unreachable() -> None:
+    # GIVEN throttling, and less time left than the first backoff
+    cloudwatch = _cloudwatch_answering("Throttling")
+    clock = FakeClock()
+    observer = Observer(
+        SETTINGS, lambda *_, **__: cloudwatch, clock, Deadline(clock, clock.monotonic() + 0.5)
+    )
+    # WHEN the coordinator reads the alarm
+    with log_records(observe_module.logger) as records:
+        state = observer.alarm_state(DR, "writer-alarm")
+    # THEN at once UNREACHABLE (a region whose API does not answer is a region in trouble),
+    # with the region, the alarm and the error in the log
+    assert state is AlarmState.UNREACHABLE
+    assert clock.sleeps == []
+    ((record,),) = [records]
+    assert record.getMessage() == "alarm unreadable, counting the region as unhealthy"
+    assert (record.levelname, record.region, record.alarm) == ("WARNING", DR, "writer-alarm")
+    assert "Throttling" in record.error
+
+
 # -- decision (pure) ---------------------------------------------------------------------------
 
 
