@@ -31,6 +31,7 @@ from aws_fixtures import (
     rds_event,
 )
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from drcommon import topology
@@ -789,6 +790,59 @@ def test_a_refused_acquire_learns_the_holder_from_the_refusal_itself() -> None:
     with pytest.raises(LockUnavailable, match="owner a"):
         lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
     assert reads == []
+
+
+class _RefusalWithoutHolder:
+    """A lock table whose refused write names no holder (no `Item` on the failed condition),
+    and whose strongly consistent read then finds `item` (None: the item is gone)."""
+
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        self.item = item
+        self.reads: list[dict[str, Any]] = []
+
+    def put_item(self, **_: Any) -> dict[str, Any]:
+        error = {"Error": {"Code": "ConditionalCheckFailedException", "Message": "refused"}}
+        raise ClientError(error, "PutItem")
+
+    def get_item(self, **params: Any) -> dict[str, Any]:
+        self.reads.append(params)
+        return {} if self.item is None else {"Item": self.item}
+
+
+def _failed_item(updated_at: int) -> dict[str, Any]:
+    return {
+        "LockId": {"S": GID},
+        "State": {"S": "failed"},
+        "Owner": {"S": "a"},
+        "Operation": {"S": "failover"},
+        "TargetRegion": {"S": DR},
+        "UpdatedAt": {"N": str(updated_at)},
+        "Detail": {"S": "api refused"},
+    }
+
+
+@pytest.mark.parametrize("item", [_failed_item(1_800_000_000), None])
+def test_a_refusal_without_the_holder_reads_it_consistently(item: dict[str, Any] | None) -> None:
+    # GIVEN a refused write that does not say who holds the lock
+    table = _RefusalWithoutHolder(item)
+    clock = FakeClock(start=1_800_000_060)
+    lock = FailoverLock(
+        table, LOCK_TABLE, DR, GID, clock, lease_seconds=900, failed_block_seconds=BLOCK_SECONDS
+    )
+    # WHEN a coordinator tries to take it
+    with pytest.raises(LockUnavailable) as excinfo:
+        lock.acquire(owner="b", operation="failover", target_region=DR, force=False)
+    # THEN it reads the holder, strongly consistent, and names it with its block; an item gone
+    # by then is "held" by nobody it can name, with no block to report
+    assert table.reads == [
+        {"TableName": LOCK_TABLE, "Key": {"LockId": {"S": GID}}, "ConsistentRead": True}
+    ]
+    if item is None:
+        assert (excinfo.value.record, excinfo.value.blocked_until) == (None, None)
+        assert str(excinfo.value) == "lock is held"
+    else:
+        assert excinfo.value.record is not None and excinfo.value.record.owner == "a"
+        assert excinfo.value.blocked_until == 1_800_000_000 + BLOCK_SECONDS
 
 
 @pytest.mark.usefixtures("moto_aws")
