@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from aws_fixtures import (
     DR,
     ENV,
@@ -23,6 +24,7 @@ from aws_fixtures import (
     log_records,
     member,
 )
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from drcommon.aws import Deadline
@@ -90,9 +92,21 @@ def _series(query_id: str, *points: tuple[int, float]) -> dict[str, Any]:
     }
 
 
-def _observer(cloudwatch: Any, settings: Settings = SETTINGS, left: float = 1e9) -> Observer:
+def _observer(
+    answering: Any,
+    settings: Settings = SETTINGS,
+    left: float = 1e9,
+    service: str = "cloudwatch",
+) -> Observer:
+    """An observer whose factory hands out `answering` for `service` in DR, and nothing else:
+    a read in the wrong region or of the wrong service fails the test."""
     clock = FakeClock(start=NOW.timestamp())
-    return Observer(settings, lambda *_, **__: cloudwatch, clock, Deadline(clock, left))
+
+    def factory(asked_service: str, region: str, **_: Any) -> Any:
+        assert (asked_service, region) == (service, DR)
+        return answering
+
+    return Observer(settings, factory, clock, Deadline(clock, clock.monotonic() + left))
 
 
 def _stubbed() -> tuple[Any, Stubber]:
@@ -280,7 +294,7 @@ def test_a_throttled_topology_read_is_retried_and_logged() -> None:
         {"GlobalClusterIdentifier": GID},
     )
     stubber.activate()
-    observer = _observer(rds)
+    observer = _observer(rds, service="rds")
     # WHEN the coordinator reads the topology
     with log_records(observe_module.logger) as records:
         snapshot = observer.global_cluster()
@@ -291,6 +305,86 @@ def test_a_throttled_topology_read_is_retried_and_logged() -> None:
     assert [(r.getMessage(), r.operation) for r in records] == [
         ("throttled, retrying", "describe_global_clusters")
     ]
+
+
+def test_a_throttled_lag_read_is_not_retried_past_the_runs_deadline() -> None:
+    # GIVEN the data read throttled, and less time left than the first backoff
+    cloudwatch, stubber = _stubbed()
+    _both_metrics_listed(stubber)
+    stubber.add_client_error("get_metric_data", service_error_code="Throttling")
+    stubber.activate()
+    observer = _observer(cloudwatch, left=0.5)
+    # WHEN read / THEN it gives up at once: unknown lag (the gate then refuses), no wait
+    reading = observer.lag(DR, CLUSTER)
+    assert reading.lag_ms is None
+    assert "Throttling" in reading.source
+    assert observer.clock.sleeps == []  # type: ignore[attr-defined]
+
+
+def test_a_throttled_topology_read_is_not_retried_past_the_runs_deadline() -> None:
+    # GIVEN the local DescribeGlobalClusters throttled, and less time left than the backoff
+    rds = client("rds", DR)
+    stubber = Stubber(rds)
+    stubber.add_client_error("describe_global_clusters", service_error_code="Throttling")
+    stubber.activate()
+    observer = _observer(rds, left=0.5, service="rds")
+    # WHEN the coordinator reads the topology / THEN the throttling error ends the run at once
+    with pytest.raises(ClientError, match="Throttling"):
+        observer.global_cluster()
+    assert observer.clock.sleeps == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("metrics_page", "data", "reason"),
+    [
+        ({}, None, "no lag metrics published for the target cluster"),
+        (
+            {"Metrics": [_metric(RPO_LAG, CLUSTER_ONLY)]},
+            {},
+            "no lag datapoints in the lookback window",
+        ),
+        (
+            {"Metrics": [_metric(RPO_LAG, CLUSTER_ONLY)]},
+            {"MetricDataResults": [{"Id": "m0", "StatusCode": "Complete"}]},
+            "no lag datapoints in the lookback window",
+        ),
+    ],
+)
+def test_an_answer_that_leaves_out_its_lists_reads_as_no_data(
+    metrics_page: dict[str, Any], data: dict[str, Any] | None, reason: str
+) -> None:
+    # GIVEN answers without the lists AWS may leave out when empty (botocore does not fill them
+    # in): a page without `Metrics`, a response without `MetricDataResults`, a result without
+    # `Values` and `Timestamps`
+    cloudwatch, stubber = _stubbed()
+    stubber.add_response("list_metrics", metrics_page, _list_params(RPO_LAG))
+    stubber.add_response("list_metrics", {"Metrics": []}, _list_params(REPLICATION_LAG))
+    if data is not None:
+        stubber.add_response(
+            "get_metric_data", data, _data_params(_query(0, RPO_LAG, CLUSTER_ONLY))
+        )
+    stubber.activate()
+    # WHEN read / THEN no reading, with its reason, and no crash
+    assert _observer(cloudwatch).lag(DR, CLUSTER) == LagReading(None, reason)
+
+
+def test_a_listed_metric_without_dimensions_is_queried_without_any() -> None:
+    # GIVEN a listed series whose `Dimensions` member is left out of the answer
+    cloudwatch, stubber = _stubbed()
+    stubber.add_response(
+        "list_metrics",
+        {"Metrics": [{"Namespace": "AWS/RDS", "MetricName": RPO_LAG}]},
+        _list_params(RPO_LAG),
+    )
+    stubber.add_response("list_metrics", {"Metrics": []}, _list_params(REPLICATION_LAG))
+    stubber.add_response(
+        "get_metric_data",
+        {"MetricDataResults": [_series("m0", (30, 100.0))]},
+        _data_params(_query(0, RPO_LAG, [])),
+    )
+    stubber.activate()
+    # WHEN read / THEN its query names no dimensions (GetMetricData needs the list) and reads it
+    assert _observer(cloudwatch).lag(DR, CLUSTER) == LagReading(100.0, RPO_LAG)
 
 
 def _recording_observer() -> tuple[Observer, list[tuple[tuple[Any, ...], dict[str, Any]]]]:

@@ -404,3 +404,19 @@ def test_a_page_without_its_time_names_the_peer_watch_only() -> None:
         )
         in decision.checks
     )
+
+
+def test_a_page_refused_because_the_writer_recovered_says_when_the_loss_was_seen() -> None:
+    # GIVEN a page from the peer watch, and a fresh probe that finds the writer answering again
+    page = Request(Operation.FAILOVER, DR, Trigger.PAGE, observed_at="2027-01-01T00:00:00Z")
+    answering = PeerProbe(ProbeOutcome.WRITER, "answered SELECT 1 as writer", 0.2)
+    # WHEN deciding
+    decision = decide(page, observations(fresh_probe=answering), POLICY)
+    # THEN refused without a page, and the operator reads when the loss was seen and when the
+    # writer answered again
+    assert (decision.verdict, decision.page) == (Verdict.REFUSED, False)
+    assert decision.reason == (
+        f"the writer recovered: a fresh probe from {DR} found it answering (answered SELECT 1 as "
+        "writer) after the page was raised (trigger observed at 2027-01-01T00:00:00Z); not "
+        "failing over"
+    )
