@@ -1,0 +1,202 @@
+"""The cost estimate's lines as `python -m drplan --format json` prints them, and what the plan
+says about a line it cannot price.
+
+The markdown tables show each item's monthly sum only; the JSON carries every line with its
+quantity, its unit and its price key, and `--check` prints every unpriced line by name. A wrong
+unit or an unnamed unpriced line misleads whoever checks the estimate against AWS's price pages.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from drplan.cost import estimate_cost, load_prices
+
+DR = "us-west-2"
+# Each price key and the unit its quantity is stated in: the unit its price is quoted in.
+UNIT_BY_PRICE_KEY = {
+    "alarm_standard_month": {"alarms"},
+    "aurora_instance_hour": {"instance-hours"},
+    "aurora_io_million": {"million I/Os (assumed)"},
+    "aurora_replicated_write_io_million": {"million I/Os (assumed)"},
+    "aurora_serverless_v2_acu_hour": {"ACU-hours at the minimum"},
+    "aurora_storage_gb_month": {"GB-month (assumed)", "GB-month (restored volume)"},
+    "custom_metric_month": {"metrics"},
+    "dashboard_month": {"dashboards"},
+    "dynamodb_write_request_million": {"million writes (assumed)"},
+    "interface_endpoint_az_hour": {"endpoint-AZ-hours"},
+    "kms_key_month": {"keys"},
+    "lambda_arm_gb_second": {"GB-seconds"},
+    "lambda_request_million": {"million requests"},
+    "logs_ingest_gb": {"GB ingested (assumed)"},
+    "logs_storage_gb_month": {"GB-month (assumed)"},
+    "route53_health_check_month": {"checks"},
+    "route53_zone_month": {"zones"},
+    "secret_month": {"secrets", "secrets (replica)"},
+    "sns_publish_million": {"million publishes (assumed)"},
+    "stepfunctions_express_gb_second": {"GB-seconds"},
+    "stepfunctions_express_request_million": {"million executions"},
+}
+# Priced by drplan.backup_cost (its own tests pin those lines).
+BACKUP_PRICE_KEYS = {
+    "aurora_backup_storage_gb_month",
+    "aurora_snapshot_export_gb",
+    "backup_cross_region_copy_gb",
+    "s3_put_request_thousand",
+    "s3_standard_gb_month",
+}
+
+
+@pytest.mark.parametrize(("stack", "sizing"), [("dev", "test"), ("prod", "prod")])
+def test_each_line_states_its_quantity_in_the_unit_its_price_is_quoted_in(plans, stack, sizing):
+    report = estimate_cost(plans[stack], sizing)
+    units: dict[str, set[str]] = {}
+    for line in report.lines:
+        if line.price_key not in BACKUP_PRICE_KEYS:
+            units.setdefault(line.price_key, set()).add(line.unit)
+    for key, stated in units.items():
+        assert stated <= UNIT_BY_PRICE_KEY[key], key
+
+
+def test_lambda_requests_are_counted_in_millions_exactly(plans):
+    # The DR health checker of prod: one peer probe per 5 s tick (525,600 a month) and one health
+    # probe per health run (43,800). Exact, not approximately: a million is 1e6.
+    report = estimate_cost(plans["prod"], "prod")
+    requests = {
+        line.quantity
+        for line in report.lines
+        if line.region == DR
+        and line.price_key == "lambda_request_million"
+        and line.quantity > 0.001
+    }
+    assert requests == {43_800 / 1e6, 525_600 / 1e6}
+
+
+def _unpriced_in_dr(plans, stack: str, sizing: str) -> list[str]:
+    """The unpriced lines of `stack` with a price file that has no prices for the DR region."""
+    prices = copy.deepcopy(load_prices())
+    del prices["regions"][DR]
+    report = estimate_cost(plans[stack], sizing, prices)
+    assert all(f"({DR}: " in item for item in report.unpriced)
+    return report.unpriced
+
+
+@pytest.mark.parametrize(("stack", "sizing"), [("dev", "test"), ("prod", "prod")])
+def test_a_region_without_prices_lists_every_line_of_that_region_unpriced(plans, stack, sizing):
+    # GIVEN the estimate with every price, and one with none for the DR region
+    priced = estimate_cost(plans[stack], sizing)
+    unpriced = _unpriced_in_dr(plans, stack, sizing)
+    # THEN each line the DR region had is listed instead, under its price key
+    expected = sorted(line.price_key for line in priced.lines if line.region == DR)
+    listed = sorted(item.split("no '", 1)[1].split("'", 1)[0] for item in unpriced)
+    assert listed == expected
+
+
+@pytest.mark.parametrize(
+    ("stack", "sizing", "line"),
+    [
+        (
+            "prod",
+            "prod",
+            "aws:kms/key:Key aurora-dr-key-usw2-prod (us-west-2: no 'kms_key_month' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:rds/clusterInstance:ClusterInstance aurora-dr-db1-usw2-prod (us-west-2: no "
+            "'aurora_instance_hour' price for db.r6g.xlarge)",
+        ),
+        (
+            "dev",
+            "test",
+            "aws:rds/clusterInstance:ClusterInstance aurora-dr-db1-usw2-dev (us-west-2: no "
+            "'aurora_serverless_v2_acu_hour' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:secretsmanager/secret:Secret aurora-dr-master-prod replica (us-west-2: no "
+            "'secret_month' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:ec2/vpcEndpoint:VpcEndpoint aurora-dr-endpoint-secretsmanager-usw2-prod "
+            "(us-west-2: no 'interface_endpoint_az_hour' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:sns/topic:Topic aurora-dr-alerts-usw2-prod (us-west-2: no 'sns_publish_million' "
+            "price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:dynamodb/table:Table aurora-dr-failover-lock-usw2-prod (us-west-2: no "
+            "'dynamodb_write_request_million' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:sfn/stateMachine:StateMachine aurora-dr-peer-watch-ticker-usw2-prod (us-west-2: "
+            "no 'stepfunctions_express_request_million' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:sfn/stateMachine:StateMachine aurora-dr-peer-watch-ticker-usw2-prod (us-west-2: "
+            "no 'stepfunctions_express_gb_second' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:lambda/function:Function aurora-dr-health-checker-usw2-prod (peer probes) "
+            "(us-west-2: no 'lambda_arm_gb_second' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:lambda/function:Function aurora-dr-health-checker-usw2-prod (us-west-2: no "
+            "'lambda_request_million' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:lambda/function:Function aurora-dr-peer-watch-usw2-prod (health run) "
+            "(us-west-2: no 'lambda_request_million' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "aws:lambda/function:Function aurora-dr-peer-watch-usw2-prod (us-west-2: no "
+            "'lambda_arm_gb_second' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "storage of aurora-dr-cluster-usw2-prod (us-west-2: no 'aurora_io_million' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "replication into aurora-dr-cluster-usw2-prod (us-west-2: no "
+            "'aurora_replicated_write_io_million' price)",
+        ),
+        ("prod", "prod", "flow logs (us-west-2: no 'logs_ingest_gb' price)"),
+        (
+            "prod",
+            "prod",
+            "logs of aurora-dr-coordinator-usw2-prod (us-west-2: no 'logs_ingest_gb' price)",
+        ),
+        ("prod", "prod", "log storage (us-west-2: no 'logs_storage_gb_month' price)"),
+        ("prod", "prod", "health metrics (us-west-2: no 'custom_metric_month' price)"),
+    ],
+)
+def test_an_unpriced_line_names_its_resource_its_price_and_its_variant(plans, stack, sizing, line):
+    # GIVEN no prices for the DR region / THEN `--check` can name what it could not price: the
+    # resource (and which of its uses), the missing price key and, for a per-class price, the
+    # class
+    assert line in _unpriced_in_dr(plans, stack, sizing)
