@@ -158,3 +158,32 @@ def test_the_error_lists_every_problem_on_its_own_line_under_a_count():
         "  - primaryRegion and drRegion are both 'us-east-1': a global database needs two "
         "regions; set drRegion to another region (e.g. us-west-2)."
     )
+
+
+# -- the edges of what is accepted -------------------------------------------------------------
+
+
+def test_a_master_username_of_sixteen_characters_is_accepted_and_seventeen_is_not():
+    assert parse_settings({"environmentSuffix": "dev", "masterUsername": "a" * 16}).master_username
+    with pytest.raises(ConfigError) as error:
+        parse_settings({"environmentSuffix": "dev", "masterUsername": "a" * 17})
+    assert error.value.problems == [
+        f"masterUsername {'a' * 17!r} is malformed: use 1-16 lowercase letters, digits and '_', "
+        "starting with a letter."
+    ]
+
+
+@pytest.mark.parametrize("seconds", ["60", "86400"])
+def test_the_rto_target_accepts_both_ends_of_its_range(seconds):
+    settings = parse_settings({"environmentSuffix": "dev", "rtoTargetSeconds": seconds})
+    assert settings.rto_target_seconds == int(seconds)
+
+
+def test_a_zone_name_written_with_its_final_dot_is_the_same_zone():
+    settings = parse_settings({"environmentSuffix": "dev", "dnsZoneName": "db.internal."})
+    assert settings.dns_zone_name == "db.internal"
+
+
+def test_an_empty_value_takes_the_keys_default():
+    settings = parse_settings({"environmentSuffix": "dev", "sizing": "", "drRegion": ""})
+    assert (settings.sizing, settings.dr_region) == ("test", "us-west-2")
