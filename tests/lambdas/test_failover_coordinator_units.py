@@ -261,8 +261,15 @@ def test_a_read_that_breaks_is_observed_as_unreachable_never_as_missing_or_absen
     clock = FakeClock()
     observer = Observer(SETTINGS, lambda *_, **__: None, clock, Deadline(clock, 1e9))
     # WHEN the coordinator observes for a request of this kind
-    seen = observer.observe(Request(operation, DR, Trigger.MANUAL))
-    # THEN each broken alarm reads as UNREACHABLE (which the gates never take as a healthy
+    with log_records(observe_module.logger) as records:
+        seen = observer.observe(Request(operation, DR, Trigger.MANUAL))
+    # THEN every broken read is logged as an error with what it raised (a bug to fix, not an
+    # AWS answer)
+    reads = 6 if operation is Operation.FAILOVER else 4
+    assert [(r.getMessage(), r.levelname, r.error) for r in records] == [
+        ("read broke", "ERROR", "RuntimeError('unexpected response shape')")
+    ] * reads
+    # AND each broken alarm reads as UNREACHABLE (which the gates never take as a healthy
     # writer), the lag as unknown with the reason, and the target cluster as not read
     assert (seen.target_probe_alarm, seen.writer_alarm) == (
         AlarmState.UNREACHABLE,
@@ -277,6 +284,59 @@ def test_a_read_that_breaks_is_observed_as_unreachable_never_as_missing_or_absen
         assert seen.fresh_probe == PeerProbe(ProbeOutcome.UNAVAILABLE, "fresh probe broke", 0.0)
     else:
         assert (seen.in_region, seen.fresh_probe) == (None, None)
+
+
+def _observe_with(
+    monkeypatch: pytest.MonkeyPatch, members: list[dict[str, Any]]
+) -> tuple[Observations, list[Any]]:
+    """Observe a failover to DR over a topology of `members`, every alarm reading OK, every
+    other read answering; returns what was seen and the coordinator's log records."""
+    snapshot = topology.parse_global_cluster(
+        global_cluster_response(GID, members)["GlobalClusters"][0]
+    )
+    monkeypatch.setattr(Observer, "global_cluster", lambda self: snapshot)
+    monkeypatch.setattr(Observer, "alarm_state", lambda self, region, name: AlarmState.OK)
+    monkeypatch.setattr(Observer, "lag", lambda self, region, cluster: LagReading(10.0))
+
+    def target_cluster(self: Observer, target: topology.GlobalMember) -> None:
+        assert target is not None, "asked to describe a member that is not there"
+
+    monkeypatch.setattr(Observer, "target_cluster", target_cluster)
+    monkeypatch.setattr(Observer, "in_region", lambda self, writer, now: InRegionView())
+    monkeypatch.setattr(Observer, "fresh_probe", lambda self, region: None)
+    clock = FakeClock()
+    observer = Observer(SETTINGS, lambda *_, **__: None, clock, Deadline(clock, 1e9))
+    with log_records(observe_module.logger) as records:
+        seen = observer.observe(Request(Operation.FAILOVER, DR, Trigger.MANUAL))
+    return seen, records
+
+
+def test_a_writer_in_a_region_the_stack_does_not_know_has_no_alarm_to_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the global cluster's writer in a third region (a member added by hand)
+    seen, records = _observe_with(
+        monkeypatch,
+        [member("eu-west-1", "x", writer=True), member(DR, "d", writer=False)],
+    )
+    # THEN its alarm is MISSING, never UNREACHABLE (which would count as "the writer is
+    # unhealthy"), nothing broke, and its in-region state is not read
+    assert seen.writer_alarm is AlarmState.MISSING
+    assert (seen.in_region, seen.fresh_probe) == (None, None)
+    assert records == []
+
+
+def test_without_a_member_in_the_target_region_nothing_of_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a global cluster with no member in DR
+    seen, records = _observe_with(monkeypatch, [member(PRIMARY, "p", writer=True)])
+    # THEN no target cluster and no lag reading (the target gate refuses first), and nothing
+    # broke on the way
+    assert seen.target_cluster is None
+    assert seen.lag == LagReading(None)
+    assert seen.writer_alarm is AlarmState.OK
+    assert records == []
 
 
 def test_the_in_region_read_looks_back_twice_the_excuse_window(
