@@ -9,6 +9,7 @@ unit or an unnamed unpriced line misleads whoever checks the estimate against AW
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 
@@ -200,3 +201,70 @@ def test_an_unpriced_line_names_its_resource_its_price_and_its_variant(plans, st
     # resource (and which of its uses), the missing price key and, for a per-class price, the
     # class
     assert line in _unpriced_in_dr(plans, stack, sizing)
+
+
+def _with_endpoint_inputs(run, **inputs):
+    """`run` with the DR interface endpoint's inputs changed (the stacks register no gateway
+    endpoint, and always give an interface endpoint its subnets)."""
+    registrations = [
+        dataclasses.replace(r, inputs={**r.inputs, **inputs})
+        if r.type == "aws:ec2/vpcEndpoint:VpcEndpoint" and r.region == DR
+        else r
+        for r in run.registrations
+    ]
+    return dataclasses.replace(run, registrations=registrations)
+
+
+def _endpoint_lines(report):
+    return [
+        (line.item, line.quantity, line.unit, line.price_key)
+        for line in report.lines
+        if line.region == DR and "endpoint" in line.price_key
+    ]
+
+
+def test_a_gateway_endpoint_is_priced_as_one_endpoint_not_per_az_hour(plans):
+    run = _with_endpoint_inputs(plans["prod"], vpcEndpointType="Gateway")
+    report = estimate_cost(run, "prod")
+    assert _endpoint_lines(report) == [
+        ("Gateway VPC endpoints", 1, "endpoints", "gateway_endpoint")
+    ]
+
+
+def test_an_unpriced_gateway_endpoint_is_named(plans):
+    run = _with_endpoint_inputs(plans["prod"], vpcEndpointType="Gateway")
+    prices = copy.deepcopy(load_prices())
+    del prices["regions"][DR]
+    assert (
+        "aws:ec2/vpcEndpoint:VpcEndpoint aurora-dr-endpoint-secretsmanager-usw2-prod "
+        "(us-west-2: no 'gateway_endpoint' price)"
+    ) in estimate_cost(run, "prod", prices).unpriced
+
+
+def test_an_interface_endpoint_without_subnets_is_priced_in_one_az(plans):
+    run = _with_endpoint_inputs(plans["prod"], subnetIds=None)
+    hours = load_prices()["hours_per_month"]
+    assert _endpoint_lines(estimate_cost(run, "prod")) == [
+        ("Interface VPC endpoints", hours, "endpoint-AZ-hours", "interface_endpoint_az_hour")
+    ]
+
+
+def test_the_rotation_function_runs_four_steps_a_month(plans):
+    # createSecret, setSecret, testSecret, finishSecret: one rotation a month, no schedule
+    report = estimate_cost(plans["prod"], "prod")
+    assert 4 / 1e6 in {
+        line.quantity
+        for line in report.lines
+        if line.region == "us-east-1" and line.price_key == "lambda_request_million"
+    }
+
+
+def test_a_sizing_without_usage_assumptions_prices_no_usage_and_says_so(plans):
+    report = estimate_cost(plans["prod"], "nosuch")
+    assert "usage (no usage assumptions for sizing 'nosuch')" in report.unpriced
+    assumed = {
+        (line.item, line.quantity)
+        for line in report.lines
+        if line.item in ("DynamoDB (lock table)", "SNS")
+    }
+    assert assumed == {("DynamoDB (lock table)", 0), ("SNS", 0)}
