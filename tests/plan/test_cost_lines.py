@@ -268,3 +268,21 @@ def test_a_sizing_without_usage_assumptions_prices_no_usage_and_says_so(plans):
         if line.item in ("DynamoDB (lock table)", "SNS")
     }
     assert assumed == {("DynamoDB (lock table)", 0), ("SNS", 0)}
+
+
+def test_a_state_machine_nothing_starts_costs_nothing(plans):
+    # GIVEN prod's ticker with an ARN no schedule starts (a state machine left idle)
+    run = plans["prod"]
+    registrations = [
+        dataclasses.replace(r, outputs={**r.outputs, "arn": f"{r.outputs['arn']}-idle"})
+        if r.type == "aws:sfn/stateMachine:StateMachine"
+        else r
+        for r in run.registrations
+    ]
+    report = estimate_cost(dataclasses.replace(run, registrations=registrations), "prod")
+    # THEN it is still listed, with no executions and no GB-seconds
+    assert {
+        (line.price_key, line.quantity)
+        for line in report.lines
+        if line.item == "Step Functions Express (peer watch ticker)"
+    } == {("stepfunctions_express_request_million", 0.0), ("stepfunctions_express_gb_second", 0.0)}
