@@ -185,3 +185,23 @@ def test_only_the_plans_marker_skips_validation_never_a_plain_value():
     with pytest.raises(ConfigError, match=r"alertEmail 'secret' is not an email address"):
         parse_settings({"environmentSuffix": "dev", "alertEmail": "secret"})
     assert parse_settings({"environmentSuffix": "dev"}).undecrypted == ()
+
+
+def test_an_undecrypted_https_endpoint_is_a_subscriber_and_is_not_validated():
+    # GIVEN prod, whose only subscriber is an encrypted alertHttpsEndpoint the plan cannot read
+    settings = parse_settings(
+        {"environmentSuffix": "prod", "sizing": "prod", "alertHttpsEndpoint": UnknownSecret()}
+    )
+    # THEN it is planned as set (someone is alerted), named as undecrypted, not refused as a
+    # malformed URL
+    assert settings.undecrypted == ("alertHttpsEndpoint",)
+    assert settings.alert_https_endpoint
+
+
+def test_a_value_that_only_looks_like_the_marker_is_validated():
+    # an object with a truthy `unknown_secret` that is not True is not the plan's marker
+    class Lookalike(str):
+        unknown_secret = "yes"
+
+    with pytest.raises(ConfigError, match=r"alertEmail 'x' is not an email address"):
+        parse_settings({"environmentSuffix": "dev", "alertEmail": Lookalike("x")})

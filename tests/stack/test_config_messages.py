@@ -187,3 +187,23 @@ def test_a_zone_name_written_with_its_final_dot_is_the_same_zone():
 def test_an_empty_value_takes_the_keys_default():
     settings = parse_settings({"environmentSuffix": "dev", "sizing": "", "drRegion": ""})
     assert (settings.sizing, settings.dr_region) == ("test", "us-west-2")
+
+
+def test_the_provenance_keys_become_the_stacks_tag_values():
+    settings = parse_settings(
+        {
+            "environmentSuffix": "pr-7",
+            "repository": "acme/aurora-dr",
+            "commitAuthor": "jane",
+            "prNumber": "7",
+            "team": "data-platform",
+        }
+    )
+    tags = settings.tags
+    assert (tags.environment, tags.repository, tags.author, tags.pr_number, tags.team) == (
+        "pr-7",
+        "acme/aurora-dr",
+        "jane",
+        "7",
+        "data-platform",
+    )
