@@ -169,48 +169,42 @@ def test_every_listed_dimension_set_of_both_metrics_is_read_over_its_own_lookbac
     assert reading == LagReading(700.0, RPO_LAG)
 
 
-def test_the_worst_series_names_its_metric() -> None:
-    # GIVEN the replication lag behind the RPO lag at the newest minute
+@pytest.mark.parametrize(
+    ("results", "reading"),
+    [
+        pytest.param(
+            [_series("m0", (30, 400.0)), _series("m1", (30, 1_400.0))],
+            LagReading(1_400.0, REPLICATION_LAG),
+            id="the worst series names its metric",
+        ),
+        pytest.param(
+            [_series("m0"), _series("m1", (30, 250.0))],
+            LagReading(250.0, REPLICATION_LAG),
+            id="a series without datapoints is left out of the worst",
+        ),
+        pytest.param(
+            [_series("m0"), _series("m1")],
+            LagReading(None, "no lag datapoints in the lookback window"),
+            id="no datapoints at all is no reading and says so",
+        ),
+    ],
+)
+def test_the_reading_is_the_worst_newest_datapoint_of_the_series_with_data(
+    results: list[dict[str, Any]], reading: LagReading
+) -> None:
+    # GIVEN both metrics listed for the cluster, and these series in the window (an empty one:
+    # the primary died before the window began)
     cloudwatch, stubber = _stubbed()
     _both_metrics_listed(stubber)
     stubber.add_response(
         "get_metric_data",
-        {"MetricDataResults": [_series("m0", (30, 400.0)), _series("m1", (30, 1_400.0))]},
+        {"MetricDataResults": results},
         _data_params(_query(0, RPO_LAG, CLUSTER_ONLY), _query(1, REPLICATION_LAG, CLUSTER_ONLY)),
     )
     stubber.activate()
-    # WHEN read / THEN the reading is the replication lag's, and says so
-    assert _observer(cloudwatch).lag(DR, CLUSTER) == LagReading(1_400.0, REPLICATION_LAG)
-
-
-def test_a_series_without_datapoints_is_left_out_of_the_worst() -> None:
-    # GIVEN one series with a datapoint and one with none in the window
-    cloudwatch, stubber = _stubbed()
-    _both_metrics_listed(stubber)
-    stubber.add_response(
-        "get_metric_data",
-        {"MetricDataResults": [_series("m0"), _series("m1", (30, 250.0))]},
-        _data_params(_query(0, RPO_LAG, CLUSTER_ONLY), _query(1, REPLICATION_LAG, CLUSTER_ONLY)),
-    )
-    stubber.activate()
-    # WHEN read / THEN the series with data decides
-    assert _observer(cloudwatch).lag(DR, CLUSTER) == LagReading(250.0, REPLICATION_LAG)
-
-
-def test_no_datapoints_at_all_is_no_reading_and_says_so() -> None:
-    # GIVEN listed metrics whose series are empty in the window (the primary died long ago)
-    cloudwatch, stubber = _stubbed()
-    _both_metrics_listed(stubber)
-    stubber.add_response(
-        "get_metric_data",
-        {"MetricDataResults": [_series("m0"), _series("m1")]},
-        _data_params(_query(0, RPO_LAG, CLUSTER_ONLY), _query(1, REPLICATION_LAG, CLUSTER_ONLY)),
-    )
-    stubber.activate()
-    # WHEN read / THEN unknown, with the reason the refusal will quote
-    assert _observer(cloudwatch).lag(DR, CLUSTER) == LagReading(
-        None, "no lag datapoints in the lookback window"
-    )
+    # WHEN read / THEN the worst newest datapoint decides, named by its metric; none is unknown,
+    # with the reason the refusal quotes
+    assert _observer(cloudwatch).lag(DR, CLUSTER) == reading
 
 
 def test_no_listed_metric_is_no_reading_without_asking_for_data() -> None:
