@@ -349,6 +349,13 @@ def test_rpo_statement_reads_the_alarms_and_the_coordinator_gate(plans):
     assert set(rpo.coordinator_lag_gate_ms.values()) == {SIZING["prod"].failover_lag_budget_ms}
 
 
+def test_rpo_statement_reads_a_managed_rpo_from_the_registered_parameter_group():
+    # GIVEN prod with a sizing that asks Aurora to bound the RPO at 30 s
+    rpo = recovery_budget(_run_with_prod_sizing(managed_rpo_seconds=30)).rpo
+    # THEN the plan reads `rds.global_db_rpo` from the cluster parameter group it registers
+    assert rpo.managed_rpo_seconds == 30
+
+
 @pytest.mark.usefixtures("served_runs")
 def test_markdown_renders_tables(capsys):
     assert main(["--stack", "dev", "--format", "markdown"]) == 0
