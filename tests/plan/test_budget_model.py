@@ -605,3 +605,15 @@ def test_two_alarms_on_one_health_metric_cannot_be_modeled():
     doubled = replace(run, registrations=[*run.registrations, extra])
     with pytest.raises(LookupError, match=f"expected one WriterAvailable alarm in {DR}, found 2"):
         recovery_budget(doubled, ASSUMPTIONS)
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["PROBE_CADENCE_SECONDS", "CONFIRMATION_WINDOW_SECONDS", "PEER_PROBE_TIMEOUT_SECONDS"],
+)
+def test_a_watch_missing_any_one_of_its_timings_is_refused_by_name(missing):
+    # GIVEN a ticked watch that registers all but one of the three numbers its detection adds up
+    env = {k: v for k, v in watch_env().items() if k != missing}
+    # WHEN the budget is modelled / THEN it refuses to guess, naming the watch
+    with pytest.raises(LookupError, match=f"peer watch {WATCH_NAME} registers no cadence"):
+        model(Synthetic(watch_env=env))
