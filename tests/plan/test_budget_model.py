@@ -348,7 +348,11 @@ def test_watch_detection_is_one_cadence_the_window_and_the_slower_confirming_rea
 def test_the_confirming_tick_counts_its_probe_when_that_is_the_slower_read():
     slow_probe = Synthetic(watch_env=watch_env(PEER_PROBE_TIMEOUT_SECONDS="9"))
     (_, _, confirming) = parts(model(slow_probe).unplanned, "detection")
-    assert confirming[1:] == (9, f"registered: PEER_PROBE_TIMEOUT_SECONDS of {WATCH_NAME}")
+    assert confirming == (
+        "the confirming tick reads at once; the slowest: the confirming probe times out",
+        9,
+        f"registered: PEER_PROBE_TIMEOUT_SECONDS of {WATCH_NAME}",
+    )
 
 
 @pytest.mark.parametrize(
@@ -372,6 +376,16 @@ def test_without_a_working_watch_detection_waits_for_the_probe_alarm(synthetic, 
     assert seconds_by_phase(unplanned)["detection"] == 240
     assert parts(unplanned, "decision")[0][0] == "alarm event reaches the coordinator"
     assert unplanned.automatic is True  # the alarm rule still wakes the coordinator
+
+
+def test_without_a_dr_coordinator_nothing_wakes_and_recovery_is_manual():
+    # GIVEN a stack whose alarm rule targets a coordinator that is not registered in DR
+    run = Synthetic(ticker=False).run()
+    without = [r for r in run.registrations if r.name != "failover_coordinator"]
+    # WHEN the budget is modelled / THEN no rule wakes anything: an operator must act
+    unplanned = recovery_budget(replace(run, registrations=without), ASSUMPTIONS).unplanned
+    assert unplanned.automatic is False
+    assert unplanned.notes[0].startswith("no rule routes the DR probe alarm")
 
 
 def test_with_neither_watch_nor_alarm_rule_recovery_is_manual():
@@ -403,8 +417,50 @@ def test_a_slow_fresh_probe_is_the_slowest_read_of_a_failover_only():
     slow = Synthetic(coordinator_env=coordinator_env(PEER_PROBE_TIMEOUT_SECONDS="12"))
     failover = parts(model(slow).unplanned, "decision")[2]
     switchover = parts(model(slow).planned, "decision")[1]
-    assert failover[1:] == (12, f"registered: PEER_PROBE_TIMEOUT_SECONDS of {COORDINATOR_NAME}")
+    assert failover == (
+        "coordinator reads its gates at once; the slowest: the fresh probe of the writer",
+        12,
+        f"registered: PEER_PROBE_TIMEOUT_SECONDS of {COORDINATOR_NAME}",
+    )
     assert switchover[1] == pytest.approx(COORDINATOR_REMOTE)  # a switchover asks for no probe
+
+
+def test_the_lag_read_counts_its_three_calls_when_it_is_the_slowest_read():
+    # GIVEN a coordinator whose call into the primary (1 x (0.1 + 0.2 s)) and fresh probe (1 s)
+    # are both quicker than three calls in its own region (3 x 0.5 s)
+    quick = coordinator_env(
+        REMOTE_CONNECT_TIMEOUT_SECONDS="0.1",
+        REMOTE_READ_TIMEOUT_SECONDS="0.2",
+        REMOTE_MAX_ATTEMPTS="1",
+        PEER_PROBE_TIMEOUT_SECONDS="1",
+    )
+    budget_ = model(Synthetic(coordinator_env=quick))
+    lag_read = (
+        "coordinator reads its gates at once; the slowest: the lag read in its own region",
+        1.5,
+        "assumption: 3 x source of healthy_region_api_call_seconds",
+    )
+    # THEN both scenarios wait for the lag read: list_metrics twice, then get_metric_data
+    assert parts(budget_.unplanned, "decision")[2] == lag_read
+    assert parts(budget_.planned, "decision")[1] == lag_read
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["REMOTE_CONNECT_TIMEOUT_SECONDS", "REMOTE_READ_TIMEOUT_SECONDS", "REMOTE_MAX_ATTEMPTS"],
+)
+def test_a_client_budget_missing_any_one_number_falls_back_to_the_contract_default(missing):
+    # GIVEN a coordinator that registers two of the three numbers of its remote-call budget
+    env = {k: v for k, v in coordinator_env().items() if k != missing}
+    # WHEN the budget is modelled / THEN the call is the contract's whole default budget, said so
+    # (the switchover's gates: a failover's fresh probe of 7 s would be the slowest read)
+    call = parts(model(Synthetic(coordinator_env=env)).planned, "decision")[1]
+    assert call == (
+        "coordinator reads its gates at once; the slowest: a call into the primary region at "
+        "its worst (2 x (1 + 2 s))",
+        pytest.approx(WATCH_REMOTE),
+        "contract default: REMOTE_CALL_BUDGET (not registered)",
+    )
 
 
 # -- the two client paths -------------------------------------------------------------------------
@@ -485,11 +541,16 @@ def test_without_registered_numbers_the_model_falls_back_to_defaults_and_assumpt
         pytest.approx(WATCH_REMOTE),
         "contract default: REMOTE_CALL_BUDGET (not registered)",
     )
-    assert parts(unplanned.route53, "AWS action")[1][1:] == (
+    assert parts(unplanned.route53, "AWS action")[1] == (
+        "coordinator sees completion (one poll)",
         7,
         "assumption: source of completion_poll_seconds",
     )
-    assert parts(unplanned.route53, "DNS")[0][1:] == (0, "registered: default")
+    assert parts(unplanned.route53, "DNS")[0] == (
+        "coordinator runs the DR health run at once: its invoke of the checker's probes",
+        0,
+        "registered: default",
+    )
 
 
 def test_switchover_is_the_gates_the_switchover_and_the_endpoint_for_global_clients():
@@ -617,3 +678,49 @@ def test_a_watch_missing_any_one_of_its_timings_is_refused_by_name(missing):
     # WHEN the budget is modelled / THEN it refuses to guess, naming the watch
     with pytest.raises(LookupError, match=f"peer watch {WATCH_NAME} registers no cadence"):
         model(Synthetic(watch_env=env))
+
+
+def test_a_watch_that_asks_another_checker_is_no_health_run():
+    # GIVEN a DR peer watch on the schedule that names a health checker the stack does not have
+    other_checker = Synthetic(watch_env=watch_env(HEALTH_CHECKER_FUNCTION_NAME="someone-else"))
+    # WHEN the budget is modelled / THEN nothing publishes the health metrics on that schedule
+    with pytest.raises(LookupError, match=f"no health-run schedule in {DR}"):
+        model(other_checker)
+
+
+def test_a_stack_without_a_dr_peer_watch_cannot_be_modeled():
+    run = Synthetic(ticker=False, alarm_rule=False).run()
+    without = [r for r in run.registrations if r.name != "peer_watch"]
+    with pytest.raises(LookupError, match=f"no health-run schedule in {DR}"):
+        recovery_budget(replace(run, registrations=without), ASSUMPTIONS)
+
+
+def _watch_policy_resource(run: PlanRun, resource: str) -> PlanRun:
+    """`run` with the watch's inline policy granting the checker in a list, and one more
+    `Resource` as a single string."""
+    statements = [
+        {"Action": ["lambda:InvokeFunction"], "Resource": [CHECKER_ARN]},
+        {"Action": "lambda:InvokeFunction", "Resource": resource},
+    ]
+    document = json.dumps({"Statement": statements})
+    registrations = [
+        replace(r, inputs={**r.inputs, "policy": document}) if r.name == "watch-policy" else r
+        for r in run.registrations
+    ]
+    return replace(run, registrations=registrations)
+
+
+def test_a_policy_naming_one_resource_as_a_string_grants_exactly_that_function():
+    # GIVEN a watch policy with a statement whose `Resource` is one string (IAM accepts a
+    # string or a list), and no alarm rule: only the watch can page the coordinator
+    run = Synthetic(alarm_rule=False).run()
+
+    def pages(resource: str) -> bool:
+        return recovery_budget(
+            _watch_policy_resource(run, resource), ASSUMPTIONS
+        ).unplanned.automatic
+
+    # WHEN the string is the coordinator's ARN / THEN the watch may page it
+    assert pages(COORDINATOR_ARN) is True
+    # but a longer ARN that merely begins with the coordinator's grants nothing
+    assert pages(f"{COORDINATOR_ARN}-old") is False
