@@ -28,8 +28,9 @@ from drplan.inventory import region_label
 from drplan.ticker import schedules
 from lambdas.drcommon.contract import BACKUP_BUCKET, VerifierEnv
 
-# (region, item, quantity, unit, price key, what, variant) -> priced?
-AddLine = Callable[..., bool]
+# (region, item, quantity, unit, price key, what, variant): adds the priced line, or lists `what`
+# unpriced when the price file has no such price.
+AddLine = Callable[..., None]
 BUCKET = "aws:s3/bucket:Bucket"
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"

@@ -31,6 +31,10 @@ SERVERLESS_CLASS = "db.serverless"
 # The ticker's memory, as billed: "billed in 64-MB chunks", and its state is far below one
 # chunk (50 MB + definition + execution data; AWS Step Functions pricing, Express Workflows).
 EXPRESS_BILLED_MEMORY_GB = 64 / 1024
+# A function that registers no memory has Lambda's default: "The default setting, 128 MB, is the
+# lowest possible setting" (AWS Lambda Developer Guide, Configure Lambda function memory,
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+LAMBDA_DEFAULT_MEMORY_MB = 128
 # Resources priced at a flat monthly rate each: type -> (item, unit, price key). Route 53 is a
 # global service.
 FLAT_MONTHLY: Mapping[str, tuple[str, str, str]] = {
@@ -146,15 +150,15 @@ class _Pricer:
 
     def add(
         self, region: str, item: str, quantity: float, unit: str, key: str, what: str, variant=None
-    ) -> bool:
+    ) -> None:
+        """A priced line, or `what` listed unpriced when the price file has no such price."""
         unit_price = self.price(region, key, variant)
         if unit_price is None:
             self.report.unpriced.append(
                 f"{what} ({region}: no '{key}' price{f' for {variant}' if variant else ''})"
             )
-            return False
+            return
         self.report.lines.append(CostLine(region, item, quantity, unit, unit_price, key))
-        return True
 
     # -- resources -------------------------------------------------------------------------------
     def resource(self, resource: Registration) -> None:
@@ -162,9 +166,8 @@ class _Pricer:
         what = f"{type_} {physical_name(resource) or resource.name}"
         if type_ in FLAT_MONTHLY:
             item, unit, key = FLAT_MONTHLY[type_]
-            self.add(
-                GLOBAL if type_.startswith("aws:route53/") else region, item, 1, unit, key, what
-            )
+            # Route 53's types are in `global` already (`region_label`).
+            self.add(region, item, 1, unit, key, what)
         elif type_ == "aws:rds/clusterInstance:ClusterInstance":
             self.cluster_instance(resource, region, what)
         elif type_ == "aws:secretsmanager/secret:Secret":
@@ -325,7 +328,7 @@ class _Pricer:
         seconds: float,
     ) -> None:
         """Requests and arm64 compute of `invocations` a month of `seconds` each."""
-        memory_gb = resource.inputs.get("memorySize", 128) / 1024
+        memory_gb = resource.inputs.get("memorySize", LAMBDA_DEFAULT_MEMORY_MB) / 1024
         self.add(
             region,
             "Lambda requests",
@@ -362,8 +365,7 @@ class _Pricer:
         """Storage, I/O and logs of every cluster; replicated writes into the secondaries."""
         clusters = self.run.of_type("aws:rds/cluster:Cluster")
         for cluster in clusters:
-            region = region_label(cluster)
-            what = f"storage of {physical_name(cluster)}"
+            region, name = region_label(cluster), physical_name(cluster)
             # Every region of a global database stores a full copy.
             self.add(
                 region,
@@ -371,7 +373,7 @@ class _Pricer:
                 u["aurora_storage_gb"],
                 "GB-month (assumed)",
                 "aurora_storage_gb_month",
-                what,
+                f"storage of {name}",
             )
             self.add(
                 region,
@@ -379,7 +381,7 @@ class _Pricer:
                 u["aurora_io_million_per_month"] / len(clusters),
                 "million I/Os (assumed)",
                 "aurora_io_million",
-                what,
+                f"I/O of {name}",
             )
             self.add(
                 region,
@@ -387,7 +389,7 @@ class _Pricer:
                 u["database_log_gb_per_cluster_month"],
                 "GB ingested (assumed)",
                 "logs_ingest_gb",
-                what,
+                f"database logs of {name}",
             )
         secondaries = [c for c in clusters if "masterUsername" not in c.inputs]
         for cluster in secondaries:

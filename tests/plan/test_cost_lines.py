@@ -14,6 +14,7 @@ import dataclasses
 import pytest
 
 from drplan.cost import estimate_cost, load_prices
+from drplan.ticker import tickers
 
 DR = "us-west-2"
 # Each price key and the unit its quantity is stated in: the unit its price is quoted in.
@@ -75,13 +76,22 @@ def test_lambda_requests_are_counted_in_millions_exactly(plans):
     assert requests == {43_800 / 1e6, 525_600 / 1e6}
 
 
-def _unpriced_in_dr(plans, stack: str, sizing: str) -> list[str]:
-    """The unpriced lines of `stack` with a price file that has no prices for the DR region."""
+def _unpriced_in_dr(plans, stack: str, sizing: str, region: str = DR) -> list[str]:
+    """The unpriced lines of `stack` with a price file that has no prices for `region` (the DR
+    region unless told)."""
     prices = copy.deepcopy(load_prices())
-    del prices["regions"][DR]
+    del prices["regions"][region]
     report = estimate_cost(plans[stack], sizing, prices)
-    assert all(f"({DR}: " in item for item in report.unpriced)
+    assert all(f"({region}: " in item for item in report.unpriced)
     return report.unpriced
+
+
+def test_an_unpriced_primary_secret_is_named_by_its_own_region(plans):
+    # The master secret lives in the primary region; its DR replica is a line of its own.
+    assert (
+        "aws:secretsmanager/secret:Secret aurora-dr-master-prod (us-east-1: no 'secret_month' "
+        "price)"
+    ) in _unpriced_in_dr(plans, "prod", "prod", region="us-east-1")
 
 
 @pytest.mark.parametrize(("stack", "sizing"), [("dev", "test"), ("prod", "prod")])
@@ -178,13 +188,24 @@ def test_a_region_without_prices_lists_every_line_of_that_region_unpriced(plans,
         (
             "prod",
             "prod",
-            "storage of aurora-dr-cluster-usw2-prod (us-west-2: no 'aurora_io_million' price)",
+            "I/O of aurora-dr-cluster-usw2-prod (us-west-2: no 'aurora_io_million' price)",
         ),
         (
             "prod",
             "prod",
             "replication into aurora-dr-cluster-usw2-prod (us-west-2: no "
             "'aurora_replicated_write_io_million' price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "storage of aurora-dr-cluster-usw2-prod (us-west-2: no 'aurora_storage_gb_month' "
+            "price)",
+        ),
+        (
+            "prod",
+            "prod",
+            "database logs of aurora-dr-cluster-usw2-prod (us-west-2: no 'logs_ingest_gb' price)",
         ),
         ("prod", "prod", "flow logs (us-west-2: no 'logs_ingest_gb' price)"),
         (
@@ -286,3 +307,84 @@ def test_a_state_machine_nothing_starts_costs_nothing(plans):
         for line in report.lines
         if line.item == "Step Functions Express (peer watch ticker)"
     } == {("stepfunctions_express_request_million", 0.0), ("stepfunctions_express_gb_second", 0.0)}
+
+
+def _lambda_pairs(report) -> list[tuple[float, float]]:
+    """(invocations, GB-seconds) of each use of a function: its requests line and the compute
+    line the estimate adds right after it."""
+    pairs = []
+    for requests, compute in zip(report.lines, report.lines[1:], strict=False):
+        if (requests.price_key, compute.price_key) == (
+            "lambda_request_million",
+            "lambda_arm_gb_second",
+        ):
+            pairs.append((requests.quantity * 1e6, compute.quantity))
+    return pairs
+
+
+def test_a_function_without_memory_or_assumed_duration_is_billed_128_mb_for_1_s(plans):
+    # GIVEN prod with no function registering its memory, and a sizing with no durations
+    run = plans["prod"]
+    registrations = [
+        dataclasses.replace(r, inputs={k: v for k, v in r.inputs.items() if k != "memorySize"})
+        if r.type == "aws:lambda/function:Function"
+        else r
+        for r in run.registrations
+    ]
+    prices = copy.deepcopy(load_prices())
+    prices["usage_assumptions"]["prod"]["lambda_average_duration_seconds"] = {}
+    report = estimate_cost(dataclasses.replace(run, registrations=registrations), "prod", prices)
+    # THEN every use (peer probes, health runs, ticks, schedules) is Lambda's default memory,
+    # 128 MB, for one second an invocation
+    pairs = [(n, gb_s) for n, gb_s in _lambda_pairs(report) if n > 0]
+    assert len(pairs) >= 6
+    assert all(gb_s == pytest.approx(n * 1 * 128 / 1024) for n, gb_s in pairs), pairs
+
+
+def test_only_the_health_checkers_are_billed_peer_probes(plans):
+    # GIVEN no DR prices: every DR use is then listed by name
+    unpriced = _unpriced_in_dr(plans, "prod", "prod")
+    peer_probes = [item for item in unpriced if "(peer probes)" in item]
+    # THEN the DR health checker's requests and compute, and nothing else
+    assert [item.split(" (", 1)[0] for item in peer_probes] == [
+        "aws:lambda/function:Function aurora-dr-health-checker-usw2-prod"
+    ] * 2
+
+
+def test_the_lock_table_and_the_ticker_are_counted_in_millions_exactly(plans):
+    # The lock table's assumed writes, and the ticker's executions: one per schedule interval.
+    run = plans["prod"]
+    report = estimate_cost(run, "prod")
+    writes = load_prices()["usage_assumptions"]["prod"]["lock_table_writes_per_month"]
+    (ticker,) = [t for t in tickers(run) if t.region == DR]
+    quantities = {
+        (line.region, line.price_key): line.quantity
+        for line in report.lines
+        if line.price_key
+        in ("dynamodb_write_request_million", "stepfunctions_express_request_million")
+    }
+    assert quantities[(DR, "dynamodb_write_request_million")] == writes / 1e6
+    assert quantities[(DR, "stepfunctions_express_request_million")] == (
+        ticker.executions_per_month / 1e6
+    )
+
+
+def test_a_flat_price_asked_for_a_class_is_unpriced_not_a_crash(plans):
+    # GIVEN a price file that gives DR one instance-hour price instead of one per class
+    prices = copy.deepcopy(load_prices())
+    prices["regions"][DR]["aurora_instance_hour"] = 0.5
+    report = estimate_cost(plans["prod"], "prod", prices)
+    # THEN the instances of DR are listed unpriced, with the class the price file lacks
+    assert (
+        "aws:rds/clusterInstance:ClusterInstance aurora-dr-db1-usw2-prod (us-west-2: no "
+        "'aurora_instance_hour' price for db.r6g.xlarge)"
+    ) in report.unpriced
+
+
+@pytest.mark.parametrize(("stack", "sizing"), [("dev", "test"), ("prod", "prod")])
+def test_route53_is_priced_once_as_a_global_service(plans, stack, sizing):
+    # Route 53 has one price list, not one per region: its zones and health checks are priced
+    # under `global`, whatever provider registered them.
+    report = estimate_cost(plans[stack], sizing)
+    route53 = [line for line in report.lines if line.price_key.startswith("route53_")]
+    assert route53 and {line.region for line in route53} == {"global"}

@@ -50,6 +50,14 @@ def test_json_has_a_schema_version_and_the_readme_documents_every_field(capsys):
 
 
 @pytest.mark.usefixtures("served_runs")
+def test_json_repeats_the_stack_and_sizing_it_describes_in_each_part(capsys):
+    assert main(["--stack", "prod", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["stack"] == document["inventory"]["stack"] == document["cost"]["stack"]
+    assert (document["stack"], document["cost"]["sizing"]) == ("prod", "prod")
+
+
+@pytest.mark.usefixtures("served_runs")
 def test_json_plan_counts_what_the_issue_promises(capsys):
     assert main(["--stack", "dev", "--format", "json"]) == 0
     plan = json.loads(capsys.readouterr().out)["inventory"]
